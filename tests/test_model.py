@@ -1,0 +1,110 @@
+import numpy as np
+import pytest
+
+from windowner.gradcheck import TOLERANCE, check_network, run_all
+from windowner.model import ACTIVATIONS, HEADS, Linear, ShapeError, WindowNetwork, check_shape
+from windowner.optim import fit_dense
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("head", sorted(HEADS))
+def test_every_gradient_matches_finite_differences(activation, head):
+    errors = check_network(activation, head)
+    assert set(errors) == {"W", "b", "U", "X"}
+    for name, err in errors.items():
+        assert err < TOLERANCE, f"{activation}/{head}: d{name} rel. error {err:.2e}"
+
+
+def test_gradcheck_command_json(capsys):
+    import json
+
+    from windowner.cli import main
+
+    assert main(["gradcheck", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["max_rel_error"] < 1e-6
+    assert len(out["checks"]) == len(ACTIVATIONS) * len(HEADS) * 4
+    assert {c["param"] for c in out["checks"]} == {"W", "b", "U", "X"}
+
+
+def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
+    # A deliberately wrong derivative must be caught by the checker (the check can fail).
+    from windowner import model
+
+    broken = model._Act(np.tanh, lambda z, h: 1.0 - h, gain=1.0)  # forgot the square
+    monkeypatch.setitem(model.ACTIVATIONS, "tanh", broken)
+    assert check_network("tanh", "sigmoid")["W"] > 1e-3
+    assert run_all()["max_rel_error"] > TOLERANCE
+
+
+def test_gradients_have_their_parameters_shapes():
+    net = WindowNetwork(12, 5, 3, random_state=0, dtype=np.float64)
+    X = np.random.default_rng(0).normal(size=(4, 12))
+    _, grads = net.loss_and_grads(X, np.eye(3)[[0, 1, 2, 0]])
+    for name, p in net.params.items():
+        assert grads[name].shape == p.shape
+    assert grads["X"].shape == X.shape
+
+
+def test_wrong_gradient_shape_is_caught():
+    W = np.zeros((5, 12))
+    with pytest.raises(ShapeError, match=r"dW has shape \(12, 5\), but W has shape \(5, 12\)"):
+        check_shape(W.T, W, "W")
+
+    class TransposedLinear(Linear):  # the classic slip: Xᵀδ instead of δᵀX
+        def backward(self, delta, need_dX=True):
+            return {"W": check_shape(self.X.T @ delta, self.W, "W")}
+
+    net = WindowNetwork(12, 5, 3, random_state=0)
+    net.hidden = TransposedLinear(net.params["W"], net.params["b"])
+    X = np.ones((4, 12), dtype=np.float32)
+    with pytest.raises(ShapeError):
+        net.loss_and_grads(X, np.zeros((4, 3), dtype=np.float32))
+
+
+def _blobs(n=200, D=6, C=3, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 4, (C, D))
+    y = rng.integers(0, C, n)
+    X = centers[y] + rng.normal(0, 0.5, (n, D))
+    return X.astype(np.float32), y
+
+
+@pytest.mark.parametrize("head", sorted(HEADS))
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_sgd_fits_a_separable_problem(activation, head):
+    X, y = _blobs()
+    Y = np.eye(3, dtype=np.float32)[y]
+    net = WindowNetwork(X.shape[1], 16, 3, activation=activation, head=head, random_state=1)
+    fit_dense(net, X, Y, epochs=60, batch_size=16, lr=0.5 if head == "sigmoid" else 0.2, momentum=0.5)
+    assert (net.proba(X).argmax(1) == y).mean() == 1.0
+
+
+@pytest.mark.parametrize("head", sorted(HEADS))
+def test_loss_decreases_monotonically_with_a_small_learning_rate(head):
+    X, y = _blobs(n=64)
+    Y = np.eye(3, dtype=np.float32)[y]
+    net = WindowNetwork(X.shape[1], 8, 3, head=head, random_state=0)
+    losses = fit_dense(net, X, Y, epochs=20, batch_size=len(X), lr=0.01, random_state=None)
+    assert all(b < a for a, b in zip(losses, losses[1:]))
+
+
+def test_identical_seeds_give_identical_weights():
+    X, y = _blobs(n=50)
+    Y = np.eye(3, dtype=np.float32)[y]
+    nets = []
+    for _ in range(2):
+        net = WindowNetwork(6, 8, 3, dropout=0.2, random_state=7)
+        fit_dense(net, X, Y, epochs=3, random_state=7)
+        nets.append(net)
+    for name in nets[0].params:
+        assert np.array_equal(nets[0].params[name], nets[1].params[name])
+    other = WindowNetwork(6, 8, 3, random_state=8)
+    assert not np.array_equal(other.params["W"], nets[0].params["W"])
+
+
+def test_bad_hyper_parameters_are_rejected():
+    with pytest.raises(ValueError, match="unknown activation"):
+        WindowNetwork(4, 3, 2, activation="swish")
+    with pytest.raises(ValueError, match="unknown head"):
+        WindowNetwork(4, 3, 2, head="crf")
