@@ -1,0 +1,50 @@
+"""Options and helpers shared by the CLI commands."""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+
+from ..errors import WindownerError
+
+
+def add_data_args(p, tags: bool = True) -> None:
+    g = p.add_argument_group("CoNLL input")
+    if tags:
+        g.add_argument("--tag-column", type=int, default=-1, metavar="N",
+                       help="column holding the NER tag (0-based; default -1, the last)")
+    g.add_argument("--scheme", default="auto", choices=["auto", "bio2", "iob1", "bioes", "io"],
+                   help="tag scheme of the input (default: detect)")
+    g.add_argument("--map", dest="mapping", default=None, metavar="OLD=NEW,...",
+                   help="rename entity types, e.g. PERSON=PER,GPE=LOC")
+
+
+def data_kwargs(args, labels=None) -> dict:
+    from ..conll import parse_labels, parse_mapping
+
+    try:
+        return {"tag_column": getattr(args, "tag_column", -1), "scheme": args.scheme,
+                "mapping": parse_mapping(args.mapping) if args.mapping else None,
+                "labels": parse_labels(labels) if isinstance(labels, str) else labels}
+    except ValueError as exc:
+        raise WindownerError(str(exc)) from None
+
+
+@contextmanager
+def report_warnings():
+    """Show repair warnings as one plain line each on stderr."""
+    import sys
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for w in caught:
+                print(f"warning: {w.message}", file=sys.stderr)
+
+
+def read_pairs(path, **kwargs) -> list[tuple[list[str], list[str]]]:
+    from ..conll import read_conll
+
+    return [(s.tokens, s.tags) for s in read_conll(path, **kwargs)]

@@ -1,0 +1,93 @@
+"""From per-token class scores to valid BIO2 tag sequences and entity spans.
+
+A Viterbi pass over the log-scores finds the best tag sequence in which ``I-X`` only follows
+``B-X`` or ``I-X`` (and no sentence starts with ``I-X``). Optional transition scores, estimated
+from the training tags, add Collobert et al.'s sentence-level preference between neighbours.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+NEG = -1e9  # "forbidden": large but finite so that sums stay finite
+
+
+def constraints(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(start (C,), trans (C, C)) additive scores: 0 where allowed, NEG where BIO2 forbids it."""
+    C = len(tags)
+    start = np.zeros(C)
+    trans = np.zeros((C, C))
+    for j, tag in enumerate(tags):
+        if tag.startswith("I-"):
+            start[j] = NEG
+            for i, prev in enumerate(tags):
+                if prev[2:] != tag[2:] or prev == "O":
+                    trans[i, j] = NEG
+    return start, trans
+
+
+def learned_transitions(tag_sequences, tags: Sequence[str], smoothing: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Log-probabilities of the first tag and of tag bigrams counted in training data (add-k smoothed)."""
+    index = {t: i for i, t in enumerate(tags)}
+    C = len(tags)
+    start = np.full(C, smoothing)
+    pair = np.full((C, C), smoothing)
+    for seq in tag_sequences:
+        ids = [index[t] for t in seq]
+        if ids:
+            start[ids[0]] += 1
+            np.add.at(pair, (ids[:-1], ids[1:]), 1)
+    return np.log(start / start.sum()), np.log(pair / pair.sum(axis=1, keepdims=True))
+
+
+def viterbi(emissions: np.ndarray, lengths: Sequence[int], start: np.ndarray, trans: np.ndarray,
+            batch: int = 4096) -> np.ndarray:
+    """Best tag index per token. emissions: (n, C) log-scores of sentences laid end to end.
+
+    Vectorised across sentences: sentences are sorted by length and processed in padded blocks,
+    with one numpy step per position (no Python loop per token).
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    n, C = emissions.shape
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    out = np.empty(n, dtype=np.int64)
+    order = np.argsort(lengths, kind="stable")
+    for lo in range(0, len(order), batch):
+        block = order[lo:lo + batch]
+        block = block[lengths[block] > 0]
+        if len(block) == 0:
+            continue
+        L = int(lengths[block].max())
+        pos = offsets[block][:, None] + np.arange(L)[None, :]  # (S, L)
+        valid = np.arange(L)[None, :] < lengths[block][:, None]
+        em = emissions[np.where(valid, pos, 0)]  # (S, L, C)
+        score = start[None, :] + em[:, 0]
+        back = np.zeros((len(block), L, C), dtype=np.int64)
+        for t in range(1, L):
+            cand = score[:, :, None] + trans[None]  # (S, prev, next)
+            best_prev = cand.argmax(axis=1)
+            new = np.take_along_axis(cand, best_prev[:, None, :], axis=1)[:, 0] + em[:, t]
+            live = valid[:, t][:, None]
+            score = np.where(live, new, score)
+            back[:, t] = np.where(live, best_prev, np.arange(C)[None, :])
+        path = np.empty((len(block), L), dtype=np.int64)
+        path[:, -1] = score.argmax(axis=1)
+        for t in range(L - 1, 0, -1):
+            path[:, t - 1] = back[np.arange(len(block)), t, path[:, t]]
+        out[pos[valid]] = path[valid]
+    return out
+
+
+def spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(label, start, end_exclusive) of every entity in a valid BIO2 sequence."""
+    result = []
+    label, begin = None, 0
+    for i, tag in enumerate(list(tags) + ["O"]):
+        if label is not None and not (tag.startswith("I-") and tag[2:] == label):
+            result.append((label, begin, i))
+            label = None
+        if tag.startswith("B-") or (tag.startswith("I-") and label is None):
+            label, begin = tag[2:], i
+    return result

@@ -1,0 +1,254 @@
+"""The NER model: lexicon + embedding tables + window network + BIO decoder, and its model files.
+
+Data flows one way: tokens -> window type ids -> scores (n, C) -> Viterbi -> BIO2 tags -> spans.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from . import __version__
+from .decode import constraints, viterbi
+from .errors import ModelError
+from .model import WindowNetwork
+from .windows import CASES, Lexicon, WindowInput, window_types
+
+FORMAT_VERSION = 1
+WEIGHT_NAMES = ("W", "b", "U", "E", "C", "F", "start", "trans")
+
+
+class NERModel:
+    """A trained window tagger over pre-tokenized sentences.
+
+    Attributes: ``config`` (hyper-parameters), ``tags`` (class names, "O" first), ``lexicon``,
+    ``inputs`` (embedding tables), ``net`` (the window network), ``start``/``trans`` (decoder scores).
+    """
+
+    def __init__(self, config: dict, tags: Sequence[str], lexicon: Lexicon, inputs: WindowInput,
+                 net: WindowNetwork, start: np.ndarray | None = None, trans: np.ndarray | None = None):
+        self.config, self.tags, self.lexicon, self.inputs, self.net = dict(config), list(tags), lexicon, inputs, net
+        hard_start, hard_trans = constraints(self.tags)
+        self.start = hard_start if start is None else start
+        self.trans = hard_trans if trans is None else trans
+        self.history: list[dict] = []
+
+    @property
+    def window(self) -> int:
+        return int(self.config["window"])
+
+    @property
+    def labels(self) -> list[str]:
+        """Entity types, e.g. ["DATE", "LOC", "PER"]."""
+        return sorted({t[2:] for t in self.tags if t != "O"})
+
+    # -- features -----------------------------------------------------------------------------
+
+    def window_features(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
+        """(n_tokens, 2k+1, 3) word row / case / suffix ids of every window position."""
+        windows = self.lexicon.windows(sentences, self.window)  # may grow the type table: read it after
+        return self.lexicon.table[windows]
+
+    # -- scores -------------------------------------------------------------------------------
+
+    def log_proba_dense(self, feats: np.ndarray) -> np.ndarray:
+        """Reference path: build X explicitly. feats: (n, m, 3) -> log P: (n, C)."""
+        return self.net.log_proba(self.inputs.forward(feats))
+
+    def log_proba(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
+        """Fast path: (n_tokens, C) log-scores for sentences of tokens.
+
+        The first layer is linear, so ``Z = b + Σ_p W_p v(type at p)``: project each distinct type
+        in the batch once per window position, then sum gathered rows (no (n, D) matrix).
+        """
+        lengths = [len(s) for s in sentences]
+        flat = self.lexicon.type_ids([t for s in sentences for t in s])
+        net = self.net
+        h, D = net.params["W"].shape
+        if len(flat) == 0:
+            return np.zeros((0, len(self.tags)), dtype=net.params["W"].dtype)
+        uniq, local = np.unique(flat, return_inverse=True)
+        u = len(uniq)
+        V = self.inputs.type_vectors(self.lexicon.table[np.concatenate([uniq, [0, 1]])])  # (u+2, d): pads last
+        m = 2 * self.window + 1
+        Wp = net.params["W"].reshape(h, m, D // m)
+        P = np.einsum("ud,hmd->muh", V, Wp, optimize=True)  # (m, u+2, h)
+        win = window_types(local.astype(np.int64), lengths, self.window, bos=u, eos=u + 1)
+        Z = P[0][win[:, 0]]
+        for p in range(1, m):
+            Z += P[p][win[:, p]]
+        Z += net.params["b"]
+        S = net.act.fn.f(Z) @ net.params["U"]
+        return net.head.log_proba(S)
+
+    def predict(self, sentences: Sequence[Sequence[str]], with_proba: bool = False):
+        """BIO2 tags for each sentence (and, if asked, each chosen tag's probability)."""
+        lengths = [len(s) for s in sentences]
+        logp = self.log_proba(sentences)
+        best = viterbi(logp, lengths, self.start, self.trans)
+        tags = np.asarray(self.tags, dtype=object)[best]
+        out, proba, i = [], [], 0
+        chosen = np.exp(logp[np.arange(len(best)), best]) if with_proba else None
+        for n in lengths:
+            out.append(list(tags[i:i + n]))
+            if with_proba:
+                proba.append(chosen[i:i + n])
+            i += n
+        return (out, proba) if with_proba else out
+
+    # -- model files --------------------------------------------------------------------------
+
+    def weights(self) -> dict[str, np.ndarray]:
+        return {**self.net.params, **self.inputs.tables, "start": self.start, "trans": self.trans}
+
+    def to_disk(self, path: str | os.PathLike) -> Path:
+        """Write the model directory atomically: into a temporary sibling, then renamed into place."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        try:
+            config = dict(self.config, tags=self.tags, labels=self.labels, windowner_version=__version__,
+                          format_version=FORMAT_VERSION, cases=list(CASES), suffix_len=self.lexicon.suffix_len,
+                          n_words=self.lexicon.n_words)
+            pretrained = self.lexicon.pretrained
+            if pretrained is not None and not config.get("vectors_embedded", False):
+                # non-default vectors travel with the model, so that it loads anywhere
+                np.save(tmp / "pretrained.npy", np.asarray(pretrained.vectors, dtype=np.float32))
+                (tmp / "pretrained.txt").write_text("\n".join(pretrained.keys) + "\n", encoding="utf-8")
+            (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            (tmp / "vocab.txt").write_text("\n".join(self.lexicon.words) + "\n", encoding="utf-8")
+            (tmp / "suffixes.txt").write_text("\n".join(self.lexicon.suffixes) + "\n", encoding="utf-8")
+            (tmp / "history.json").write_text(json.dumps(self.history, indent=2) + "\n", encoding="utf-8")
+            _save_npz(tmp / "weights.npz", self.weights())
+            for f in tmp.iterdir():
+                _fsync(f)
+            old = None
+            if path.exists():
+                old = path.with_name(f".{path.name}.old-{os.getpid()}")
+                os.replace(path, old)
+            os.replace(tmp, path)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return path
+
+    @classmethod
+    def from_disk(cls, path: str | os.PathLike) -> "NERModel":
+        """Load a model directory written by :meth:`to_disk` (no pickle: ``allow_pickle=False``)."""
+        path = Path(path)
+        if not path.is_dir():
+            raise ModelError(f"{path}: no such model directory; train one with `windowner train --out {path}`")
+        config = _read_json(path / "config.json")
+        fmt = config.get("format_version")
+        if not isinstance(fmt, int) or fmt > FORMAT_VERSION:
+            raise ModelError(f"{path / 'config.json'}: model format version {fmt!r} is not supported by windowner "
+                             f"{__version__} (reads format {FORMAT_VERSION}); upgrade windowner or retrain the model")
+        words = _read_lines(path / "vocab.txt")
+        suffixes = _read_lines(path / "suffixes.txt")
+        weights = _load_npz(path / "weights.npz")
+        pretrained = _load_pretrained(path, config)
+        lexicon = Lexicon(words, suffixes, int(config["suffix_len"]), pretrained)
+        tags = list(config["tags"])
+        m = 2 * int(config["window"]) + 1
+        d_total = weights["E"].shape[1] + weights["C"].shape[1] + weights["F"].shape[1]
+        expected = {
+            "E": (len(words), weights["E"].shape[1]),
+            "C": (len(CASES), weights["C"].shape[1]),
+            "F": (len(suffixes) + 2, weights["F"].shape[1]),
+            "W": (int(config["hidden"]), m * d_total),
+            "b": (int(config["hidden"]),),
+            "U": (int(config["hidden"]), len(tags)),
+            "start": (len(tags),),
+            "trans": (len(tags), len(tags)),
+        }
+        for name, shape in expected.items():
+            if weights[name].shape != shape:
+                raise ModelError(f"{path / 'weights.npz'}: array {name} has shape {weights[name].shape}, but config.json, "
+                                 f"vocab.txt and suffixes.txt imply {shape}; the model files do not belong together — retrain")
+        if pretrained is not None and pretrained.dim != weights["E"].shape[1]:
+            raise ModelError(f"{path}: the pretrained vectors have dimension {pretrained.dim}, the model's "
+                             f"word table {weights['E'].shape[1]}; retrain the model with these vectors")
+        net = WindowNetwork(m * d_total, int(config["hidden"]), len(tags), activation=config["activation"],
+                            head=config["head"], random_state=0)
+        for name in ("W", "b", "U"):
+            net.params[name] = weights[name]
+        net._bind()
+        base = None if pretrained is None else pretrained.vectors
+        inputs = WindowInput(weights["E"], weights["C"], weights["F"], base=base)
+        model = cls(config, tags, lexicon, inputs, net, weights["start"], weights["trans"])
+        if (path / "history.json").exists():
+            model.history = _read_json(path / "history.json")
+        return model
+
+
+def _fsync(f: Path) -> None:
+    with open(f, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Deterministic .npz (fixed zip timestamps), so the same weights give byte-identical files."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w") as fh:
+                np.lib.format.write_array(fh, np.ascontiguousarray(arrays[name]), allow_pickle=False)
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    if not path.exists():
+        raise ModelError(f"{path}: missing; the model directory is incomplete — retrain or copy the whole directory")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except Exception as exc:  # zipfile.BadZipFile, ValueError, EOFError, ...
+        raise ModelError(f"{path}: cannot be read ({type(exc).__name__}: {exc}); the file is truncated or corrupt — "
+                         "retrain the model or copy it again") from None
+    missing = [n for n in WEIGHT_NAMES if n not in arrays]
+    if missing:
+        raise ModelError(f"{path}: arrays {', '.join(missing)} are missing; retrain the model")
+    return arrays
+
+
+def _read_json(path: Path):
+    if not path.exists():
+        raise ModelError(f"{path}: missing; the model directory is incomplete — retrain or copy the whole directory")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path}: not valid JSON ({exc}); the file is corrupt — retrain the model") from None
+
+
+def _read_lines(path: Path) -> list[str]:
+    if not path.exists():
+        raise ModelError(f"{path}: missing; the model directory is incomplete — retrain or copy the whole directory")
+    text = path.read_text(encoding="utf-8")
+    return text[:-1].split("\n") if text.endswith("\n") else text.split("\n") if text else []
+
+
+def _load_pretrained(path: Path, config: dict):
+    spec = config.get("vectors")
+    if spec in (None, "none"):
+        return None
+    from .vectors import WordVectors, load_vectors
+
+    if config.get("vectors_embedded", False):
+        return load_vectors(spec)
+    vec_file = path / "pretrained.npy"
+    if not vec_file.exists():
+        raise ModelError(f"{vec_file}: missing; the model directory is incomplete — retrain or copy the whole directory")
+    keys = _read_lines(path / "pretrained.txt")
+    vectors = np.load(vec_file, mmap_mode="r", allow_pickle=False)
+    if len(keys) != len(vectors):
+        raise ModelError(f"{path / 'pretrained.txt'}: {len(keys)} words for {len(vectors)} vectors; the files do not match")
+    return WordVectors(spec, vectors, keys)

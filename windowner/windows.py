@@ -1,0 +1,232 @@
+"""From tokens to the window matrix X that the network reads.
+
+Each token is a *type* with three features: a word-vector row, a casing class and a suffix.
+A window of half-size k around token i holds the types of tokens i-k .. i+k, padded with
+sentence-start ``<s>`` and sentence-end ``</s>`` types at the edges. Embedding each feature
+and concatenating over the 2k+1 positions gives ``X: (n, (2k+1)·d_total)``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .model import check_shape
+
+# Casing classes (Collobert et al. use a similar "caps" feature).
+CASES = ("<pad>", "lower", "Title", "UPPER", "mixed", "digit", "has_digit", "punct", "other")
+PAD, LOWER, TITLE, UPPER, MIXED, DIGIT, HAS_DIGIT, PUNCT, OTHER = range(len(CASES))
+SPECIAL_WORDS = ("<unk>", "<s>", "</s>")
+UNK_ROW, BOS_ROW, EOS_ROW = 0, 1, 2
+BOS_TYPE, EOS_TYPE = 0, 1  # the first two types are the padding types
+
+_PUNCT = re.compile(r"^[\W_]+$")
+
+
+def casing(token: str) -> int:
+    """The casing class of a token (an index into CASES)."""
+    if token.isdigit():
+        return DIGIT
+    if any(c.isdigit() for c in token):
+        return HAS_DIGIT
+    if token.islower():
+        return LOWER
+    if token.isupper():
+        return UPPER
+    if token.istitle():
+        return TITLE
+    if any(c.isalpha() for c in token):
+        return MIXED
+    return PUNCT if _PUNCT.match(token) else OTHER
+
+
+def word_key(token: str) -> str:
+    """The key under which a word absent from the pretrained vectors gets a row: lowercase, digits → 0."""
+    return re.sub(r"\d", "0", token.lower())
+
+
+def _centres(lengths: np.ndarray, k: int) -> np.ndarray:
+    """Index of each token in the padded layout: flat index + k pads before + 2k per earlier sentence."""
+    sent = np.repeat(np.arange(len(lengths)), lengths)
+    return np.arange(int(lengths.sum())) + 2 * k * sent + k
+
+
+def window_indices(lengths: Sequence[int] | np.ndarray, k: int) -> np.ndarray:
+    """(n_tokens, 2k+1) rows into the padded layout of :func:`pad_flat`, no Python loop per token."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    return _centres(lengths, k)[:, None] + np.arange(-k, k + 1)[None, :]
+
+
+def pad_flat(values: np.ndarray, lengths: Sequence[int] | np.ndarray, k: int, before, after) -> np.ndarray:
+    """Sentences laid end to end, values: (n, ...) -> k ``before`` ahead of and k ``after`` behind each."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    n_sent = len(lengths)
+    out = np.full((len(values) + 2 * k * n_sent,) + values.shape[1:], before, dtype=values.dtype)
+    ends = np.cumsum(lengths) + 2 * k * np.arange(n_sent) + k  # first slot after each sentence
+    out[(ends[:, None] + np.arange(k)[None, :]).ravel()] = after
+    out[_centres(lengths, k)] = values
+    return out
+
+
+class Lexicon:
+    """Maps token strings to feature ids: word row, casing class, suffix id.
+
+    Word rows: ``0 .. T-1`` index the trainable table (``<unk>``, ``<s>``, ``</s>``, then the
+    training vocabulary); rows ``T + r`` index row r of the frozen pretrained vectors, used for
+    words seen only at tagging time. Suffix ids: 0 unknown, 1 padding, then frequent suffixes.
+    """
+
+    def __init__(self, words: Sequence[str], suffixes: Sequence[str], suffix_len: int, pretrained=None):
+        self.words = list(words)
+        self.word_row = {w: i for i, w in enumerate(self.words)}
+        self.suffixes = list(suffixes)
+        self.suffix_id = {s: i + 2 for i, s in enumerate(self.suffixes)}
+        self.suffix_len = suffix_len
+        self.pretrained = pretrained
+        self.reset_cache()
+
+    @classmethod
+    def build(cls, sentences: Iterable[Sequence[str]], pretrained=None, min_count: int = 2,
+              suffix_len: int = 3, suffix_min_count: int = 5) -> "Lexicon":
+        """Vocabulary from training tokens: every pretrained key they use, plus words absent from the
+        pretrained vectors seen at least ``min_count`` times; suffixes seen ``suffix_min_count`` times."""
+        counts = Counter(tok for sent in sentences for tok in sent)
+        keys: dict[str, int] = {}
+        suffixes: Counter = Counter()
+        for tok, c in counts.items():
+            key = pretrained.key_for(tok) if pretrained is not None else None
+            if key is None and c >= min_count:
+                key = word_key(tok)
+            if key is not None:
+                keys[key] = keys.get(key, 0) + c
+            if suffix_len:
+                suffixes[tok[-suffix_len:].lower()] += c
+        words = list(SPECIAL_WORDS) + sorted(keys, key=lambda w: (-keys[w], w))
+        sufs = sorted((s for s, c in suffixes.items() if c >= suffix_min_count), key=lambda s: (-suffixes[s], s))
+        return cls(words, sufs, suffix_len, pretrained)
+
+    @property
+    def n_words(self) -> int:
+        return len(self.words)
+
+    def reset_cache(self) -> None:
+        # type table: one row per distinct token string seen, columns (word row, case, suffix id)
+        self._type_of: dict[str, int] = {}
+        self._types = [(BOS_ROW, PAD, 1), (EOS_ROW, PAD, 1)]
+        self._table = np.array(self._types, dtype=np.int64)
+
+    def _features(self, tok: str) -> tuple[int, int, int]:
+        row = self.word_row.get(tok)
+        if row is None and self.pretrained is not None:
+            key = self.pretrained.key_for(tok)
+            if key is not None:
+                row = self.word_row.get(key)
+                if row is None:
+                    row = self.n_words + self.pretrained.index(key)
+        if row is None:
+            row = self.word_row.get(word_key(tok), UNK_ROW)
+        suf = self.suffix_id.get(tok[-self.suffix_len:].lower(), 0) if self.suffix_len else 0
+        return row, casing(tok), suf
+
+    def type_ids(self, tokens: Sequence[str]) -> np.ndarray:
+        """tokens: n strings -> (n,) type ids into :attr:`table` (one dict lookup per token)."""
+        type_of = self._type_of
+        ids = [type_of.get(t, -1) for t in tokens]
+        if -1 in ids:
+            if len(type_of) > 2_000_000:  # bound memory on endless streams
+                self.reset_cache()
+                return self.type_ids(tokens)
+            for i, t in enumerate(tokens):
+                if ids[i] == -1:
+                    tid = type_of.get(t)
+                    if tid is None:
+                        tid = type_of[t] = len(self._types)
+                        self._types.append(self._features(t))
+                    ids[i] = tid
+            self._table = np.array(self._types, dtype=np.int64)
+        return np.array(ids, dtype=np.int64)
+
+    @property
+    def table(self) -> np.ndarray:
+        """(n_types, 3): word row, casing class, suffix id of every type seen so far."""
+        return self._table
+
+    def windows(self, sentences: Sequence[Sequence[str]], k: int) -> np.ndarray:
+        """Type ids of each token's window: (n_tokens, 2k+1), with padding types at the edges."""
+        lengths = [len(s) for s in sentences]
+        flat = self.type_ids([t for s in sentences for t in s])
+        return window_types(flat, lengths, k)
+
+
+def window_types(flat_types: np.ndarray, lengths: Sequence[int], k: int,
+                 bos: int = BOS_TYPE, eos: int = EOS_TYPE) -> np.ndarray:
+    """(n,) type ids of sentences laid end to end -> (n, 2k+1) window type ids, edges padded."""
+    padded = pad_flat(flat_types, lengths, k, bos, eos)
+    return padded[window_indices(lengths, k)]
+
+
+class WindowInput:
+    """The embedding layer: window type ids -> X, and ∂J/∂X -> row-sparse table gradients.
+
+    Tables: ``E`` (T, d_w) trainable word vectors, ``base`` (B, d_w) frozen pretrained vectors for
+    rows ≥ T, ``C`` (n_cases, d_c) casing and ``F`` (n_suffixes, d_s) suffix embeddings.
+    """
+
+    def __init__(self, E: np.ndarray, C: np.ndarray, F: np.ndarray, base: np.ndarray | None = None):
+        self.tables = {"E": E, "C": C, "F": F}
+        self.base = base
+
+    @property
+    def dims(self) -> tuple[int, int, int]:
+        return self.tables["E"].shape[1], self.tables["C"].shape[1], self.tables["F"].shape[1]
+
+    @property
+    def d_total(self) -> int:
+        return sum(self.dims)
+
+    def word_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """rows: any shape of word rows -> vectors, from E below T and from the frozen base above."""
+        E = self.tables["E"]
+        T = len(E)
+        if self.base is None or rows.size == 0 or rows.max() < T:
+            return E[rows]
+        out = np.empty(rows.shape + (E.shape[1],), dtype=E.dtype)
+        low = rows < T
+        out[low] = E[rows[low]]
+        out[~low] = self.base[rows[~low] - T]
+        return out
+
+    def type_vectors(self, feats: np.ndarray) -> np.ndarray:
+        """feats: (..., 3) word row / case / suffix -> (..., d_total) concatenated embeddings."""
+        return np.concatenate([self.word_vectors(feats[..., 0]),
+                               self.tables["C"][feats[..., 1]],
+                               self.tables["F"][feats[..., 2]]], axis=-1)
+
+    def forward(self, feats: np.ndarray) -> np.ndarray:
+        """feats: (n, m, 3) ids of each window position -> X: (n, m·d_total)."""
+        self.feats = feats
+        n, m, _ = feats.shape
+        return self.type_vectors(feats).reshape(n, m * self.d_total)
+
+    def backward(self, dX: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """dX: (n, m·d_total) -> {table: (unique rows, summed gradient rows)} (rows of E only below T)."""
+        n, m, _ = self.feats.shape
+        check_shape(dX, (n, m * self.d_total), "X")
+        dX = dX.reshape(n * m, self.d_total)
+        grads = {}
+        offset = 0
+        for col, (name, d) in enumerate(zip(("E", "C", "F"), self.dims)):
+            ids = self.feats[..., col].reshape(-1)
+            part = dX[:, offset:offset + d]
+            offset += d
+            if name == "E":
+                keep = ids < len(self.tables["E"])  # frozen pretrained rows get no gradient
+                ids, part = ids[keep], part[keep]
+            rows, inverse = np.unique(ids, return_inverse=True)
+            g = np.zeros((len(rows), d), dtype=dX.dtype)
+            np.add.at(g, inverse, part)  # rows repeated in the batch accumulate
+            grads[name] = (rows, check_shape(g, (len(rows), self.tables[name].shape[1]), f"{name}[rows]"))
+        return grads
