@@ -106,7 +106,8 @@ def fit(train: Sequence[tuple[Sequence[str], Sequence[str]]], dev: Sequence[tupl
     """Train on (tokens, BIO2 tags) pairs; keep the epoch with the best dev F1 (or the last, without dev).
 
     Raises :class:`TrainingDiverged` on a NaN/inf loss (the best model so far is on the exception as
-    ``.model``); a KeyboardInterrupt returns the best model so far, with ``model.interrupted = True``.
+    ``.model``); a KeyboardInterrupt returns the best model so far, with ``model.interrupted = True``
+    (it propagates if no epoch has finished yet).
     """
     from .metrics import evaluate
 
@@ -143,10 +144,11 @@ def fit(train: Sequence[tuple[Sequence[str], Sequence[str]]], dev: Sequence[tupl
     y = np.array([index[tag] for _, g in train for tag in g])
     eye = np.eye(len(tags), dtype=np.float32)
     opt = SGD(cfg.lr, cfg.momentum, cfg.decay, clip=5.0)
-    emb_opt = SGD(cfg.lr * cfg.embed_lr, 0.0, cfg.decay, clip=5.0)
+    # the loss is a batch mean, so a row seen once gets 1/batch of its gradient: scale sparse steps back up
+    emb_opt = SGD(cfg.lr * cfg.embed_lr * cfg.batch_size, 0.0, cfg.decay, clip=5.0)
     trainable = ["C", "F"] + (["E"] if cfg.fine_tune else [])
 
-    best, best_f1, bad_epochs = None, -1.0, 0
+    best, best_f1, bad_epochs = None, -math.inf, 0  # without dev the score is -loss, which may be < -1
     model.history = []
     model.interrupted = False
     tqdm = _tqdm(progress)
@@ -200,6 +202,8 @@ def fit(train: Sequence[tuple[Sequence[str], Sequence[str]]], dev: Sequence[tupl
         exc.model = model if best is not None else None
         raise
     except KeyboardInterrupt:
+        if best is None:  # no epoch finished: there is no model worth keeping
+            raise
         model.interrupted = True
     _restore(model, best)
     return model
