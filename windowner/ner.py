@@ -5,9 +5,12 @@ Data flows one way: tokens -> window type ids -> scores (n, C) -> Viterbi -> BIO
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
 import shutil
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -18,7 +21,7 @@ import numpy as np
 from . import __version__
 from .decode import constraints, viterbi
 from .errors import ModelError
-from .model import WindowNetwork
+from .model import ACTIVATIONS, HEADS, WindowNetwork
 from .windows import CASES, Lexicon, WindowInput, window_types
 
 FORMAT_VERSION = 1
@@ -79,12 +82,10 @@ class NERModel:
         V = self.inputs.type_vectors(self.lexicon.table[np.concatenate([uniq, [0, 1]])])  # (u+2, d): pads last
         m = 2 * self.window + 1
         Wp = net.params["W"].reshape(h, m, D // m)
-        P = np.einsum("ud,hmd->muh", V, Wp, optimize=True)  # (m, u+2, h)
         win = window_types(local.astype(np.int64), lengths, self.window, bos=u, eos=u + 1)
-        Z = P[0][win[:, 0]]
+        Z = (V @ Wp[:, 0, :].T + net.params["b"])[win[:, 0]]  # (n, h)
         for p in range(1, m):
-            Z += P[p][win[:, p]]
-        Z += net.params["b"]
+            Z += (V @ Wp[:, p, :].T)[win[:, p]]  # position p's projection of each distinct type, gathered
         S = net.act.fn.f(Z) @ net.params["U"]
         return net.head.log_proba(S)
 
@@ -111,8 +112,14 @@ class NERModel:
     def to_disk(self, path: str | os.PathLike) -> Path:
         """Write the model directory atomically: into a temporary sibling, then renamed into place."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        if path.exists() and not (path / "config.json").is_file() and (not path.is_dir() or any(path.iterdir())):
+            raise ModelError(f"{path}: exists and is not a model directory; refusing to replace it — "
+                             "choose a new or empty directory (or an existing model) to write to")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        except OSError as exc:
+            raise ModelError(f"{path}: cannot write the model here ({exc.strerror or exc}); choose another directory") from None
         try:
             config = dict(self.config, tags=self.tags, labels=self.labels, windowner_version=__version__,
                           format_version=FORMAT_VERSION, cases=list(CASES), suffix_len=self.lexicon.suffix_len,
@@ -121,23 +128,28 @@ class NERModel:
             if pretrained is not None and not config.get("vectors_embedded", False):
                 # non-default vectors travel with the model, so that it loads anywhere
                 np.save(tmp / "pretrained.npy", np.asarray(pretrained.vectors, dtype=np.float32))
-                (tmp / "pretrained.txt").write_text("\n".join(pretrained.keys) + "\n", encoding="utf-8")
+                _write_lines(tmp / "pretrained.txt", pretrained.keys)
             (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            (tmp / "vocab.txt").write_text("\n".join(self.lexicon.words) + "\n", encoding="utf-8")
-            (tmp / "suffixes.txt").write_text("\n".join(self.lexicon.suffixes) + "\n", encoding="utf-8")
+            _write_lines(tmp / "vocab.txt", self.lexicon.words)
+            _write_lines(tmp / "suffixes.txt", self.lexicon.suffixes)
             (tmp / "history.json").write_text(json.dumps(self.history, indent=2) + "\n", encoding="utf-8")
             _save_npz(tmp / "weights.npz", self.weights())
             for f in tmp.iterdir():
                 _fsync(f)
-            old = None
-            if path.exists():
+            if not path.exists():
+                os.replace(tmp, path)
+            elif _exchange(tmp, path):  # atomic: `path` is the old or the new model at every moment
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:  # no atomic exchange: a crash between these renames leaves the old model in `old`
                 old = path.with_name(f".{path.name}.old-{os.getpid()}")
                 os.replace(path, old)
-            os.replace(tmp, path)
-            if old is not None:
+                os.replace(tmp, path)
                 shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(exc, OSError) and not isinstance(exc, ModelError):
+                raise ModelError(f"{path}: cannot write the model ({exc.strerror or exc}); the previous "
+                                 "contents are unchanged") from None
             raise
         return path
 
@@ -146,8 +158,13 @@ class NERModel:
         """Load a model directory written by :meth:`to_disk` (no pickle: ``allow_pickle=False``)."""
         path = Path(path)
         if not path.is_dir():
+            backups = sorted(path.parent.glob(f".{path.name}.old-*/config.json"))
+            if backups:  # a save without atomic exchange (not Linux) was killed between its two renames
+                raise ModelError(f"{path}: missing, but an interrupted save left the previous model in "
+                                 f"{backups[-1].parent}; rename that directory to {path}")
             raise ModelError(f"{path}: no such model directory; train one with `windowner train --out {path}`")
         config = _read_json(path / "config.json")
+        _check_config(path / "config.json", config)
         fmt = config.get("format_version")
         if not isinstance(fmt, int) or fmt > FORMAT_VERSION:
             raise ModelError(f"{path / 'config.json'}: model format version {fmt!r} is not supported by windowner "
@@ -190,6 +207,30 @@ class NERModel:
         return model
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directories (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # glibc < 2.28, musl
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):  # old kernel or file system without exchange
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _write_lines(path: Path, items: Sequence[str]) -> None:
+    """One entry per line, so that line i is row i: an empty list is an empty file, and a line break
+    inside an entry (possible only for tokens given through the Python API) becomes a space."""
+    path.write_text("".join(s.replace("\r", " ").replace("\n", " ") + "\n" for s in items), encoding="utf-8")
+
+
 def _fsync(f: Path) -> None:
     with open(f, "rb") as fh:
         os.fsync(fh.fileno())
@@ -220,19 +261,51 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _read_json(path: Path):
+def _read_text(path: Path) -> str:
     if not path.exists():
         raise ModelError(f"{path}: missing; the model directory is incomplete — retrain or copy the whole directory")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"{path}: not valid UTF-8 (byte offset {exc.start}); the file is corrupt — "
+                         "retrain the model or copy it again") from None
+    except OSError as exc:  # e.g. a directory in place of the file
+        raise ModelError(f"{path}: cannot be read ({exc.strerror or exc}); retrain the model or copy it again") from None
+
+
+def _read_json(path: Path):
+    text = _read_text(path)
+    try:
+        return json.loads(text)
+    except ValueError as exc:
         raise ModelError(f"{path}: not valid JSON ({exc}); the file is corrupt — retrain the model") from None
 
 
+_CONFIG_TYPES = {"window": int, "hidden": int, "suffix_len": int, "tags": list, "activation": str, "head": str}
+
+
+def _check_config(path: Path, config) -> None:
+    """Name the file and the key of a broken config.json (rather than a KeyError deep in loading)."""
+    if not isinstance(config, dict):
+        raise ModelError(f"{path}: expected a JSON object, found a {type(config).__name__}; the file is corrupt — "
+                         "retrain the model")
+    for key, kind in _CONFIG_TYPES.items():
+        value = config.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value < 0):
+            raise ModelError(f"{path}: {key!r} is missing or not a valid {kind.__name__} (found {value!r}); "
+                             "the file is corrupt — retrain the model")
+    tags = config["tags"]
+    bad = [t for t in tags if t != "O" and not (isinstance(t, str) and t[:2] in ("B-", "I-") and len(t) > 2)]
+    if bad or "O" not in tags or len(set(map(str, tags))) != len(tags):
+        raise ModelError(f"{path}: 'tags' must be 'O' plus distinct B-X/I-X tags, found {tags!r}; retrain the model")
+    for key, valid in (("activation", ACTIVATIONS), ("head", HEADS)):
+        if config[key] not in valid:
+            raise ModelError(f"{path}: unknown {key} {config[key]!r} (known: {', '.join(sorted(valid))}); the model "
+                             "was written by another windowner version — upgrade windowner or retrain the model")
+
+
 def _read_lines(path: Path) -> list[str]:
-    if not path.exists():
-        raise ModelError(f"{path}: missing; the model directory is incomplete — retrain or copy the whole directory")
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     return text[:-1].split("\n") if text.endswith("\n") else text.split("\n") if text else []
 
 
