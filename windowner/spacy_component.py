@@ -1,31 +1,73 @@
-"""A spaCy pipeline component: ``nlp.add_pipe("windowner", config={"model": "model/"})`` sets ``doc.ents``."""
+"""A spaCy pipeline component: ``nlp.add_pipe("windowner", config={"model": "model/"})`` sets ``doc.ents``.
+
+The factory is registered with spaCy through the ``spacy_factories`` entry point (and by importing this
+module). Each entity's score (mean probability of its chosen tags) is in ``span._.windowner_score``.
+"""
 
 from __future__ import annotations
+
+from itertools import islice
+from pathlib import Path
+from typing import Iterable, Iterator, Optional
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from .decode import spans
+from .errors import ModelError
+
+SCORE_ATTR = "windowner_score"
+if not Span.has_extension(SCORE_ATTR):
+    Span.set_extension(SCORE_ATTR, default=None)
+
+
+def set_entities(doc: Doc, seg, tags: list[str], proba) -> Doc:
+    """Set ``doc.ents`` from the BIO2 ``tags`` of the tagged tokens ``seg`` (a tagger ``_Segments``) and
+    each entity's score; replaces entities set before."""
+    from .tagger import span_scores
+
+    index = seg.index
+    found = spans(tags)
+    ents = []
+    for (label, a, b), score in zip(found, span_scores(proba, found)):
+        span = Span(doc, index[a], index[b - 1] + 1, label=label)
+        span._.set(SCORE_ATTR, score)
+        ents.append(span)
+    doc.ents = ents
+    return doc
 
 
 class WindownerComponent:
-    """Tags the non-whitespace tokens of each Doc with a windowner model and sets ``doc.ents``."""
+    """Tags the non-whitespace tokens of each Doc with a windowner model and sets ``doc.ents``.
 
-    def __init__(self, model_path: str | None, name: str = "windowner", batch_size: int = 1000):
+    Sentences are cut as :class:`windowner.Tagger` cuts them, so with ``spacy.blank("en")`` the
+    entities equal ``tagger(text).ents``.
+    """
+
+    def __init__(self, model_path: str | Path | None, name: str = "windowner", batch_size: int = 1000):
         from .tagger import load
 
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"windowner component: batch_size must be a positive int, got {batch_size!r}")
         self.name, self.batch_size = name, batch_size
-        self.tagger = load(model_path)
+        try:
+            self.tagger = load(model_path)
+        except ModelError as exc:
+            if model_path is not None:
+                raise
+            raise ModelError("the windowner spaCy component needs a model directory, e.g. nlp.add_pipe('windowner', "
+                             f"config={{'model': 'model/'}}); none was given, and {exc}") from exc
 
-    def _set_ents(self, doc: Doc, words_idx: list[int], tags: list[str]) -> Doc:
-        doc.ents = [Span(doc, words_idx[a], words_idx[b - 1] + 1, label=label) for label, a, b in spans(tags)]
-        return doc
+    @property
+    def labels(self) -> list[str]:
+        return self.tagger.labels
 
     def __call__(self, doc: Doc) -> Doc:
-        return next(iter(self.pipe([doc])))
+        return next(self.pipe([doc]))
 
-    def pipe(self, docs, batch_size: int | None = None):
-        from itertools import islice
+    def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterator[Doc]:
+        """Tag a stream of Docs, sentences of ``batch_size`` Docs in one model call (up to the tagger's token cap)."""
+        from .tagger import _segment
 
         docs = iter(docs)
         size = batch_size or self.batch_size
@@ -33,12 +75,23 @@ class WindownerComponent:
             batch = list(islice(docs, size))
             if not batch:
                 return
-            idx = [[t.i for t in d if not t.is_space] for d in batch]
-            tags = self.tagger.tag_tokens([[d[i].text for i in ix] for d, ix in zip(batch, idx)])
-            for d, ix, t in zip(batch, idx, tags):
-                yield self._set_ents(d, ix, t)
+            segs = [_segment(d) for d in batch]
+            for d, seg, (tags, proba) in zip(batch, segs, self.tagger._tag_segments(segs)):
+                yield set_entities(d, seg, tags, proba)
+
+    # -- serialization: nlp.to_disk copies the model into the pipeline directory ---------------
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        self.tagger.model.to_disk(path)  # atomic, replaces an older copy
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "WindownerComponent":
+        from .tagger import Tagger
+
+        self.tagger = Tagger.from_disk(path)
+        return self
 
 
 @Language.factory("windowner", default_config={"model": None, "batch_size": 1000})
-def make_windowner(nlp: Language, name: str, model: str | None, batch_size: int) -> WindownerComponent:
+def make_windowner(nlp: Language, name: str, model: Optional[str], batch_size: int) -> WindownerComponent:
+    """spaCy factory: ``model`` is a model directory written by ``windowner train``."""
     return WindownerComponent(model, name, batch_size)
