@@ -19,20 +19,15 @@ SAMPLES = [
 ]
 
 
-def default_model_dir() -> Path:
-    """Where ``make demo`` writes the default model and where ``windowner.load()`` looks for it."""
-    return Path(__file__).resolve().parents[1] / "models" / "default"
-
-
 def main(argv: list[str] | None = None) -> int:
     from .conll import read_conll
     from .metrics import evaluate
-    from .tagger import Tagger
+    from .tagger import DEFAULT_MODEL_DIR, Tagger
     from .training import TrainConfig, fit
 
     p = argparse.ArgumentParser(prog="python -m windowner.demo", description=__doc__)
     p.add_argument("--corpora", default="corpora", help="directory with wn-pld.{train,dev,test}.conll")
-    p.add_argument("--out", default=str(default_model_dir()), help="where to write the default model")
+    p.add_argument("--out", default=str(DEFAULT_MODEL_DIR), help="where to write the default model")
     args = p.parse_args(argv)
 
     corpora = Path(args.corpora)

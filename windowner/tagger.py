@@ -21,7 +21,7 @@ from .decode import spans
 from .errors import ModelError, WindownerError
 from .ner import NERModel
 
-DEFAULT_MODEL_DIR = Path("models") / "default"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "default"  # written by `make demo`
 MAX_SENTENCE_TOKENS = 256  # longer runs without sentence punctuation are cut into pieces
 MAX_CALL_TOKENS = 20_000  # tokens per model call: ~25 MB of hidden activations at hidden=300
 _SENTENCE_END = frozenset({".", "!", "?", "…"})
@@ -259,6 +259,12 @@ class Tagger:
             done += len(batch)
             yield from self._tag_batch(batch)
 
+    def explain(self, text: str, **kwargs):
+        """Per token, how much each window position drives its class score (∂s_c/∂x); see :mod:`windowner.explain`."""
+        from .explain import explain
+
+        return explain(self, text, **kwargs)
+
     def to_spacy(self, text: str):
         """Tag ``text`` into a spaCy ``Doc`` (same tokenizer) with ``doc.ents`` set and each entity's score
         in ``span._.windowner_score``. Lone surrogates, which spaCy cannot hold, become U+FFFD."""
@@ -340,7 +346,7 @@ def load(path: str | os.PathLike | None = None) -> Tagger:
     """Load a model directory written by ``windowner train`` or ``Tagger.to_disk`` (default: the one ``make demo``
     trains, or ``$WINDOWNER_MODEL``)."""
     if path is None:
-        path = Path(os.environ.get("WINDOWNER_MODEL", DEFAULT_MODEL_DIR))
+        path = Path(os.environ.get("WINDOWNER_MODEL", "") or DEFAULT_MODEL_DIR)
         if not Path(path).is_dir():
             raise ModelError(f"{path}: no default model yet; run `make demo` to train it, or pass a model "
                              "directory written by `windowner train`")
