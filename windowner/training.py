@@ -28,7 +28,7 @@ class TrainConfig:
     activation: str = "tanh"
     head: str = "sigmoid"
     epochs: int = 10
-    lr: float = 0.1
+    lr: float = 0.03
     momentum: float = 0.9
     decay: float = 0.05  # lr_t = lr / (1 + decay · epoch)
     batch_size: int = 64
@@ -189,22 +189,23 @@ def _fit(train, dev, config, *, progress, log, on_epoch) -> NERModel:
             else:
                 score = -record["loss"]
             model.history.append(record)
-            if log:
-                dev_part = (f"  dev P {record['dev_precision']:.4f} R {record['dev_recall']:.4f} "
-                            f"F1 {record['dev_f1']:.4f}") if dev else ""
-                log(f"epoch {epoch + 1:>3}  loss {record['loss']:.4f}{dev_part}  ({record['seconds']:.1f}s)")
-            if on_epoch:
-                on_epoch(model, record)
+            # keep the best weights before reporting the epoch: a Ctrl-C after its line must find them
             if score > best_f1:
                 best_f1, bad_epochs = score, 0
                 best = {k: v.copy() for k, v in model.weights().items()}
                 model.config["best_epoch"] = epoch + 1
             else:
                 bad_epochs += 1
-                if bad_epochs >= cfg.patience:
-                    if log:
-                        log(f"no dev improvement for {cfg.patience} epochs: stopping")
-                    break
+            if log:
+                dev_part = (f"  dev P {record['dev_precision']:.4f} R {record['dev_recall']:.4f} "
+                            f"F1 {record['dev_f1']:.4f}") if dev else ""
+                log(f"epoch {epoch + 1:>3}  loss {record['loss']:.4f}{dev_part}  ({record['seconds']:.1f}s)")
+            if on_epoch:
+                on_epoch(model, record)
+            if bad_epochs >= cfg.patience:
+                if log:
+                    log(f"no dev improvement for {cfg.patience} epochs: stopping")
+                break
     except TrainingDiverged as exc:
         _restore(model, best)
         exc.model = model if best is not None else None

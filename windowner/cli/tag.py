@@ -1,7 +1,12 @@
-"""``windowner tag [MODEL] [FILE|-]``: tag raw text or CoNLL tokens, streaming in batches."""
+"""``windowner tag [MODEL] [FILE|-]``: tag raw text or CoNLL tokens, streaming in batches.
+
+With ``--workers N`` or ``--scheduler ADDRESS`` the batches are tagged on a Dask cluster and written in
+input order, byte for byte what one process writes (each batch is one task; the batches are the same).
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from itertools import islice
@@ -9,7 +14,7 @@ from pathlib import Path
 
 
 def add_parser(sub) -> None:
-    from ._common import add_data_args
+    from ._common import add_data_args, positive_int
 
     p = sub.add_parser("tag", help="tag raw text or CoNLL files",
                        description="Tag text (one document per line) or CoNLL tokens. MODEL defaults to the "
@@ -20,7 +25,14 @@ def add_parser(sub) -> None:
     p.add_argument("--format", default=None, choices=["conll", "json", "spans"],
                    help="output: conll (token tag), json (one object per document), spans (TSV); "
                         "default conll for conll input, json for text")
-    p.add_argument("--batch-size", type=int, default=1000, help="documents or sentences per model call")
+    p.add_argument("--batch-size", type=positive_int, default=1000, help="documents or sentences per model call "
+                   "(with --workers/--scheduler: per Dask task)")
+    g = p.add_argument_group("Dask (pip install 'windowner[dask]')")
+    g.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                   help="tag on a local Dask cluster of N worker processes (loopback only)")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="tag on an existing Dask cluster, e.g. tcp://10.0.0.5:8786; its workers must have "
+                        "windowner installed and see MODEL at the same path")
     add_data_args(p, tags=False)
     p.set_defaults(func=run)
 
@@ -28,7 +40,7 @@ def add_parser(sub) -> None:
 def _split_paths(args) -> tuple[str | None, list[str]]:
     paths = list(args.paths)
     model = args.model
-    if model is None and paths and (Path(paths[0]) / "config.json").exists():
+    if model is None and paths and Path(paths[0]).is_dir():  # an input is never a directory: report a broken model
         model = paths.pop(0)
     return model, paths or ["-"]
 
@@ -37,16 +49,76 @@ def run(args) -> int:
     from ..tagger import load
 
     model_path, inputs = _split_paths(args)
-    tagger = load(model_path)
     fmt = args.format or ("conll" if args.input_format == "conll" else "json")
     out = sys.stdout
+    if args.workers is not None or args.scheduler is not None:
+        _run_on_dask(model_path, inputs, args, fmt, out)
+        out.flush()
+        return 0
+    tagger = load(model_path)
     for path in inputs:
-        if args.input_format == "conll":
-            _tag_conll(tagger, path, args, fmt, out)
-        else:
-            _tag_text(tagger, path, args, fmt, out)
+        for kind, items, first_id in _batches(path, args):
+            out.write(_format_batch(tagger, kind, items, first_id, fmt))
     out.flush()
     return 0
+
+
+def _batches(path: str, args):
+    """(kind, batch, id of its first document) for one input; ids restart at 0 in each file."""
+    if args.input_format == "conll":
+        from ..conll import read_conll
+
+        items, kind = (s.tokens for s in read_conll(path, tag_column=None, scheme=args.scheme)), "conll"
+    else:
+        items, kind = _lines(path), "text"
+    first_id = 0
+    while True:
+        batch = list(islice(items, args.batch_size))
+        if not batch:
+            return
+        yield kind, batch, first_id
+        first_id += len(batch)
+
+
+def _format_batch(tagger, kind: str, items: list, first_id: int, fmt: str) -> str:
+    """One batch of lines (kind "text") or token lists ("conll") -> its output text."""
+    out = io.StringIO()
+    if kind == "conll":
+        _write_conll_batch(tagger, items, first_id, fmt, out)
+    else:
+        for doc_id, doc in enumerate(tagger.pipe(items, batch_size=len(items)), first_id):
+            _write_doc(doc, doc_id, fmt, out)
+    return out.getvalue()
+
+
+def _format_batch_on_worker(model_dir: str, kind: str, items: list, first_id: int, fmt: str) -> str:
+    """Dask task: the same as :func:`_format_batch`, with the worker process's cached model."""
+    from ..dask import worker_tagger
+
+    with worker_tagger(model_dir) as tagger:
+        return _format_batch(tagger, kind, items, first_id, fmt)
+
+
+def _run_on_dask(model_path, inputs: list[str], args, fmt: str, out) -> None:
+    import os
+
+    from ..dask import connect, map_ordered, require_dask
+    from ..errors import ModelError, WindownerError
+    from ..tagger import DEFAULT_MODEL_DIR
+
+    if args.workers is not None and args.scheduler is not None:
+        raise WindownerError("give --workers N (a local cluster) or --scheduler ADDRESS (an existing one), not both")
+    require_dask("windowner tag --workers/--scheduler")
+    if model_path is None:
+        model_path = os.environ.get("WINDOWNER_MODEL", str(DEFAULT_MODEL_DIR))
+    model = Path(model_path).resolve()
+    if not (model / "config.json").is_file():  # fail before starting a cluster
+        raise ModelError(f"{model_path}: not a model directory (no config.json); pass a directory written by "
+                         "`windowner train`, or run `make demo` to train the default one")
+    tasks = ((str(model), kind, items, first_id, fmt) for path in inputs for kind, items, first_id in _batches(path, args))
+    with connect(workers=args.workers, scheduler=args.scheduler) as client:
+        for text in map_ordered(client, _format_batch_on_worker, tasks):
+            out.write(text)
 
 
 def _open_text(path: str):
@@ -74,22 +146,29 @@ def _lines(path: str):
                 raise DataError(path, lineno, "contains a NUL byte: this looks like a binary file, not text")
             yield line.rstrip("\r\n")
     except UnicodeDecodeError as exc:
-        raise DataError(path, lineno + 1, f"not valid UTF-8 ({exc.reason}); save the file as UTF-8") from None
+        line = lineno + 1 if f is sys.stdin else _bad_utf8_line(path)
+        raise DataError(path, line, f"not valid UTF-8 ({exc.reason}); save the file as UTF-8") from None
     finally:
         if f is not sys.stdin:
             f.close()
 
 
-def _tag_text(tagger, path, args, fmt, out) -> None:
-    lines = _lines(path)
-    doc_id = 0
-    while True:
-        batch = list(islice(lines, args.batch_size))
-        if not batch:
-            return
-        for doc in tagger.pipe(batch, batch_size=len(batch)):
-            _write_doc(doc, doc_id, fmt, out)
-            doc_id += 1
+def _bad_utf8_line(path: str) -> int | None:
+    """Line of the first invalid UTF-8 byte, with lines counted as text mode counts them (CR, LF, CRLF).
+
+    Text files decode ahead in chunks, so the line being read when the error is raised is too early.
+    """
+    lineno = 1
+    with open(path, "rb") as f:
+        for raw in f:
+            body = raw[:-1] if raw.endswith(b"\n") else raw
+            body = body[:-1] if body.endswith(b"\r") else body
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                return lineno + body[:e.start].count(b"\r")
+            lineno += 1 + body.count(b"\r")
+    return None
 
 
 def _write_doc(doc, doc_id: int, fmt: str, out) -> None:
@@ -102,26 +181,18 @@ def _write_doc(doc, doc_id: int, fmt: str, out) -> None:
         out.write("".join(f"{t.text} {t.tag}\n" for t in doc.tokens) + "\n")
 
 
-def _tag_conll(tagger, path, args, fmt, out) -> None:
-    from ..conll import read_conll
+def _write_conll_batch(tagger, sentences: list[list[str]], first_id: int, fmt: str, out) -> None:
     from ..decode import spans
 
-    sentences = read_conll(path, tag_column=None, scheme=args.scheme)
-    sent_id = 0
-    while True:
-        batch = list(islice(sentences, args.batch_size))
-        if not batch:
-            return
-        tags = tagger.tag_tokens([s.tokens for s in batch])
-        for s, t in zip(batch, tags):
-            if fmt == "conll":
-                out.write("".join(f"{w} {g}\n" for w, g in zip(s.tokens, t)) + "\n")
+    tags = tagger.tag_tokens(sentences)
+    for sent_id, (tokens, t) in enumerate(zip(sentences, tags), first_id):
+        if fmt == "conll":
+            out.write("".join(f"{w} {g}\n" for w, g in zip(tokens, t)) + "\n")
+        else:
+            ents = [{"label": lab, "start": a, "end": b, "text": " ".join(tokens[a:b])} for lab, a, b in spans(t)]
+            if fmt == "json":
+                out.write(json.dumps({"id": sent_id, "tokens": tokens, "tags": t, "ents": ents},
+                                     ensure_ascii=False) + "\n")
             else:
-                ents = [{"label": lab, "start": a, "end": b, "text": " ".join(s.tokens[a:b])} for lab, a, b in spans(t)]
-                if fmt == "json":
-                    out.write(json.dumps({"id": sent_id, "tokens": s.tokens, "tags": t, "ents": ents},
-                                         ensure_ascii=False) + "\n")
-                else:
-                    for e in ents:
-                        out.write(f"{sent_id}\t{e['start']}\t{e['end']}\t{e['label']}\t{e['text']}\n")
-            sent_id += 1
+                for e in ents:
+                    out.write(f"{sent_id}\t{e['start']}\t{e['end']}\t{e['label']}\t{e['text']}\n")
