@@ -27,7 +27,7 @@ class TrainConfig:
     hidden: int = 300
     activation: str = "tanh"
     head: str = "sigmoid"
-    epochs: int = 10
+    epochs: int = 15
     lr: float = 0.03
     momentum: float = 0.9
     decay: float = 0.05  # lr_t = lr / (1 + decay · epoch)
@@ -42,7 +42,7 @@ class TrainConfig:
     use_case: bool = True
     min_count: int = 2  # words absent from the vectors get a row when seen this often
     transitions: str = "constrained"  # or "learned": add training tag-bigram log-probabilities
-    patience: int = 3  # stop after this many epochs without dev F1 improvement
+    patience: int = 4  # stop after this many epochs without dev F1 improvement
     seed: int = 0
 
     def validate(self) -> "TrainConfig":
