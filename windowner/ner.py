@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from . import __version__
-from .decode import constraints, viterbi
+from .decode import constraints, viterbi, viterbi_bio
 from .errors import ModelError
 from .model import ACTIVATIONS, HEADS, WindowNetwork
 from .windows import CASES, Lexicon, WindowInput, window_types
@@ -65,35 +65,54 @@ class NERModel:
         """Reference path: build X explicitly. feats: (n, m, 3) -> log P: (n, C)."""
         return self.net.log_proba(self.inputs.forward(feats))
 
-    def log_proba(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
+    def log_proba(self, sentences: Sequence[Sequence[str]], chunk: int = 2048) -> np.ndarray:
         """Fast path: (n_tokens, C) log-scores for sentences of tokens.
 
-        The first layer is linear, so ``Z = b + Σ_p W_p v(type at p)``: project each distinct type
-        in the batch once per window position, then sum gathered rows (no (n, D) matrix).
+        The first layer is linear, so ``Z = b + Σ_p W_p v(type at p)``: project each distinct type in
+        the batch once per window position, then sum gathered rows — no (n, D) matrix. Rows are
+        processed in cache-sized chunks into reused buffers.
         """
         lengths = [len(s) for s in sentences]
         flat = self.lexicon.type_ids([t for s in sentences for t in s])
         net = self.net
-        h, D = net.params["W"].shape
-        if len(flat) == 0:
-            return np.zeros((0, len(self.tags)), dtype=net.params["W"].dtype)
-        uniq, local = np.unique(flat, return_inverse=True)
+        W, U = net.params["W"], net.params["U"]
+        h, D = W.shape
+        n = len(flat)
+        if n == 0:
+            return np.zeros((0, len(self.tags)), dtype=W.dtype)
+        present = np.zeros(len(self.lexicon.table), dtype=bool)
+        present[flat] = True
+        uniq = np.flatnonzero(present)  # distinct types in this batch, and each token's rank among them
+        local = (np.cumsum(present) - 1)[flat]
         u = len(uniq)
         V = self.inputs.type_vectors(self.lexicon.table[np.concatenate([uniq, [0, 1]])])  # (u+2, d): pads last
         m = 2 * self.window + 1
-        Wp = net.params["W"].reshape(h, m, D // m)
-        win = window_types(local.astype(np.int64), lengths, self.window, bos=u, eos=u + 1)
-        Z = (V @ Wp[:, 0, :].T + net.params["b"])[win[:, 0]]  # (n, h)
-        for p in range(1, m):
-            Z += (V @ Wp[:, p, :].T)[win[:, p]]  # position p's projection of each distinct type, gathered
-        S = net.act.fn.f(Z) @ net.params["U"]
+        Wp = W.reshape(h, m, D // m)
+        P = [V @ Wp[:, p, :].T for p in range(m)]  # (u+2, h) each: position p's projection of every type
+        P[0] += net.params["b"]
+        win = window_types(local, lengths, self.window, bos=u, eos=u + 1)
+        S = np.empty((n, U.shape[1]), dtype=W.dtype)
+        z = np.empty((min(chunk, n), h), dtype=W.dtype)
+        tmp = np.empty_like(z)
+        for a in range(0, n, chunk):
+            w = win[a:a + chunk]
+            k = len(w)
+            np.take(P[0], w[:, 0], axis=0, out=z[:k])
+            for p in range(1, m):
+                np.take(P[p], w[:, p], axis=0, out=tmp[:k])
+                z[:k] += tmp[:k]
+            np.matmul(net.act.fn.f(z[:k]), U, out=S[a:a + k])
         return net.head.log_proba(S)
 
     def predict(self, sentences: Sequence[Sequence[str]], with_proba: bool = False):
         """BIO2 tags for each sentence (and, if asked, each chosen tag's probability)."""
         lengths = [len(s) for s in sentences]
         logp = self.log_proba(sentences)
-        best = viterbi(logp, lengths, self.start, self.trans)
+        hard_start, hard_trans = constraints(self.tags)
+        if np.array_equal(self.start, hard_start) and np.array_equal(self.trans, hard_trans):
+            best = viterbi_bio(logp, lengths, self.tags)
+        else:
+            best = viterbi(logp, lengths, self.start, self.trans)
         tags = np.asarray(self.tags, dtype=object)[best]
         out, proba, i = [], [], 0
         chosen = np.exp(logp[np.arange(len(best)), best]) if with_proba else None
@@ -321,7 +340,11 @@ def _load_pretrained(path: Path, config: dict):
     if not vec_file.exists():
         raise ModelError(f"{vec_file}: missing; the model directory is incomplete — retrain or copy the whole directory")
     keys = _read_lines(path / "pretrained.txt")
-    vectors = np.load(vec_file, mmap_mode="r", allow_pickle=False)
+    try:
+        vectors = np.load(vec_file, mmap_mode="r", allow_pickle=False)
+    except Exception as exc:  # ValueError, EOFError, OSError for truncated or non-.npy files
+        raise ModelError(f"{vec_file}: cannot be read ({type(exc).__name__}: {exc}); the file is truncated or "
+                         "corrupt — retrain the model or copy it again") from None
     if len(keys) != len(vectors):
         raise ModelError(f"{path / 'pretrained.txt'}: {len(keys)} words for {len(vectors)} vectors; the files do not match")
     return WordVectors(spec, vectors, keys)
