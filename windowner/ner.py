@@ -25,6 +25,17 @@ from .model import ACTIVATIONS, HEADS, WindowNetwork
 from .windows import CASES, Lexicon, WindowInput, window_types
 
 FORMAT_VERSION = 1
+_THREADS = min(4, os.cpu_count() or 1)
+_POOL = None
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="windowner")
+    return _POOL
 WEIGHT_NAMES = ("W", "b", "U", "E", "C", "F", "start", "trans")
 
 
@@ -92,16 +103,20 @@ class NERModel:
         P[0] += net.params["b"]
         win = window_types(local, lengths, self.window, bos=u, eos=u + 1)
         S = np.empty((n, U.shape[1]), dtype=W.dtype)
-        z = np.empty((min(chunk, n), h), dtype=W.dtype)
-        tmp = np.empty_like(z)
-        for a in range(0, n, chunk):
+
+        def forward_chunk(a: int) -> None:
             w = win[a:a + chunk]
-            k = len(w)
-            np.take(P[0], w[:, 0], axis=0, out=z[:k])
+            z = P[0].take(w[:, 0], axis=0)
             for p in range(1, m):
-                np.take(P[p], w[:, p], axis=0, out=tmp[:k])
-                z[:k] += tmp[:k]
-            np.matmul(net.act.fn.f(z[:k]), U, out=S[a:a + k])
+                z += P[p].take(w[:, p], axis=0)
+            np.matmul(net.act.fn.f(z), U, out=S[a:a + len(w)])
+
+        starts = range(0, n, chunk)
+        if len(starts) > 1 and _THREADS > 1:  # numpy releases the GIL in take/add/tanh/matmul
+            list(_pool().map(forward_chunk, starts))
+        else:
+            for a in starts:
+                forward_chunk(a)
         return net.head.log_proba(S)
 
     def predict(self, sentences: Sequence[Sequence[str]], with_proba: bool = False):

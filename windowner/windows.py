@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import repeat
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -134,20 +135,20 @@ class Lexicon:
     def type_ids(self, tokens: Sequence[str]) -> np.ndarray:
         """tokens: n strings -> (n,) type ids into :attr:`table` (one dict lookup per token)."""
         type_of = self._type_of
-        ids = [type_of.get(t, -1) for t in tokens]
-        if -1 in ids:
+        ids = np.fromiter(map(type_of.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
+        if (ids < 0).any():
             if len(type_of) > 2_000_000:  # bound memory on endless streams
                 self.reset_cache()
                 return self.type_ids(tokens)
-            for i, t in enumerate(tokens):
-                if ids[i] == -1:
-                    tid = type_of.get(t)
-                    if tid is None:
-                        tid = type_of[t] = len(self._types)
-                        self._types.append(self._features(t))
-                    ids[i] = tid
+            for i in np.flatnonzero(ids < 0):
+                t = tokens[i]
+                tid = type_of.get(t)
+                if tid is None:
+                    tid = type_of[t] = len(self._types)
+                    self._types.append(self._features(t))
+                ids[i] = tid
             self._table = np.array(self._types, dtype=np.int64)
-        return np.array(ids, dtype=np.int64)
+        return ids
 
     @property
     def table(self) -> np.ndarray:
