@@ -14,7 +14,7 @@ from .errors import WindownerError
 from .model import ACTIVATIONS, HEADS, WindowNetwork
 from .ner import NERModel
 from .optim import SGD, minibatches
-from .windows import CASES, SPECIAL_WORDS, Lexicon, WindowInput
+from .windows import CASES, SPECIAL_WORDS, UNK_ROW, Lexicon, WindowInput
 
 
 @dataclass
@@ -34,6 +34,7 @@ class TrainConfig:
     batch_size: int = 64
     l2: float = 0.0
     dropout: float = 0.2
+    word_dropout: float = 0.0  # in training, replace a window's word by <unk> with this probability
     fine_tune: bool = True  # update the word vectors
     embed_lr: float = 0.5  # learning-rate multiplier for the embedding tables (plain SGD)
     case_dim: int = 8
@@ -56,6 +57,7 @@ class TrainConfig:
             (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
             (self.batch_size >= 1, f"batch-size must be >= 1, got {self.batch_size}"),
             (0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout}"),
+            (0 <= self.word_dropout < 1, f"word-dropout must be in [0, 1), got {self.word_dropout}"),
             (self.transitions in ("constrained", "learned"), f"transitions must be constrained or learned, got {self.transitions!r}"),
             (self.patience >= 1, f"patience must be >= 1, got {self.patience}"),
         ]
@@ -168,7 +170,11 @@ def _fit(train, dev, config, *, progress, log, on_epoch) -> NERModel:
             batches = list(minibatches(len(y), cfg.batch_size, rng))
             bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False)
             for step, idx in enumerate(bar):
-                X = inputs.forward(feats[idx])
+                batch = feats[idx]
+                if cfg.word_dropout:  # teaches the <unk> row and the context to stand in for unseen words
+                    batch = batch.copy()
+                    batch[..., 0][rng.random(batch.shape[:2]) < cfg.word_dropout] = UNK_ROW
+                X = inputs.forward(batch)
                 J, grads = net.loss_and_grads(X, eye[y[idx]], train=True, need_dX=True)
                 if not math.isfinite(J):
                     raise TrainingDiverged(f"the loss became {J} in epoch {epoch + 1}; try a smaller learning rate "

@@ -28,6 +28,8 @@ def add_parser(sub) -> None:
     p.add_argument("--decay", type=float, default=d.decay, help="lr / (1 + decay·epoch)")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--dropout", type=float, default=d.dropout, help="dropout on the hidden layer")
+    p.add_argument("--word-dropout", type=float, default=d.word_dropout,
+                   help="probability of replacing a word by <unk> while training")
     p.add_argument("--l2", type=float, default=d.l2)
     p.add_argument("--suffix-len", type=int, default=d.suffix_len, help="suffix feature length (0: off)")
     p.add_argument("--no-case", action="store_true", help="turn the casing feature off")
@@ -43,6 +45,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from ..errors import DataError
     from ..training import TrainConfig, TrainingDiverged, fit
     from ._common import data_kwargs, read_pairs, report_warnings
 
@@ -50,12 +53,16 @@ def run(args) -> int:
     cfg = TrainConfig(vectors=args.vectors, labels=kw["labels"], window=args.window, hidden=args.hidden,
                       activation=args.activation, head=args.head, epochs=args.epochs, lr=args.lr,
                       momentum=args.momentum, decay=args.decay, batch_size=args.batch_size, dropout=args.dropout,
+                      word_dropout=args.word_dropout,
                       l2=args.l2, suffix_len=args.suffix_len, use_case=not args.no_case,
                       transitions=args.transitions, patience=args.patience, seed=args.seed,
                       fine_tune=not args.no_fine_tune).validate()
     with report_warnings():
         train = read_pairs(args.train, **kw)
         dev = read_pairs(args.dev, **kw) if args.dev else None
+    if not any(tag != "O" for _, tags in train for tag in tags):
+        which = f" of the types {args.labels}" if args.labels else ""
+        raise DataError(args.train, None, f"no entities{which}: every tag is O; check --tag-column and --labels")
     t0 = time.perf_counter()
     try:
         model = fit(train, dev, cfg, progress=not args.quiet and sys.stderr.isatty(), log=lambda s: print(s, file=sys.stderr))
@@ -63,7 +70,11 @@ def run(args) -> int:
         if getattr(exc, "model", None) is not None:
             exc.model.to_disk(args.out)
             raise TrainingDiverged(f"{exc}; the best model so far was saved to {args.out}") from None
-        raise
+        raise TrainingDiverged(f"{exc}; no epoch finished, so no model was saved") from None
+    except KeyboardInterrupt:  # fit returns the best model instead once an epoch has finished
+        print(f"windowner train: interrupted in the first epoch: no model was saved ({args.out} is unchanged)",
+              file=sys.stderr)
+        return 130
     seconds = time.perf_counter() - t0
     model.config["train_seconds"] = round(seconds, 2)
     path = model.to_disk(args.out)
