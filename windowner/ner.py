@@ -11,8 +11,8 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import zipfile
+from itertools import chain
 from pathlib import Path
 from typing import Sequence
 
@@ -84,7 +84,7 @@ class NERModel:
         processed in cache-sized chunks into reused buffers.
         """
         lengths = [len(s) for s in sentences]
-        flat = self.lexicon.type_ids([t for s in sentences for t in s])
+        flat = self.lexicon.type_ids(list(chain.from_iterable(sentences)))
         net = self.net
         W, U = net.params["W"], net.params["U"]
         h, D = W.shape
@@ -113,7 +113,10 @@ class NERModel:
 
         starts = range(0, n, chunk)
         if len(starts) > 1 and _THREADS > 1:  # numpy releases the GIL in take/add/tanh/matmul
-            list(_pool().map(forward_chunk, starts))
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=1, user_api="blas"):  # our threads, not BLAS's, share the cores
+                list(_pool().map(forward_chunk, starts))
         else:
             for a in starts:
                 forward_chunk(a)
@@ -151,7 +154,8 @@ class NERModel:
                              "choose a new or empty directory (or an existing model) to write to")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+            tmp = path.parent / f".{path.name}.{os.urandom(4).hex()}"
+            tmp.mkdir()  # not mkdtemp: its mode 0700 would make the model unreadable to other users
         except OSError as exc:
             raise ModelError(f"{path}: cannot write the model here ({exc.strerror or exc}); choose another directory") from None
         try:

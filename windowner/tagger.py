@@ -23,7 +23,7 @@ from .ner import NERModel
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "default"  # written by `make demo`
 MAX_SENTENCE_TOKENS = 256  # longer runs without sentence punctuation are cut into pieces
-MAX_CALL_TOKENS = 20_000  # tokens per model call: ~25 MB of hidden activations at hidden=300
+MAX_CALL_TOKENS = 100_000  # tokens per model call; the model works through them in small chunks
 _SENTENCE_END = frozenset({".", "!", "?", "…"})
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -205,12 +205,15 @@ class Tagger:
             if isinstance(sent, (str, bytes)) or not isinstance(sent, Iterable):
                 raise TypeError(f"tag_tokens takes a list of sentences, each a list of token strings, but sentence {i} "
                                 f"is {type(sent).__name__}; e.g. [['Obama', 'visited', 'Paris']]")
-            sent = list(sent)
-            for j, tok in enumerate(sent):
-                if not isinstance(tok, str):
-                    raise TypeError(f"sentence {i}, token {j} is {type(tok).__name__}; tokens must be str")
-            checked.append(sent)
-        return self._predict(checked)
+            checked.append(sent if type(sent) is list else list(sent))
+        try:  # token types are checked where a token is first seen (the lexicon), not once per token here
+            return self._predict(checked)
+        except TypeError:
+            for i, sent in enumerate(checked):
+                for j, tok in enumerate(sent):
+                    if not isinstance(tok, str):
+                        raise TypeError(f"sentence {i}, token {j} is {type(tok).__name__}; tokens must be str") from None
+            raise
 
     def _predict(self, sentences: list[list[str]], with_proba: bool = False):
         """``model.predict`` in calls of at most MAX_CALL_TOKENS tokens (whole sentences)."""

@@ -144,6 +144,8 @@ class Lexicon:
                 t = tokens[i]
                 tid = type_of.get(t)
                 if tid is None:
+                    if not isinstance(t, str):
+                        raise TypeError(f"token {i} is {type(t).__name__}; tokens must be str")
                     tid = type_of[t] = len(self._types)
                     self._types.append(self._features(t))
                 ids[i] = tid
