@@ -8,6 +8,19 @@ from contextlib import contextmanager
 from ..errors import WindownerError
 
 
+def positive_int(text: str) -> int:
+    """argparse type for sizes such as --batch-size (0 would silently process nothing)."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_data_args(p, tags: bool = True) -> None:
     g = p.add_argument_group("CoNLL input")
     if tags:

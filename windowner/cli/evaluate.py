@@ -7,14 +7,14 @@ import time
 
 
 def add_parser(sub) -> None:
-    from ._common import add_data_args
+    from ._common import add_data_args, positive_int
 
     p = sub.add_parser("evaluate", help="entity-level P/R/F1 on a CoNLL file",
                        description="Tag FILE with MODEL and score entities exactly as conlleval does.")
     p.add_argument("model", metavar="MODEL", help="model directory")
     p.add_argument("file", metavar="FILE", help="gold CoNLL file ('-' for stdin)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
-    p.add_argument("--batch-size", type=int, default=5000, help="sentences per model call")
+    p.add_argument("--batch-size", type=positive_int, default=5000, help="sentences per model call")
     add_data_args(p)
     p.set_defaults(func=run)
 
