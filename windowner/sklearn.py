@@ -36,7 +36,7 @@ class WindowNERClassifier(BaseEstimator):
     def __init__(self, *, vectors: str = "glove-6b-50d", labels: Sequence[str] | None = None, window: int = 2,
                  hidden: int = 300, activation: str = "tanh", head: str = "sigmoid", epochs: int = 15,
                  lr: float = 0.03, momentum: float = 0.9, decay: float = 0.05, batch_size: int = 64,
-                 l2: float = 0.0, dropout: float = 0.2, word_dropout: float = 0.0, fine_tune: bool = True,
+                 l2: float = 0.0, dropout: float = 0.2, word_dropout: float = 0.1, fine_tune: bool = True,
                  embed_lr: float = 0.5,
                  case_dim: int = 8, suffix_dim: int = 16, suffix_len: int = 3, use_case: bool = True,
                  min_count: int = 2, transitions: str = "constrained", patience: int = 4,

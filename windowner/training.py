@@ -34,7 +34,7 @@ class TrainConfig:
     batch_size: int = 64
     l2: float = 0.0
     dropout: float = 0.2
-    word_dropout: float = 0.0  # in training, replace a window's word by <unk> with this probability
+    word_dropout: float = 0.1  # in training, replace a window's word by <unk> with this probability
     fine_tune: bool = True  # update the word vectors
     embed_lr: float = 0.5  # learning-rate multiplier for the embedding tables (plain SGD)
     case_dim: int = 8

@@ -116,8 +116,8 @@ class Lexicon:
     def reset_cache(self) -> None:
         # type table: one row per distinct token string seen, columns (word row, case, suffix id)
         self._type_of: dict[str, int] = {}
-        self._types = [(BOS_ROW, PAD, 1), (EOS_ROW, PAD, 1)]
-        self._table = np.array(self._types, dtype=np.int64)
+        self._buf = np.array([(BOS_ROW, PAD, 1), (EOS_ROW, PAD, 1)], dtype=np.int64)  # grows by doubling
+        self._n = 2
 
     def _features(self, tok: str) -> tuple[int, int, int]:
         row = self.word_row.get(tok)
@@ -140,22 +140,30 @@ class Lexicon:
             if len(type_of) > 2_000_000:  # bound memory on endless streams
                 self.reset_cache()
                 return self.type_ids(tokens)
+            new, pending = [], {}  # committed to the cache only once every new token is valid
             for i in np.flatnonzero(ids < 0):
                 t = tokens[i]
-                tid = type_of.get(t)
+                tid = pending.get(t)
                 if tid is None:
                     if not isinstance(t, str):
                         raise TypeError(f"token {i} is {type(t).__name__}; tokens must be str")
-                    tid = type_of[t] = len(self._types)
-                    self._types.append(self._features(t))
+                    tid = pending[t] = self._n + len(new)
+                    new.append(self._features(t))
                 ids[i] = tid
-            self._table = np.array(self._types, dtype=np.int64)
+            type_of.update(pending)
+            if new:
+                if self._n + len(new) > len(self._buf):
+                    grown = np.empty((2 * (self._n + len(new)), 3), dtype=np.int64)
+                    grown[:self._n] = self._buf[:self._n]
+                    self._buf = grown
+                self._buf[self._n:self._n + len(new)] = new
+                self._n += len(new)
         return ids
 
     @property
     def table(self) -> np.ndarray:
         """(n_types, 3): word row, casing class, suffix id of every type seen so far."""
-        return self._table
+        return self._buf[:self._n]
 
     def windows(self, sentences: Sequence[Sequence[str]], k: int) -> np.ndarray:
         """Type ids of each token's window: (n_tokens, 2k+1), with padding types at the edges."""
