@@ -93,47 +93,45 @@ def spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
     return result
 
 
-def viterbi_bio(emissions: np.ndarray, lengths: Sequence[int], tags: Sequence[str], batch: int = 8192) -> np.ndarray:
+def viterbi_bio(emissions: np.ndarray, lengths: Sequence[int], tags: Sequence[str]) -> np.ndarray:
     """Same result as :func:`viterbi` with the pure BIO2 constraints of :func:`constraints`, in O(C) per token.
 
     Under those constraints ``O`` and ``B-X`` may follow anything, so their best predecessor is the
     overall best; ``I-X`` may follow only ``B-X`` or ``I-X``, so it compares just those two.
+    Sentences are sorted longest first, so the ones still running at position t are a prefix.
     """
     lengths = np.asarray(lengths, dtype=np.int64)
     n, C = emissions.shape
+    out = np.empty(n, dtype=np.int64)
+    if n == 0:
+        return out
+    tags = list(tags)
     i_idx = np.array([j for j, t in enumerate(tags) if t.startswith("I-")], dtype=np.int64)
     b_idx = np.array([tags.index("B-" + tags[j][2:]) for j in i_idx], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    out = np.empty(n, dtype=np.int64)
-    order = np.argsort(lengths, kind="stable")
-    cols = np.arange(C)
-    for lo in range(0, len(order), batch):
-        block = order[lo:lo + batch]
-        block = block[lengths[block] > 0]
-        if len(block) == 0:
-            continue
-        S, L = len(block), int(lengths[block].max())
-        pos = offsets[block][:, None] + np.arange(L)[None, :]
-        valid = np.arange(L)[None, :] < lengths[block][:, None]
-        em = emissions[np.where(valid, pos, 0)]  # (S, L, C)
-        score = em[:, 0].copy()
-        score[:, i_idx] = NEG
-        back = np.empty((S, L, C), dtype=np.int16)
-        back[:, 0] = cols
-        rows = np.arange(S)
-        for t in range(1, L):
-            best = score.argmax(axis=1)  # the best predecessor of O and every B-X
-            new = score[rows, best][:, None] + em[:, t]
-            bt = np.broadcast_to(best[:, None], (S, C)).copy()
-            from_b = score[:, b_idx] >= score[:, i_idx]  # I-X continues B-X or I-X, whichever scores more
-            new[:, i_idx] = np.where(from_b, score[:, b_idx], score[:, i_idx]) + em[:, t, i_idx]
-            bt[:, i_idx] = np.where(from_b, b_idx, i_idx)
-            live = valid[:, t][:, None]
-            score = np.where(live, new, score)
-            back[:, t] = np.where(live, bt, cols)
-        path = np.empty((S, L), dtype=np.int64)
-        path[:, -1] = score.argmax(axis=1)
-        for t in range(L - 1, 0, -1):
-            path[:, t - 1] = back[rows, t, path[:, t]]
-        out[pos[valid]] = path[valid]
+    order = np.argsort(-lengths, kind="stable")
+    order = order[lengths[order] > 0]
+    first = (np.cumsum(lengths) - lengths)[order]  # flat index of each sentence's first token
+    running = np.searchsorted(-lengths[order], -np.arange(int(lengths[order[0]])), side="left")  # length > t
+    back = np.empty((n, C), dtype=np.int16)
+    score = emissions[first].astype(np.float64)
+    score[:, i_idx] = NEG
+    for t in range(1, len(running)):
+        k = running[t]
+        pos = first[:k] + t
+        sc = score[:k]
+        best = sc.argmax(axis=1)  # the best predecessor of O and every B-X
+        bp = np.repeat(best[:, None], C, axis=1)
+        new = sc[np.arange(k), best][:, None] + emissions[pos]
+        from_b = sc[:, b_idx] >= sc[:, i_idx]  # I-X continues B-X or I-X, whichever scores more
+        new[:, i_idx] = np.where(from_b, sc[:, b_idx], sc[:, i_idx]) + emissions[pos][:, i_idx]
+        bp[:, i_idx] = np.where(from_b, b_idx, i_idx)
+        score[:k] = new
+        back[pos] = bp
+    cur = score.argmax(axis=1)
+    for t in range(len(running) - 1, -1, -1):
+        k = running[t]
+        pos = first[:k] + t
+        out[pos] = cur[:k]
+        if t:
+            cur[:k] = back[pos, cur[:k]]
     return out
