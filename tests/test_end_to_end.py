@@ -61,3 +61,22 @@ def test_bad_file_exits_2_with_location(tmp_path, capsys):
     bad.write_text("Paris B-LOC\nis O\nnice B_X\n", encoding="utf-8")
     assert main(["train", "--train", str(bad), "--out", str(tmp_path / "m"), "--quiet"]) == 2
     assert f"{bad}:3:" in capsys.readouterr().err
+
+
+def test_projection_cache_follows_weight_changes_and_budget(tiny_model_dir, tiny_corpus, monkeypatch):
+    from windowner import ner
+
+    model = ner.NERModel.from_disk(tiny_model_dir)
+    sents = [t for t, _ in tiny_corpus["test"][:30]]
+
+    def check():
+        dense = model.log_proba_dense(model.window_features(sents))
+        np.testing.assert_allclose(model.log_proba(sents), dense, rtol=1e-4, atol=1e-5)
+
+    check()
+    model.net.params["W"] *= 1.5  # in place, as an SGD step does: the cached projections must not be reused
+    check()
+    model.inputs.tables["E"][5] += 1.0
+    check()
+    monkeypatch.setattr(ner, "PROJECTION_CACHE_BYTES", 0)  # too many types for the cache: per-batch path
+    check()

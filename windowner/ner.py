@@ -26,6 +26,7 @@ from .windows import CASES, Lexicon, WindowInput, window_types
 
 FORMAT_VERSION = 1
 _THREADS = min(4, os.cpu_count() or 1)
+PROJECTION_CACHE_BYTES = 256 * 2**20  # first-layer projections kept across calls, per model
 _POOL = None
 
 
@@ -91,17 +92,9 @@ class NERModel:
         n = len(flat)
         if n == 0:
             return np.zeros((0, len(self.tags)), dtype=W.dtype)
-        present = np.zeros(len(self.lexicon.table), dtype=bool)
-        present[flat] = True
-        uniq = np.flatnonzero(present)  # distinct types in this batch, and each token's rank among them
-        local = (np.cumsum(present) - 1)[flat]
-        u = len(uniq)
-        V = self.inputs.type_vectors(self.lexicon.table[np.concatenate([uniq, [0, 1]])])  # (u+2, d): pads last
         m = 2 * self.window + 1
-        Wp = W.reshape(h, m, D // m)
-        P = [V @ Wp[:, p, :].T for p in range(m)]  # (u+2, h) each: position p's projection of every type
-        P[0] += net.params["b"]
-        win = window_types(local, lengths, self.window, bos=u, eos=u + 1)
+        P, rows, bos, eos = self._projections(flat)
+        win = window_types(rows, lengths, self.window, bos=bos, eos=eos)
         S = np.empty((n, U.shape[1]), dtype=W.dtype)
 
         def forward_chunk(a: int) -> None:
@@ -121,6 +114,46 @@ class NERModel:
             for a in starts:
                 forward_chunk(a)
         return net.head.log_proba(S)
+
+    def _projections(self, flat: np.ndarray):
+        """Per window position p, ``W_p v(type)`` for the types of ``flat`` (b folded into p = 0).
+
+        Returns (P: m arrays (rows, h), each token's row, the two padding rows). Types are
+        append-only, so projections are kept across calls (up to PROJECTION_CACHE_BYTES) and only
+        new types are projected; any change to the weights or the lexicon's cache starts afresh.
+        """
+        W, b = self.net.params["W"], self.net.params["b"]
+        h, D = W.shape
+        m = 2 * self.window + 1
+        Wp = W.reshape(h, m, D // m)
+        table = self.lexicon.table
+
+        def project(types: np.ndarray) -> np.ndarray:  # (m, len(types), h)
+            V = self.inputs.type_vectors(table[types])
+            out = np.stack([V @ Wp[:, p, :].T for p in range(m)])
+            out[0] += b
+            return out
+
+        if len(table) * m * h * W.itemsize > PROJECTION_CACHE_BYTES:  # too many types: this batch's only
+            present = np.zeros(len(table), dtype=bool)
+            present[flat] = True
+            uniq = np.flatnonzero(present)
+            local = (np.cumsum(present) - 1)[flat]  # each token's rank among the batch's distinct types
+            P = project(np.concatenate([uniq, [0, 1]]))
+            return list(P), local, len(uniq), len(uniq) + 1
+        key = (self.lexicon.generation,) + tuple((id(a), float(a.sum(dtype=np.float64)))
+                                                 for a in (W, b, *self.inputs.tables.values()))
+        if getattr(self, "_proj_key", None) != key:
+            self._proj, self._proj_done, self._proj_key = np.empty((m, 0, h), dtype=W.dtype), 0, key
+        done = self._proj_done
+        if len(table) > done:
+            if len(table) > self._proj.shape[1]:
+                grown = np.empty((m, 2 * len(table), h), dtype=W.dtype)
+                grown[:, :done] = self._proj[:, :done]
+                self._proj = grown
+            self._proj[:, done:len(table)] = project(np.arange(done, len(table)))
+            self._proj_done = len(table)
+        return [self._proj[p, :self._proj_done] for p in range(m)], flat, 0, 1  # types 0, 1: <s>, </s>
 
     def predict(self, sentences: Sequence[Sequence[str]], with_proba: bool = False):
         """BIO2 tags for each sentence (and, if asked, each chosen tag's probability)."""

@@ -114,6 +114,7 @@ class Lexicon:
         return len(self.words)
 
     def reset_cache(self) -> None:
+        self.generation = getattr(self, "generation", -1) + 1  # type ids are only valid within a generation
         # type table: one row per distinct token string seen, columns (word row, case, suffix id)
         self._type_of: dict[str, int] = {}
         self._buf = np.array([(BOS_ROW, PAD, 1), (EOS_ROW, PAD, 1)], dtype=np.int64)  # grows by doubling
