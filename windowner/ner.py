@@ -27,6 +27,7 @@ from .windows import CASES, Lexicon, WindowInput, window_types
 FORMAT_VERSION = 1
 _THREADS = min(4, os.cpu_count() or 1)
 PROJECTION_CACHE_BYTES = 256 * 2**20  # first-layer projections kept across calls, per model
+_BLOCK = 256  # rows per projection product
 _POOL = None
 
 
@@ -129,10 +130,17 @@ class NERModel:
         table = self.lexicon.table
 
         def project(types: np.ndarray) -> np.ndarray:  # (m, len(types), h)
-            V = self.inputs.type_vectors(table[types])
-            out = np.stack([V @ Wp[:, p, :].T for p in range(m)])
+            # Fixed-size row blocks: BLAS may round a row differently with the matrix's row count, and a
+            # type's projection must not depend on which batch first brought it (nor on the process).
+            n = len(types)
+            V = np.zeros((-(-n // _BLOCK) * _BLOCK, self.inputs.d_total), dtype=W.dtype)
+            V[:n] = self.inputs.type_vectors(table[types])
+            out = np.empty((m, len(V), h), dtype=W.dtype)
+            for p in range(m):
+                for a in range(0, len(V), _BLOCK):
+                    np.matmul(V[a:a + _BLOCK], Wp[:, p, :].T, out=out[p, a:a + _BLOCK])
             out[0] += b
-            return out
+            return out[:, :n]
 
         if len(table) * m * h * W.itemsize > PROJECTION_CACHE_BYTES:  # too many types: this batch's only
             present = np.zeros(len(table), dtype=bool)

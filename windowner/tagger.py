@@ -28,8 +28,7 @@ _SENTENCE_END = frozenset({".", "!", "?", "…"})
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-@dataclass(frozen=True)
-class Entity:
+class Entity(NamedTuple):
     """An entity span: ``doc.text[start_char:end_char] == text``; ``start``/``end`` are token indices
     into ``doc.tokens``; ``score`` is the mean probability of the chosen tags over its tokens."""
 
@@ -42,8 +41,7 @@ class Entity:
     end: int
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """A non-whitespace token: ``doc.text[start_char:end_char] == text``, its BIO2 tag and that tag's probability."""
 
     text: str
@@ -67,7 +65,7 @@ class Doc:
         return [t.tag for t in self.tokens]
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "ents": [asdict(e) for e in self.ents]}
+        return {"text": self.text, "ents": [e._asdict() for e in self.ents]}
 
     def __iter__(self) -> Iterator[Token]:
         return iter(self.tokens)
@@ -91,29 +89,36 @@ class _Segments(NamedTuple):
 
 
 def _segment(tokens, text: str | None = None) -> _Segments:
-    """Drop whitespace tokens of a spaCy Doc and cut the rest into sentences.
+    """Drop whitespace tokens of a spaCy Doc and cut the rest into sentences (vectorised over tokens).
 
-    ``text``: the original text when the Doc was made from a copy with lone surrogates replaced
+    Sentences end after ``. ! ? …``, at whitespace holding a blank line, and every MAX_SENTENCE_TOKENS
+    tokens. ``text``: the original text when the Doc was made from a copy with lone surrogates replaced
     (same length), so that words are slices of the original.
     """
-    words: list[str] = []
-    starts: list[int] = []
-    index: list[int] = []
+    from spacy.attrs import IDX, IS_SPACE, LENGTH, ORTH
+
+    src = tokens.text if text is None else text
+    arr = tokens.to_array([IDX, LENGTH, IS_SPACE, ORTH])
+    space = arr[:, 2].astype(bool)
+    keep = np.flatnonzero(~space)
+    starts = arr[keep, 0].astype(np.int64)
+    ends = starts + arr[keep, 1].astype(np.int64)
+    words = [src[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
+    strings = tokens.vocab.strings
+    end_marks = np.array([strings.add(w) for w in _SENTENCE_END], dtype=np.uint64)
+    cut = set((np.flatnonzero(np.isin(arr[keep, 3], end_marks)) + 1).tolist())
+    for i in np.flatnonzero(space).tolist():  # whitespace tokens are few
+        a = int(arr[i, 0])
+        if src.count("\n", a, a + int(arr[i, 1])) >= 2:  # a blank line ends a sentence
+            cut.add(int(np.searchsorted(keep, i)))
+    bounds = sorted(c for c in cut | {len(words)} if 0 < c <= len(words))
     cuts = [0]
-    for tok in tokens:
-        if tok.is_space:
-            if tok.text.count("\n") >= 2 and len(words) > cuts[-1]:  # a blank line ends a sentence
-                cuts.append(len(words))
-            continue
-        w = tok.text if text is None else text[tok.idx:tok.idx + len(tok)]
-        words.append(w)
-        starts.append(tok.idx)
-        index.append(tok.i)
-        if w in _SENTENCE_END or len(words) - cuts[-1] >= MAX_SENTENCE_TOKENS:
-            cuts.append(len(words))
-    if cuts[-1] != len(words):
-        cuts.append(len(words))
-    return _Segments(words, starts, index, cuts)
+    for b in bounds:
+        while b - cuts[-1] > MAX_SENTENCE_TOKENS:
+            cuts.append(cuts[-1] + MAX_SENTENCE_TOKENS)
+        if b > cuts[-1]:
+            cuts.append(b)
+    return _Segments(words, starts.tolist(), keep.tolist(), cuts)
 
 
 def _tokenizer():
