@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import asdict, dataclass, field
+
 from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple, Sequence
@@ -51,18 +51,32 @@ class Token(NamedTuple):
     score: float
 
 
-@dataclass
 class Doc:
-    """A tagged text: ``tokens`` (whitespace dropped) and ``ents``, both with character offsets into ``text``."""
+    """A tagged text: ``tokens`` (whitespace dropped) and ``ents``, both with character offsets into ``text``.
 
-    text: str
-    tokens: list[Token] = field(default_factory=list)
-    ents: list[Entity] = field(default_factory=list)
+    ``tokens`` is built on first access, so tagging many texts only pays for what is read.
+    """
+
+    def __init__(self, text: str, tokens: list[Token] | None = None, ents: list[Entity] | None = None, *,
+                 _columns: tuple | None = None):
+        self.text, self.ents = text, list(ents or [])
+        self._tokens = None if _columns is not None else list(tokens or [])
+        self._columns = _columns  # (words, starts, ends, tags, scores)
+
+    @property
+    def tokens(self) -> list[Token]:
+        if self._tokens is None:
+            self._tokens = [Token(*row) for row in zip(*self._columns)]
+            self._columns = None
+        return self._tokens
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Doc) and (self.text, self.tokens, self.ents) == (other.text, other.tokens, other.ents)
 
     @property
     def tags(self) -> list[str]:
         """The BIO2 tag of every token."""
-        return [t.tag for t in self.tokens]
+        return list(self._columns[3]) if self._tokens is None else [t.tag for t in self.tokens]
 
     def to_dict(self) -> dict:
         return {"text": self.text, "ents": [e._asdict() for e in self.ents]}
@@ -71,11 +85,11 @@ class Doc:
         return iter(self.tokens)
 
     def __len__(self) -> int:
-        return len(self.tokens)
+        return len(self._columns[0]) if self._tokens is None else len(self._tokens)
 
     def __repr__(self) -> str:
         text = self.text if len(self.text) <= 60 else self.text[:57] + "..."
-        return f"Doc({text!r}, {len(self.tokens)} tokens, ents={[(e.text, e.label) for e in self.ents][:10]})"
+        return f"Doc({text!r}, {len(self)} tokens, ents={[(e.text, e.label) for e in self.ents][:10]})"
 
 
 class _Segments(NamedTuple):
@@ -104,9 +118,11 @@ def _segment(tokens, text: str | None = None) -> _Segments:
     starts = arr[keep, 0].astype(np.int64)
     ends = starts + arr[keep, 1].astype(np.int64)
     words = [src[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
-    strings = tokens.vocab.strings
-    end_marks = np.array([strings.add(w) for w in _SENTENCE_END], dtype=np.uint64)
-    cut = set((np.flatnonzero(np.isin(arr[keep, 3], end_marks)) + 1).tolist())
+    strings, orth = tokens.vocab.strings, arr[keep, 3]
+    is_end = np.zeros(len(keep), dtype=bool)
+    for mark in _SENTENCE_END:
+        is_end |= orth == strings.add(mark)
+    cut = set((np.flatnonzero(is_end) + 1).tolist())
     for i in np.flatnonzero(space).tolist():  # whitespace tokens are few
         a = int(arr[i, 0])
         if src.count("\n", a, a + int(arr[i, 1])) >= 2:  # a blank line ends a sentence
@@ -292,7 +308,7 @@ class Tagger:
         out = []
         for text in texts:
             clean = _tokenizable(text)
-            out.append(_segment(self.tokenizer(clean), None if clean is text else text))
+            out.append(_segment(self.tokenizer(clean), text))
         return out
 
     def _tag_segments(self, segs: list[_Segments]) -> list[tuple[list[str], np.ndarray]]:
@@ -317,12 +333,10 @@ class Tagger:
 def _make_doc(text: str, seg: _Segments, tags: list[str], proba: np.ndarray) -> Doc:
     words, starts = seg.words, seg.starts
     ends = [a + len(w) for a, w in zip(starts, words)]
-    scores = proba.tolist()
-    tokens = [Token(w, a, e, t, p) for w, a, e, t, p in zip(words, starts, ends, tags, scores)]
     found = spans(tags)
     ents = [Entity(text[starts[a]:ends[b - 1]], label, starts[a], ends[b - 1], score, a, b)
             for (label, a, b), score in zip(found, span_scores(proba, found))]
-    return Doc(text, tokens, ents)
+    return Doc(text, ents=ents, _columns=(words, starts, ends, tags, proba.tolist()))
 
 
 def span_scores(proba: np.ndarray, found: list[tuple[str, int, int]]) -> list[float]:
