@@ -103,38 +103,33 @@ class _Segments(NamedTuple):
 
 
 def _segment(tokens, text: str | None = None) -> _Segments:
-    """Drop whitespace tokens of a spaCy Doc and cut the rest into sentences (vectorised over tokens).
+    """Drop whitespace tokens of a spaCy Doc and cut the rest into sentences.
 
     Sentences end after ``. ! ? …``, at whitespace holding a blank line, and every MAX_SENTENCE_TOKENS
-    tokens. ``text``: the original text when the Doc was made from a copy with lone surrogates replaced
-    (same length), so that words are slices of the original.
+    tokens. ``text``: the text to slice words from (the original, when the Doc was made from a copy with
+    lone surrogates replaced; same length). Reads plain integer rows, never spaCy Token objects.
     """
     from spacy.attrs import IDX, IS_SPACE, LENGTH, ORTH
 
     src = tokens.text if text is None else text
-    arr = tokens.to_array([IDX, LENGTH, IS_SPACE, ORTH])
-    space = arr[:, 2].astype(bool)
-    keep = np.flatnonzero(~space)
-    starts = arr[keep, 0].astype(np.int64)
-    ends = starts + arr[keep, 1].astype(np.int64)
-    words = [src[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
-    strings, orth = tokens.vocab.strings, arr[keep, 3]
-    is_end = np.zeros(len(keep), dtype=bool)
-    for mark in _SENTENCE_END:
-        is_end |= orth == strings.add(mark)
-    cut = set((np.flatnonzero(is_end) + 1).tolist())
-    for i in np.flatnonzero(space).tolist():  # whitespace tokens are few
-        a = int(arr[i, 0])
-        if src.count("\n", a, a + int(arr[i, 1])) >= 2:  # a blank line ends a sentence
-            cut.add(int(np.searchsorted(keep, i)))
-    bounds = sorted(c for c in cut | {len(words)} if 0 < c <= len(words))
+    ends = {tokens.vocab.strings.add(mark) for mark in _SENTENCE_END}
+    words: list[str] = []
+    starts: list[int] = []
+    index: list[int] = []
     cuts = [0]
-    for b in bounds:
-        while b - cuts[-1] > MAX_SENTENCE_TOKENS:
-            cuts.append(cuts[-1] + MAX_SENTENCE_TOKENS)
-        if b > cuts[-1]:
-            cuts.append(b)
-    return _Segments(words, starts.tolist(), keep.tolist(), cuts)
+    for i, (a, n, space, orth) in enumerate(tokens.to_array([IDX, LENGTH, IS_SPACE, ORTH]).tolist()):
+        if space:
+            if len(words) > cuts[-1] and src.count("\n", a, a + n) >= 2:  # a blank line ends a sentence
+                cuts.append(len(words))
+            continue
+        words.append(src[a:a + n])
+        starts.append(a)
+        index.append(i)
+        if orth in ends or len(words) - cuts[-1] >= MAX_SENTENCE_TOKENS:
+            cuts.append(len(words))
+    if cuts[-1] != len(words):
+        cuts.append(len(words))
+    return _Segments(words, starts, index, cuts)
 
 
 def _tokenizer():
