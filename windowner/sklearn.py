@@ -39,7 +39,7 @@ class WindowNERClassifier(BaseEstimator):
                  l2: float = 0.0, dropout: float = 0.2, word_dropout: float = 0.1, fine_tune: bool = True,
                  embed_lr: float = 0.5,
                  case_dim: int = 8, suffix_dim: int = 16, suffix_len: int = 3, use_case: bool = True,
-                 min_count: int = 2, transitions: str = "constrained", patience: int = 4,
+                 min_count: int = 2, transitions: str = "constrained", average_from: int = 3, patience: int = 4,
                  random_state: int | np.random.RandomState | None = 0):
         self.vectors = vectors
         self.labels = labels
@@ -63,6 +63,7 @@ class WindowNERClassifier(BaseEstimator):
         self.use_case = use_case
         self.min_count = min_count
         self.transitions = transitions
+        self.average_from = average_from
         self.patience = patience
         self.random_state = random_state
 

@@ -43,6 +43,7 @@ class TrainConfig:
     use_case: bool = True
     min_count: int = 2  # words absent from the vectors get a row when seen this often
     transitions: str = "constrained"  # or "learned": add training tag-bigram log-probabilities
+    average_from: int = 3  # from this epoch on, also try the running average of epoch-end weights (0: off)
     patience: int = 4  # stop after this many epochs without dev F1 improvement
     seed: int = 0
 
@@ -158,6 +159,7 @@ def _fit(train, dev, config, *, progress, log, on_epoch) -> NERModel:
     emb_opt = SGD(cfg.lr * cfg.embed_lr * cfg.batch_size, 0.0, cfg.decay, clip=5.0)
     trainable = ["C", "F"] + (["E"] if cfg.fine_tune else [])
 
+    avg, n_avg = None, 0
     best, best_f1, bad_epochs = None, -math.inf, 0  # without dev the score is -loss, which may be < -1
     model.history = []
     model.interrupted = False
@@ -192,14 +194,35 @@ def _fit(train, dev, config, *, progress, log, on_epoch) -> NERModel:
                 rep = evaluate([g for _, g in dev], model.predict([t for t, _ in dev]))
                 record.update(dev_precision=rep.overall.precision, dev_recall=rep.overall.recall, dev_f1=rep.overall.f1)
                 score = rep.overall.f1
+                if cfg.average_from and epoch + 1 >= cfg.average_from:
+                    # Polyak averaging of epoch-end weights smooths SGD's epoch-to-epoch noise
+                    n_avg += 1
+                    weights = model.weights()
+                    if avg is None:
+                        avg = {k: v.astype(np.float64) for k, v in weights.items()}
+                    else:
+                        for k, v in weights.items():
+                            avg[k] += (v - avg[k]) / n_avg
+                    current = {k: v.copy() for k, v in weights.items()}
+                    _restore(model, avg)
+                    rep_avg = evaluate([g for _, g in dev], model.predict([t for t, _ in dev]))
+                    record["dev_f1_average"] = rep_avg.overall.f1
+                    if rep_avg.overall.f1 > score and rep_avg.overall.f1 > best_f1:
+                        score = rep_avg.overall.f1
+                        record.update(dev_precision=rep_avg.overall.precision, dev_recall=rep_avg.overall.recall,
+                                      dev_f1=score, averaged=True)
+                        best = {k: v.copy() for k, v in model.weights().items()}  # the average is the best
+                    _restore(model, current)
             else:
                 score = -record["loss"]
             model.history.append(record)
             # keep the best weights before reporting the epoch: a Ctrl-C after its line must find them
             if score > best_f1:
                 best_f1, bad_epochs = score, 0
-                best = {k: v.copy() for k, v in model.weights().items()}
+                if not record.get("averaged"):
+                    best = {k: v.copy() for k, v in model.weights().items()}
                 model.config["best_epoch"] = epoch + 1
+                model.config["best_is_average"] = bool(record.get("averaged"))
             else:
                 bad_epochs += 1
             if log:
@@ -228,7 +251,7 @@ def _restore(model: NERModel, best: dict | None) -> None:
     if best is None:
         return
     for name, arr in model.weights().items():
-        arr[...] = best[name]
+        arr[...] = best[name]  # in place (cast to the weights' dtype): layers keep their references
 
 
 def _tqdm(enabled: bool):

@@ -34,6 +34,8 @@ def add_parser(sub) -> None:
     p.add_argument("--suffix-len", type=int, default=d.suffix_len, help="suffix feature length (0: off)")
     p.add_argument("--no-case", action="store_true", help="turn the casing feature off")
     p.add_argument("--transitions", default=d.transitions, choices=["constrained", "learned"])
+    p.add_argument("--average-from", type=int, default=d.average_from, metavar="EPOCH",
+                   help="also try the running average of epoch-end weights from this epoch on (0: off)")
     p.add_argument("--patience", type=int, default=d.patience, help="epochs without dev improvement before stopping")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--no-fine-tune", action="store_true", help="keep the word vectors fixed")
@@ -53,10 +55,9 @@ def run(args) -> int:
     cfg = TrainConfig(vectors=args.vectors, labels=kw["labels"], window=args.window, hidden=args.hidden,
                       activation=args.activation, head=args.head, epochs=args.epochs, lr=args.lr,
                       momentum=args.momentum, decay=args.decay, batch_size=args.batch_size, dropout=args.dropout,
-                      word_dropout=args.word_dropout,
-                      l2=args.l2, suffix_len=args.suffix_len, use_case=not args.no_case,
-                      transitions=args.transitions, patience=args.patience, seed=args.seed,
-                      fine_tune=not args.no_fine_tune).validate()
+                      word_dropout=args.word_dropout, l2=args.l2, suffix_len=args.suffix_len,
+                      use_case=not args.no_case, transitions=args.transitions, average_from=args.average_from,
+                      patience=args.patience, seed=args.seed, fine_tune=not args.no_fine_tune).validate()
     with report_warnings():
         train = read_pairs(args.train, **kw)
         dev = read_pairs(args.dev, **kw) if args.dev else None
