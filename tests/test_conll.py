@@ -578,6 +578,101 @@ def test_property_write_read_round_trip(tmp_path, sents, scheme):
     assert from_bio2(to_bio2(from_bio2(sents[0][1], scheme), scheme)[0], scheme) == from_bio2(sents[0][1], scheme)
 
 
+# --------------------------------------------------------------------------- block reader
+
+# Binary files are read in blocks, text-mode files in batches of lines, other iterables line by line:
+# all must read alike.
+PIECES = [b"Paris", b"B-LOC", b"I-PER", b"E-X", b"S-X", b"O", b"O", b"b-x", b"#", b"-DOCSTART-", b" ", b" ", b"\t",
+          b"\n", b"\n", b"\r\n", b"\r", b"\x0c", b"\x0b", b"\x1c", "\u00a0".encode(), "\u2028".encode(),
+          "\u3000".encode(), "é".encode(), "😀".encode(), b"\xef\xbb\xbf", b"\xff", b"\xc3", b"\x00"]
+
+
+def outcome(source, **kw) -> tuple:
+    """What reading ``source`` gives: sentences, stats and warnings, or the error message."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            stats = ReadStats()
+            sents = [(s.tokens, s.tags, s.line) for s in read_conll(source, stats=stats, **kw)]
+    except DataError as e:
+        return ("error", str(e))
+    return ("ok", sents, stats, [str(w.message) for w in caught])
+
+
+class SmallReads(io.BytesIO):
+    """A pipe-like binary file: read1 returns a few bytes; read (which would wait for a full block) fails."""
+
+    def read1(self, size=-1):
+        return super().read1(min(size, 5))
+
+    def read(self, size=-1):
+        raise AssertionError("read() would block until the block is full; read1() must be used")
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.lists(st.sampled_from(PIECES), max_size=50).map(b"".join), block=st.sampled_from([1, 2, 3, 7, 64]),
+       tag_column=st.sampled_from([-1, None]))
+def test_property_block_reader_matches_line_reader(data, block, tag_column):
+    from unittest import mock
+
+    expected = outcome(io.BytesIO(data).readlines(), tag_column=tag_column)
+    with mock.patch("windowner.conll._BLOCK_SIZE", block):
+        assert outcome(io.BytesIO(data), tag_column=tag_column) == expected
+        assert outcome(SmallReads(data), tag_column=tag_column) == expected
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    if b"\x00" not in data:
+        # A text-mode file (lines end at LF only with newline="\n") passes its lines on in batches.
+        with mock.patch("windowner.conll._LINE_BATCH", block):
+            text_file = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="\n")
+            assert outcome(text_file, tag_column=tag_column) == expected
+
+
+@pytest.mark.parametrize("bad, message", [(b"Z\xfcrich", "not valid UTF-8 (byte 0xfc at byte offset 1)"),
+                                          (b"x\x00y", "contains a NUL byte")])
+def test_bad_byte_across_a_block_boundary_has_the_exact_line(tmp_path, bad, message):
+    n = 13_102  # so that the bad line crosses byte 65_536, where the first block ends
+    good = b"\xef\xbb\xbfEU B-ORG\r\nrejects\tO\n\n" + b"a O\n\n" * n
+    assert len(good) < 65_536 < len(good) + len(bad)
+    p = write(tmp_path, good + bad + b" O\n\nlater O\n")
+    gen = read_conll(p)
+    assert sum(1 for _ in itertools.islice(gen, n + 1)) == n + 1  # sentences before the error are yielded
+    with pytest.raises(DataError) as exc:
+        next(gen)
+    assert str(exc.value).startswith(f"{p}:{4 + 2 * n}: {message}")
+
+
+def test_line_longer_than_a_block_and_character_split_between_blocks(tmp_path, monkeypatch):
+    long_tok = "é" * 50_000  # 100_000 bytes
+    p = write(tmp_path, f"a O\n{long_tok} B-PER\nb I-PER\n\n東京 B-LOC\n")
+    monkeypatch.setattr("windowner.conll._BLOCK_SIZE", 3)  # splits multi-byte characters
+    assert read(p) == [Sentence(["a", long_tok, "b"], ["O", "B-PER", "I-PER"], 1), Sentence(["東京"], ["B-LOC"], 5)]
+
+
+def test_text_mode_decode_error_comes_after_the_sentences_before_it(tmp_path):
+    n = 20_000  # the text file decodes ahead in chunks: the bad byte is found while an earlier line is read
+    p = write(tmp_path, b"a O\n\n" * n + b"Z\xfcrich B-LOC\n")
+    sentences = 0
+    with open(p, encoding="utf-8") as f, pytest.raises(DataError) as exc:
+        for _ in read_conll(f):
+            sentences += 1
+    line = exc.value.line
+    assert "not valid UTF-8 (at or shortly after this line)" in str(exc.value)
+    assert 2 * n - 10_000 < line <= 2 * n + 1 and sentences == (line - 1) // 2
+
+
+def test_pipe_like_binary_source_is_read_with_read1():
+    assert pairs(read(SmallReads(b"EU B-ORG\nrejects O\n\nPeter B-PER\n"))) == [
+        (["EU", "rejects"], ["B-ORG", "O"]), (["Peter"], ["B-PER"])]
+
+
+def test_no_whitespace_above_u3000():
+    """The reader lists the whitespace that is not a column separator up to U+3000 only."""
+    assert not any(chr(c).isspace() for c in range(0x3001, sys.maxunicode + 1))
+
+
 # --------------------------------------------------------------------------- real corpus
 
 

@@ -1,6 +1,6 @@
 """Reading and writing CoNLL-style NER files (one token per line, blank line between sentences).
 
-Reading streams line by line, checks the input thoroughly (every problem is a
+Reading streams (a binary file in blocks of whole lines), checks the input thoroughly (every problem is a
 :class:`~windowner.errors.DataError` naming ``path:line``) and converts any tagging scheme
 (BIO2, IOB1, BIOES, IO) to BIO2. Writing converts BIO2 back to the scheme asked for.
 """
@@ -12,7 +12,7 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import IO, Any
@@ -292,56 +292,182 @@ def _source_name(f: Any, default: str = "<stream>") -> str:
     return default
 
 
-def _iter_lines(f: Iterable[Any], name: str) -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, text)`` with the line ending and edge spaces/tabs removed.
+# Readers yield runs of consecutive lines as ``(first_line_number, lines, split)``: ``split(line)`` gives
+# a line's columns (split at runs of spaces and tabs), [] for a blank line.
+Block = tuple[int, list[str], Callable[[str], list[str]]]
 
-    Accepts byte lines (decoded as strict UTF-8) or str lines; handles a BOM, CRLF and
-    lone-CR line endings; rejects binary data.
-    """
-    lineno = 0
-    try:
-        for raw in f:
-            lineno += 1
-            if isinstance(raw, bytes):
-                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
-                if b"\x00" in raw:
-                    raise DataError(name, lineno, "contains a NUL byte: this looks like a binary file (or UTF-16); "
-                                                  "give a UTF-8 text file in CoNLL format")
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    bad = raw[e.start]
-                    raise DataError(name, lineno, f"not valid UTF-8 (byte 0x{bad:02x} at byte offset {e.start}); "
-                                                  "save the file as UTF-8") from None
-            else:
-                text = raw
-                if lineno == 1 and text.startswith("\ufeff"):
-                    text = text[1:]
-                if "\x00" in text:
-                    raise DataError(name, lineno, "contains a NUL character: this looks like a binary file; "
-                                                  "give a UTF-8 text file in CoNLL format")
-            text = text.strip(_SEPARATORS)
-            if "\r" in text:  # old-Mac line endings inside what we read as one line
-                pieces = text.split("\r")
-                for k, piece in enumerate(pieces):
-                    yield lineno + k, piece.strip(_SEPARATORS)
-                lineno += len(pieces) - 1
-            else:
-                yield lineno, text
-    except UnicodeDecodeError:  # raised by a text-mode file object while it decodes
-        raise DataError(name, lineno + 1, "not valid UTF-8 (at or shortly after this line); save the file as UTF-8 "
-                                          "(pass a path or a binary file for the exact line)") from None
+_BLOCK_SIZE = 1 << 16  # bytes read at a time from a binary file
+_LINE_BATCH = 512  # lines of a text-mode file passed on at a time
+_BOM = b"\xef\xbb\xbf"
+# Whitespace other than space, tab and LF (none lies above U+3000). str.split() would split at it,
+# but columns are separated only by spaces and tabs (NBSP stays inside a token) and CR, FF and VT
+# have rules of their own, so a block holding any of it is split with the exact (slower) _columns.
+_ODD_SPACE = tuple(c for c in map(chr, range(0x3001)) if c.isspace() and c not in " \t\n")
 
 
-def _split(text: str) -> list[str]:
-    """Split a stripped line into columns at runs of spaces and tabs."""
+def _columns(text: str) -> list[str]:
+    """Columns of one line: split at runs of spaces and tabs; [] for a blank line."""
+    text = text.strip(_SEPARATORS)
+    if not text or text.isspace():
+        return []
     if "\t" in text:
         text = text.replace("\t", " ")
     parts = text.split(" ")
     if "" in parts:
         parts = [p for p in parts if p]
     return parts
+
+
+def _split_cr(lines: list[str]) -> list[str]:
+    """``lines`` (without their LF) stripped, a lone CR inside a line ending a line too (old Mac files)."""
+    out: list[str] = []
+    for line in lines:
+        line = line.strip(_SEPARATORS)
+        if "\r" in line:
+            out.extend(line.split("\r"))
+        else:
+            out.append(line)
+    return out
+
+
+def _text_lines(text: str) -> tuple[list[str], Callable[[str], list[str]]]:
+    """``(lines, split)`` for ``text``, a run of whole lines."""
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    if any(c in text for c in _ODD_SPACE):
+        return _split_cr(lines), _columns
+    return lines, str.split
+
+
+def _splitter(lines: list[str]) -> Callable[[str], list[str]]:
+    """``str.split`` if it gives the columns of ``lines`` (whitespace only spaces and tabs), else ``_columns``."""
+    text = "".join(lines)
+    return _columns if "\n" in text or any(c in text for c in _ODD_SPACE) else str.split
+
+
+def _bad_bytes_error(name: str, lineno: int, raw: bytes) -> DataError:
+    """The error for a line that holds a NUL byte or is not valid UTF-8."""
+    if b"\x00" in raw:
+        return DataError(name, lineno, "contains a NUL byte: this looks like a binary file (or UTF-16); "
+                                       "give a UTF-8 text file in CoNLL format")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return DataError(name, lineno, f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte offset {e.start}); "
+                                       "save the file as UTF-8")
+    raise AssertionError("the line is valid UTF-8 without NUL bytes")
+
+
+def _decode(block: bytes) -> tuple[str, int]:
+    """Decode ``block`` (whole lines): ``(text, -1)`` if it is clean, else the text of the lines before
+    the first line holding a NUL byte or invalid UTF-8 and the offset where that line starts."""
+    text = ""
+    try:
+        text = block.decode("utf-8")
+        end = len(block)
+    except UnicodeDecodeError as e:
+        end = e.start
+    nul = block.find(b"\x00", 0, end)
+    if nul >= 0:
+        end = nul
+    if end == len(block):
+        return text, -1
+    bad = block.rfind(b"\n", 0, end) + 1
+    return block[:bad].decode("utf-8"), bad
+
+
+def _binary_blocks(f: Any, name: str) -> Iterator[Block]:
+    """Lines of a binary file, read in blocks of whole lines (memory bounded by the block and the longest line)."""
+    # read1 returns what a pipe has without waiting for a full block, so stdin streams interactively.
+    read = f.read1 if isinstance(f, io.BufferedIOBase) else f.read
+    lineno = 0  # lines passed on so far
+    pending: list[bytes] = []  # the start of a line whose end has not been read yet
+    while True:
+        chunk = read(_BLOCK_SIZE)
+        if chunk:
+            cut = chunk.rfind(b"\n") + 1
+            if not cut:
+                pending.append(chunk)
+                continue
+            block = b"".join((*pending, chunk[:cut])) if pending else chunk[:cut]
+            pending = [chunk[cut:]] if cut < len(chunk) else []
+        else:
+            block = b"".join(pending)
+            if not block:
+                return
+        if lineno == 0 and block.startswith(_BOM):
+            block = block[len(_BOM):]
+        text, bad = _decode(block)
+        if text:
+            lines, split = _text_lines(text)
+            yield lineno + 1, lines, split
+            lineno += len(lines)
+        if bad >= 0:
+            end = block.find(b"\n", bad) + 1 or len(block)
+            raise _bad_bytes_error(name, lineno + 1, block[bad:end])
+        if not chunk:
+            return
+
+
+def _line_text(raw: str | bytes, name: str, lineno: int) -> str:
+    """Line ``lineno`` as text, stripped, without a leading BOM; DataError for binary data."""
+    if isinstance(raw, bytes):
+        if lineno == 1 and raw.startswith(_BOM):
+            raw = raw[len(_BOM):]
+        if b"\x00" in raw:
+            raise _bad_bytes_error(name, lineno, raw)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _bad_bytes_error(name, lineno, raw) from None
+    else:
+        text = raw
+        if lineno == 1 and text.startswith("\ufeff"):
+            text = text[1:]
+        if "\x00" in text:
+            raise DataError(name, lineno, "contains a NUL character: this looks like a binary file; "
+                                          "give a UTF-8 text file in CoNLL format")
+    return text.strip(_SEPARATORS)
+
+
+def _line_blocks(f: Iterable[Any], name: str) -> Iterator[Block]:
+    """Lines of an iterable of str or byte lines (text-mode files, lists, generators)."""
+    # A file's lines are passed on in batches; other iterables' one at a time, as the next may be slow to come.
+    batch = _LINE_BATCH if isinstance(f, io.TextIOBase) else 1
+    lineno = 0  # lines passed on so far
+    lines: list[str] = []
+    error: DataError | None = None
+    try:
+        for raw in f:
+            text = _line_text(raw, name, lineno + len(lines) + 1)
+            if "\r" in text:
+                lines += text.split("\r")
+            else:
+                lines.append(text)
+            if len(lines) >= batch:
+                yield lineno + 1, lines, _splitter(lines)
+                lineno += len(lines)
+                lines = []
+    except DataError as e:
+        error = e
+    except UnicodeDecodeError:  # raised by a text-mode file object while it decodes
+        error = DataError(name, lineno + len(lines) + 1, "not valid UTF-8 (at or shortly after this line); save "
+                                                         "the file as UTF-8 (pass a path or a binary file for the "
+                                                         "exact line)")
+    if lines:  # the lines before an error come first: an earlier line may hold an error of its own
+        yield lineno + 1, lines, _splitter(lines)
+    if error is not None:
+        raise error
+
+
+def _blocks(f: Any, name: str) -> Iterator[Block]:
+    """The blocks of lines of a binary file, a text-mode file or an iterable of lines."""
+    # Text-mode files are iterated line by line (in batches): their own newline setting decides where
+    # a line ends, and their decode errors cannot be placed exactly anyway.
+    if isinstance(f, (io.RawIOBase, io.BufferedIOBase)):
+        return _binary_blocks(f, name)
+    return _line_blocks(f, name)
 
 
 def read_conll(
@@ -417,23 +543,27 @@ def _read(source: Any, tag_column: int | None, scheme: str, mapping: dict[str, s
 
 def _parse(f: Any, name: str, tag_column: int | None, scheme: str, mapping: dict[str, str],
            keep: frozenset[str] | None, stats: ReadStats | None, warn: bool) -> Iterator[Sentence]:
-    lines = _iter_lines(f, name)
+    blocks = _blocks(f, name)
     tagged = tag_column is not None
     tcol = tag_column if tagged else -1  # column checked for a valid tag on '#' lines
     relabel = bool(mapping) or keep is not None
+    docstart = _DOCSTART
 
     # Read ahead to the first ordinary token line so the column count is known before deciding
     # whether a leading '#' line is a comment or a token.
-    header: list[tuple[int, str]] = []
+    header: list[Block] = []
     expected: int | None = None
     expected_line = 0
-    for lineno, text in lines:
-        header.append((lineno, text))
-        if text and not text.isspace() and text[0] != "#":
-            parts = _split(text)
-            if parts[0] != _DOCSTART:
+    for block in blocks:
+        header.append(block)
+        first, lines, split = block
+        for lineno, line in enumerate(lines, first):
+            parts = split(line)
+            if parts and parts[0][0] != "#" and parts[0] != docstart:
                 expected, expected_line = len(parts), lineno
                 break
+        if expected is not None:
+            break
 
     allowed = _ALLOWED[scheme]
     tag_cache: dict[str, tuple[str, str, str, str]] = {}  # tag -> (prefix, label, "B-"+label, "I-"+label)
@@ -469,79 +599,83 @@ def _parse(f: Any, name: str, tag_column: int | None, scheme: str, mapping: dict
             _fill_stats(stats, current_scheme(), repairs, first_repair)
         return Sentence(tokens, out_tags, start_line)
 
-    for lineno, text in chain(header, lines):
-        if not text or text.isspace():
-            if tokens:
-                yield finish()
-                tokens, tags, open_label = [], [], None
-            continue
-        parts = _split(text)
-        word = parts[0]
-        n = len(parts)
-        if word == _DOCSTART:
-            if tokens:
-                yield finish()
-                tokens, tags, open_label = [], [], None
-            continue
-        if word[0] == "#":
-            # A comment, unless it has the file's column count and a valid tag: then it is a token.
-            if n < 2 or (expected is not None and n != expected) or not -n <= tcol < n:
+    for first, lines, split in chain(header, blocks):
+        for lineno, line in enumerate(lines, first):
+            parts = split(line)
+            if not parts:
+                if tokens:
+                    yield finish()
+                    tokens, tags, open_label = [], [], None
                 continue
-            if _parse_tag(parts[tcol]) is None:
+            word = parts[0]
+            n = len(parts)
+            if word == docstart:
+                if tokens:
+                    yield finish()
+                    tokens, tags, open_label = [], [], None
                 continue
-        if n == 1 and tagged:
-            raise DataError(name, lineno, f"only one column ({word!r}): expected 'token tag' with the NER tag "
-                                          "in the last column (for a file without tags use tag_column=None)")
-        if n != expected:
-            if expected is None:
-                expected, expected_line = n, lineno
-            else:
-                raise DataError(name, lineno, f"expected {expected} columns (as on line {expected_line}) but found "
-                                              f"{n}; every token line must have the same number of columns")
-        if tagged:
-            if not -n <= tcol < n:
-                raise DataError(name, lineno, f"tag_column={tag_column} but the line has only {n} columns; "
-                                              "choose the column that holds the NER tag (-1 = last)")
-            tag = parts[tcol]
-            info = tag_cache.get(tag)
-            if info is None:
-                parsed = _parse_tag(tag)
-                if parsed is None:
-                    where = "" if tag_column == -1 else f" (column {tcol % n + 1})"
-                    raise DataError(name, lineno, _tag_problem(tag) + where)
-                if parsed[0] not in allowed:
-                    raise DataError(name, lineno, f"tag {tag!r} is not used by the {scheme.upper()} scheme; "
-                                                  "pass the file's scheme (bio2, iob1, bioes, io) or scheme='auto'")
-                info = (parsed[0], parsed[1], "B-" + parsed[1], "I-" + parsed[1])
-                tag_cache[tag] = info
-            prefix, label, btag, itag = info
-            if prefix == "O":
-                tags.append("O")
-                open_label = None
-            else:
-                if first_entity is None:
-                    first_entity = prefix
-                if prefix == "B":
-                    tags.append(btag)
-                    open_label = label
-                elif prefix == "I" or prefix == "E":
-                    if open_label == label:
-                        tags.append(itag)
-                    else:
-                        tags.append(btag)
-                        repairs += 1
-                        if first_repair is None:
-                            first_repair = lineno
-                    open_label = label if prefix == "I" else None
-                else:  # S
-                    saw_es = True
-                    tags.append(btag)
+            if word[0] == "#":
+                # A comment, unless it has the file's column count and a valid tag: then it is a token.
+                if n < 2 or (expected is not None and n != expected) or not -n <= tcol < n:
+                    continue
+                if _parse_tag(parts[tcol]) is None:
+                    continue
+            if n != expected or n == 1:
+                if n == 1 and tagged:
+                    raise DataError(name, lineno, f"only one column ({word!r}): expected 'token tag' with the "
+                                                  "NER tag in the last column (for a file without tags use "
+                                                  "tag_column=None)")
+                if expected is None:
+                    expected, expected_line = n, lineno
+                elif n != expected:
+                    raise DataError(name, lineno, f"expected {expected} columns (as on line {expected_line}) "
+                                                  f"but found {n}; every token line must have the same number "
+                                                  "of columns")
+            if tagged:
+                if not -n <= tcol < n:
+                    raise DataError(name, lineno, f"tag_column={tag_column} but the line has only {n} columns; "
+                                                  "choose the column that holds the NER tag (-1 = last)")
+                tag = parts[tcol]
+                if tag == "O":
+                    tags.append("O")
                     open_label = None
-                if prefix == "E":
-                    saw_es = True
-        if not tokens:
-            start_line = lineno
-        tokens.append(word)
+                else:
+                    info = tag_cache.get(tag)
+                    if info is None:
+                        parsed = _parse_tag(tag)
+                        if parsed is None:
+                            where = "" if tag_column == -1 else f" (column {tcol % n + 1})"
+                            raise DataError(name, lineno, _tag_problem(tag) + where)
+                        if parsed[0] not in allowed:
+                            raise DataError(name, lineno, f"tag {tag!r} is not used by the {scheme.upper()} scheme; "
+                                                          "pass the file's scheme (bio2, iob1, bioes, io) or "
+                                                          "scheme='auto'")
+                        info = (parsed[0], parsed[1], "B-" + parsed[1], "I-" + parsed[1])
+                        tag_cache[tag] = info
+                    prefix, label, btag, itag = info
+                    if first_entity is None:
+                        first_entity = prefix
+                    if prefix == "B":
+                        tags.append(btag)
+                        open_label = label
+                    elif prefix == "I" or prefix == "E":
+                        if open_label == label:
+                            tags.append(itag)
+                        else:
+                            tags.append(btag)
+                            repairs += 1
+                            if first_repair is None:
+                                first_repair = lineno
+                        open_label = label if prefix == "I" else None
+                        if prefix == "E":
+                            saw_es = True
+                    else:  # S
+                        saw_es = True
+                        tags.append(btag)
+                        open_label = None
+            if not tokens:
+                start_line = lineno
+            tokens.append(word)
     if tokens:
         yield finish()
 
