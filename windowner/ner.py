@@ -26,7 +26,7 @@ from .windows import CASES, Lexicon, WindowInput, window_types
 
 FORMAT_VERSION = 1
 _THREADS = min(4, os.cpu_count() or 1)
-PROJECTION_CACHE_BYTES = 256 * 2**20  # first-layer projections kept across calls, per model
+PROJECTION_CACHE_BYTES = 128 * 2**20  # first-layer projections kept across calls, per model
 _BLOCK = 256  # rows per projection product
 _POOL = None
 
@@ -96,14 +96,14 @@ class NERModel:
         m = 2 * self.window + 1
         P, rows, bos, eos = self._projections(flat)
         win = window_types(rows, lengths, self.window, bos=bos, eos=eos)
-        S = np.empty((n, U.shape[1]), dtype=W.dtype)
+        logp = np.empty((n, U.shape[1]), dtype=W.dtype)
 
         def forward_chunk(a: int) -> None:
             w = win[a:a + chunk]
             z = P[0].take(w[:, 0], axis=0)
             for p in range(1, m):
                 z += P[p].take(w[:, p], axis=0)
-            np.matmul(net.act.fn.f(z), U, out=S[a:a + len(w)])
+            logp[a:a + len(w)] = net.head.log_proba(net.act.fn.f(z) @ U)
 
         starts = range(0, n, chunk)
         if len(starts) > 1 and _THREADS > 1:  # numpy releases the GIL in take/add/tanh/matmul
@@ -114,7 +114,7 @@ class NERModel:
         else:
             for a in starts:
                 forward_chunk(a)
-        return net.head.log_proba(S)
+        return logp
 
     def _projections(self, flat: np.ndarray):
         """Per window position p, ``W_p v(type)`` for the types of ``flat`` (b folded into p = 0).
@@ -172,15 +172,13 @@ class NERModel:
             best = viterbi_bio(logp, lengths, self.tags)
         else:
             best = viterbi(logp, lengths, self.start, self.trans)
-        tags = np.asarray(self.tags, dtype=object)[best]
-        out, proba, i = [], [], 0
-        chosen = np.exp(logp[np.arange(len(best)), best]) if with_proba else None
-        for n in lengths:
-            out.append(list(tags[i:i + n]))
-            if with_proba:
-                proba.append(chosen[i:i + n])
-            i += n
-        return (out, proba) if with_proba else out
+        tags = np.asarray(self.tags, dtype=object)[best].tolist()
+        bounds = np.cumsum([0] + lengths).tolist()
+        out = [tags[a:b] for a, b in zip(bounds, bounds[1:])]
+        if not with_proba:
+            return out
+        chosen = np.exp(logp[np.arange(len(best)), best])
+        return out, [chosen[a:b] for a, b in zip(bounds, bounds[1:])]
 
     # -- model files --------------------------------------------------------------------------
 

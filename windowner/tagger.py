@@ -218,7 +218,7 @@ class Tagger:
                             "e.g. [['Obama', 'visited', 'Paris']]; for raw text call tagger(text)")
         checked = []
         for i, sent in enumerate(sentences):
-            if isinstance(sent, (str, bytes)) or not isinstance(sent, Iterable):
+            if type(sent) is not list and (isinstance(sent, (str, bytes)) or not isinstance(sent, Iterable)):
                 raise TypeError(f"tag_tokens takes a list of sentences, each a list of token strings, but sentence {i} "
                                 f"is {type(sent).__name__}; e.g. [['Obama', 'visited', 'Paris']]")
             checked.append(sent if type(sent) is list else list(sent))
