@@ -112,14 +112,6 @@ def fit(train: Sequence[tuple[Sequence[str], Sequence[str]]], dev: Sequence[tupl
     ``.model``); a KeyboardInterrupt returns the best model so far, with ``model.interrupted = True``
     (it propagates if no epoch has finished yet).
     """
-    from threadpoolctl import threadpool_limits
-
-    # minibatch matrices are small: one BLAS thread is faster than two fighting over them
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _fit(train, dev, config, progress=progress, log=log, on_epoch=on_epoch)
-
-
-def _fit(train, dev, config, *, progress, log, on_epoch) -> NERModel:
     from .metrics import evaluate
 
     cfg = (config or TrainConfig()).validate()
