@@ -196,6 +196,7 @@ def test_killed_worker_loses_and_duplicates_nothing(client, tiny_model_dir, text
     code, single, _ = _tag(argv, capsys)
     assert code == 0
     pids_before = set(client.run(os.getpid).values())
+    client.run(_slow_down_tasks)  # tagging is fast: keep tasks running long enough for the kill to hit some
     out = _KillOnFirstWrite(client)
     monkeypatch.setattr(sys, "stdout", out)
     assert main(argv + ["--scheduler", client.scheduler.address]) == 0
@@ -207,6 +208,21 @@ def test_killed_worker_loses_and_duplicates_nothing(client, tiny_model_dir, text
     assert client.run_on_scheduler(_tasks_taken_from_dead_workers) > 0
     client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed process
     assert out.killed not in set(client.run(os.getpid).values())
+
+
+def _slow_down_tasks() -> None:
+    """In a worker process: make each tagging task take at least 0.1 s (a restarted worker is not slowed)."""
+    import time
+
+    import windowner.cli.tag as tag
+
+    fast = tag._format_batch_on_worker
+
+    def slow(*args, **kwargs):
+        time.sleep(0.1)
+        return fast(*args, **kwargs)
+
+    tag._format_batch_on_worker = slow
 
 
 def _tasks_taken_from_dead_workers(dask_scheduler) -> int:
