@@ -18,13 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"windowner {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f".{name}", __name__)
-        except ModuleNotFoundError as exc:  # a command whose module has not landed yet
-            if exc.name and exc.name.startswith("windowner"):
-                continue
-            raise
-        module.add_parser(sub)
+        importlib.import_module(f".{name}", __name__).add_parser(sub)
     return parser
 
 
