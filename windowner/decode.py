@@ -1,4 +1,4 @@
-"""From per-token class scores to valid BIO2 tag sequences and entity spans.
+"""From per-token class scores to valid BIO2 tag sequences (entity spans: :func:`windowner.conll.bio2_spans`).
 
 A Viterbi pass over the log-scores finds the best tag sequence in which ``I-X`` only follows
 ``B-X`` or ``I-X`` (and no sentence starts with ``I-X``). Optional transition scores, estimated
@@ -78,19 +78,6 @@ def viterbi(emissions: np.ndarray, lengths: Sequence[int], start: np.ndarray, tr
             path[:, t - 1] = back[np.arange(len(block)), t, path[:, t]]
         out[pos[valid]] = path[valid]
     return out
-
-
-def spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
-    """(label, start, end_exclusive) of every entity in a valid BIO2 sequence."""
-    result = []
-    label, begin = None, 0
-    for i, tag in enumerate(list(tags) + ["O"]):
-        if label is not None and not (tag.startswith("I-") and tag[2:] == label):
-            result.append((label, begin, i))
-            label = None
-        if tag.startswith("B-") or (tag.startswith("I-") and label is None):
-            label, begin = tag[2:], i
-    return result
 
 
 def viterbi_bio(emissions: np.ndarray, lengths: Sequence[int], tags: Sequence[str]) -> np.ndarray:

@@ -54,6 +54,8 @@ class NERModel:
         hard_start, hard_trans = constraints(self.tags)
         self.start = hard_start if start is None else start
         self.trans = hard_trans if trans is None else trans
+        # pure BIO constraints allow the O(C) decoder; decided once (start/trans are only ever restored in place)
+        self._bio_only = np.array_equal(self.start, hard_start) and np.array_equal(self.trans, hard_trans)
         self.history: list[dict] = []
 
     @property
@@ -167,8 +169,7 @@ class NERModel:
         """BIO2 tags for each sentence (and, if asked, each chosen tag's probability)."""
         lengths = [len(s) for s in sentences]
         logp = self.log_proba(sentences)
-        hard_start, hard_trans = constraints(self.tags)
-        if np.array_equal(self.start, hard_start) and np.array_equal(self.trans, hard_trans):
+        if self._bio_only:
             best = viterbi_bio(logp, lengths, self.tags)
         else:
             best = viterbi(logp, lengths, self.start, self.trans)

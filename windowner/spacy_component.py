@@ -13,7 +13,7 @@ from typing import Iterable, Iterator, Optional
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from .decode import spans
+from .conll import bio2_spans as spans
 from .errors import ModelError
 
 SCORE_ATTR = "windowner_score"

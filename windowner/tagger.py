@@ -17,7 +17,7 @@ from typing import Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
-from .decode import spans
+from .conll import bio2_spans as spans
 from .errors import ModelError, WindownerError
 from .ner import NERModel
 

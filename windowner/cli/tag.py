@@ -182,7 +182,7 @@ def _write_doc(doc, doc_id: int, fmt: str, out) -> None:
 
 
 def _write_conll_batch(tagger, sentences: list[list[str]], first_id: int, fmt: str, out) -> None:
-    from ..decode import spans
+    from ..conll import bio2_spans as spans
 
     tags = tagger.tag_tokens(sentences)
     for sent_id, (tokens, t) in enumerate(zip(sentences, tags), first_id):
