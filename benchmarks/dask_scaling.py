@@ -62,7 +62,9 @@ def model_dir(path: str | None, sents: list[list[str]], tmp: Path) -> Path:
     if (ROOT / "models" / "default" / "config.json").exists():
         return ROOT / "models" / "default"
     from windowner.conll import read_conll
-    from windowner.training import TrainConfig, fit
+    from windowner.config import TrainConfig
+    from windowner.model_files import save_model
+    from windowner.training import fit
 
     print("training a throw-away model (1 epoch, default architecture) ...", file=sys.stderr)
     for src in (SHARED / "gmb.train.conll", ROOT / "corpora" / "wn-pld.train.conll"):
@@ -72,7 +74,7 @@ def model_dir(path: str | None, sents: list[list[str]], tmp: Path) -> Path:
     else:  # tags do not matter for speed; every label just has to occur
         pairs = [(s, [f"B-{('PER', 'LOC', 'DATE')[i % 3]}"] + ["O"] * (len(s) - 1)) for i, s in enumerate(sents[:2000])]
     model = fit(pairs, None, TrainConfig(epochs=1, seed=0), progress=False, log=None)
-    return model.to_disk(tmp / "model")
+    return save_model(model, tmp / "model")
 
 
 def batches(lines: list[str], batch_size: int):

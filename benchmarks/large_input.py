@@ -91,11 +91,13 @@ def write_inputs(d: Path, n_tokens: int, closed: bool) -> tuple[Path, Path, int,
 
 
 def train_model(d: Path) -> Path:
-    from windowner.training import TrainConfig, fit
+    from windowner.config import TrainConfig
+    from windowner.model_files import save_model
+    from windowner.training import fit
 
     data = list(sentences(60_000, seed=1))
     model = fit(data[:-300], data[-300:], TrainConfig(hidden=100, epochs=3), progress=False, log=None)
-    return model.to_disk(d / "model")
+    return save_model(model, d / "model")
 
 
 def peak_rss(cmd: list[str], stdout) -> tuple[float, float]:

@@ -198,7 +198,8 @@ print(json.dumps({"load": t1 - t, "first_tag": time.perf_counter() - t1}))
 
 def bench_windowner(c: Corpus, recipe: dict, opts, work: Path) -> dict:
     import windowner
-    from windowner.training import TrainConfig, fit
+    from windowner.config import TrainConfig
+    from windowner.training import fit
 
     kwargs = dict(recipe)
     if opts.quick:

@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 import windowner
 from windowner import tagger as tagger_module
 from windowner.errors import ModelError
-from windowner.tagger import MAX_SENTENCE_TOKENS, Doc, Tagger
+from windowner.doc import Doc
+from windowner.segment import MAX_SENTENCE_TOKENS
+from windowner.tagger import Tagger
 
 from conftest import make_corpus
 
@@ -85,7 +87,8 @@ def test_offsets_on_unicode_text(tiny_tagger, text):
 
 
 def test_blank_line_ends_a_sentence(tiny_tagger):
-    words, _, cuts = tiny_tagger._split("Kofi Mensah visited\n\nParis today\n \n Lima")
+    seg = tiny_tagger.segment("Kofi Mensah visited\n\nParis today\n \n Lima")
+    words, cuts = seg.words, seg.cuts
     assert words == ["Kofi", "Mensah", "visited", "Paris", "today", "Lima"]
     assert cuts == [0, 3, 5, 6]
 
@@ -197,7 +200,7 @@ def test_one_megabyte_in_one_call(tiny_tagger, monkeypatch):
     assert len(doc.tokens) > 150_000 and len(doc.ents) > 10_000
     assert max(calls) <= tagger_module.MAX_CALL_TOKENS < sum(calls)  # memory stays bounded
     check_offsets(doc, text)
-    _, _, cuts = tiny_tagger._split(unit)
+    cuts = tiny_tagger.segment(unit).cuts
     assert max(np.diff(cuts)) == MAX_SENTENCE_TOKENS  # the run without punctuation was cut
 
 

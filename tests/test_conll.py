@@ -13,19 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from windowner.conll import (
-    SCHEMES,
-    ConllRepairWarning,
-    ReadStats,
-    Sentence,
-    bio2_spans,
-    from_bio2,
-    parse_labels,
-    parse_mapping,
-    read_conll,
-    to_bio2,
-    write_conll,
-)
+from windowner.conll import ConllRepairWarning, ReadStats, Sentence, read_conll, write_conll
+from windowner.tags import SCHEMES, bio2_spans, from_bio2, parse_labels, parse_mapping, to_bio2
 from windowner.errors import DataError
 
 CORPUS = Path("/work/shared/corpora/conll03.train.conll")

@@ -75,7 +75,7 @@ def test_missing_dask_says_how_to_install(monkeypatch, tiny_model_dir, text_file
 
 def test_worker_tagger_loads_once_and_reloads_a_rewritten_model(tmp_path, tiny_model_dir):
     from windowner.dask import worker_tagger
-    from windowner.ner import NERModel
+    from windowner.model_files import load_model, save_model
 
     model = shutil.copytree(tiny_model_dir, tmp_path / "m")
     key = str(model.resolve())
@@ -84,7 +84,7 @@ def test_worker_tagger_loads_once_and_reloads_a_rewritten_model(tmp_path, tiny_m
         with worker_tagger(model) as tagger:
             first = tagger
     assert cache_info()[key] == loads + 1
-    NERModel.from_disk(model).to_disk(model)  # rewritten in place: new files, new mtimes
+    save_model(load_model(model), model)  # rewritten in place: new files, new mtimes
     os.utime(model / "weights.npz", ns=(0, 10**18))  # in case the clock did not tick between the writes
     with worker_tagger(model) as tagger:
         assert tagger is not first

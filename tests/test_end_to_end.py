@@ -64,9 +64,10 @@ def test_bad_file_exits_2_with_location(tmp_path, capsys):
 
 
 def test_projection_cache_follows_weight_changes_and_budget(tiny_model_dir, tiny_corpus, monkeypatch):
-    from windowner import ner
+    from windowner import inference
+    from windowner.model_files import load_model
 
-    model = ner.NERModel.from_disk(tiny_model_dir)
+    model = load_model(tiny_model_dir)
     sents = [t for t, _ in tiny_corpus["test"][:30]]
 
     def check():
@@ -74,9 +75,12 @@ def test_projection_cache_follows_weight_changes_and_budget(tiny_model_dir, tiny
         np.testing.assert_allclose(model.log_proba(sents), dense, rtol=1e-4, atol=1e-5)
 
     check()
-    model.net.params["W"] *= 1.5  # in place, as an SGD step does: the cached projections must not be reused
+    model.net.params["W"] *= 1.5  # in place, as an SGD step does, which then reports the change
+    model.weights_changed()
     check()
-    model.inputs.tables["E"][5] += 1.0
+    E = model.embeddings.tables["E"].copy()
+    E[5] += 1.0
+    model.set_weights({"E": E})
     check()
-    monkeypatch.setattr(ner, "PROJECTION_CACHE_BYTES", 0)  # too many types for the cache: per-batch path
+    monkeypatch.setattr(inference, "PROJECTION_CACHE_BYTES", 0)  # too many types for the cache: per-batch path
     check()

@@ -5,31 +5,32 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from windowner.explain import explain, explain_tokens
+from windowner.explain import explain_tokens
 from windowner.gradcheck import numeric_grad, rel_error
-from windowner.model import WindowNetwork
-from windowner.ner import NERModel
+from windowner.inference import NERModel
+from windowner.network import Embeddings, WindowNetwork
 from windowner.tagger import Tagger
-from windowner.windows import WindowInput
+
+
+def explain(tagger: Tagger, text, **kwargs):
+    return tagger.explain(text, **kwargs)
 
 TEXT = "Anna Kowalski visited Paris on Monday. Officials in Lagos met Omar yesterday."
 
 
 def float64_copy(model: NERModel) -> NERModel:
     """The same model with float64 network and embedding tables (the lexicon and frozen vectors shared)."""
-    D, h, C = model.net.shape
-    net = WindowNetwork(D, h, C, activation=model.config["activation"], head=model.config["head"], dtype=np.float64)
-    for name, arr in model.net.params.items():
-        net.params[name] = arr.astype(np.float64)
-    net._bind()
-    tables = {name: t.astype(np.float64) for name, t in model.inputs.tables.items()}
-    inputs = WindowInput(tables["E"], tables["C"], tables["F"], base=model.inputs.base)
-    return NERModel(model.config, model.tags, model.lexicon, inputs, net, model.start, model.trans)
+    D, h, K = model.net.shape
+    net = WindowNetwork(D, h, K, activation=model.config["activation"], head=model.config["head"], dtype=np.float64)
+    net.params.update({name: arr.astype(np.float64) for name, arr in model.net.params.items()})
+    tables = {name: t.astype(np.float64) for name, t in model.embeddings.tables.items()}
+    embeddings = Embeddings(tables, base=model.embeddings.base)
+    return NERModel(model.config, model.tags, model.lexicon, embeddings, net, model.start, model.trans)
 
 
 def test_one_saliency_per_token_with_window_shapes_and_offsets(tiny_tagger):
     model = tiny_tagger.model
-    m, d = 2 * model.window + 1, model.inputs.d_total
+    m, d = 2 * model.window + 1, model.embeddings.d_total
     doc = tiny_tagger(TEXT)
     out = explain(tiny_tagger, TEXT)
     assert [t.token for t in out] == [t.text for t in doc.tokens]
@@ -124,7 +125,7 @@ def test_pre_tokenized_sentences_and_bad_input(tiny_tagger):
     assert sents[2][0].index == 4 and sents[0][0].start_char is None
     assert sents[2][0].window == ("<s>",) * model.window + ("Monday",) + ("</s>",) * model.window
     assert explain(tiny_tagger, "") == []
-    with pytest.raises(TypeError, match="takes a str"):
+    with pytest.raises(TypeError, match="tags str, but text is bytes"):
         explain(tiny_tagger, b"Paris")
     with pytest.raises(TypeError, match="list of sentences"):
         explain_tokens(model, ["Omar", "visited", "Lima"])

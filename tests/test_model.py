@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from windowner.gradcheck import TOLERANCE, check_network, run_all
-from windowner.model import ACTIVATIONS, HEADS, Linear, ShapeError, WindowNetwork, check_shape
+from windowner.network import ACTIVATIONS, HEADS, Linear, ShapeError, WindowNetwork, check_shape
 from windowner.optim import fit_dense
 
 
@@ -23,16 +23,18 @@ def test_gradcheck_command_json(capsys):
     assert main(["gradcheck", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["max_rel_error"] < 1e-6
-    assert len(out["checks"]) == len(ACTIVATIONS) * len(HEADS) * 4
-    assert {c["param"] for c in out["checks"]} == {"W", "b", "U", "X"}
+    # W, b, U, X; the same through dropout; the embedding tables E, C, F
+    assert len(out["checks"]) == len(ACTIVATIONS) * len(HEADS) * (4 + 4 + 3)
+    assert {c["param"] for c in out["checks"]} == {"W", "b", "U", "X", "E", "C", "F",
+                                                   "W (dropout)", "b (dropout)", "U (dropout)", "X (dropout)"}
 
 
 def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
     # A deliberately wrong derivative must be caught by the checker (the check can fail).
-    from windowner import model
+    from windowner import network
 
-    broken = model._Act(np.tanh, lambda z, h: 1.0 - h, gain=1.0)  # forgot the square
-    monkeypatch.setitem(model.ACTIVATIONS, "tanh", broken)
+    broken = network.ActivationFn(np.tanh, lambda z, h: 1.0 - h, gain=1.0)  # forgot the square
+    monkeypatch.setitem(network.ACTIVATIONS, "tanh", broken)
     assert check_network("tanh", "sigmoid")["W"] > 1e-3
     assert run_all()["max_rel_error"] > TOLERANCE
 
@@ -53,10 +55,10 @@ def test_wrong_gradient_shape_is_caught():
 
     class TransposedLinear(Linear):  # the classic slip: Xᵀδ instead of δᵀX
         def backward(self, delta, need_dX=True):
-            return {"W": check_shape(self.X.T @ delta, self.W, "W")}
+            return {"W": check_shape(self.X.T @ delta, self.params[self.W], "W")}
 
     net = WindowNetwork(12, 5, 3, random_state=0)
-    net.hidden = TransposedLinear(net.params["W"], net.params["b"])
+    net.hidden = TransposedLinear(net.params, "W", "b")
     X = np.ones((4, 12), dtype=np.float32)
     with pytest.raises(ShapeError):
         net.loss_and_grads(X, np.zeros((4, 3), dtype=np.float32))

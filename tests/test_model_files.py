@@ -1,7 +1,7 @@
 """Model files: no pickle, a format version, clear errors for missing/corrupt files, atomic saving.
 
 Every broken model directory must fail with a :class:`ModelError` whose message names the file and
-the problem — through ``windowner.load``, ``NERModel.from_disk`` and the CLI (exit code 2). Saving
+the problem — through ``windowner.load``, ``load_model`` and the CLI (exit code 2). Saving
 must never leave a directory that does not load: a process killed at any moment of ``to_disk``
 leaves either the previous or the new model (checked at every I/O call, and at random moments).
 """
@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 import windowner
 from windowner.cli import main
 from windowner.errors import ModelError, WindownerError
-from windowner.ner import FORMAT_VERSION, NERModel
+from windowner.model_files import FORMAT_VERSION, load_model, save_model
 
 PACKAGE = Path(windowner.__file__).parent
 MODEL_FILES = ("config.json", "weights.npz", "vocab.txt", "suffixes.txt")
@@ -62,7 +62,7 @@ def _rewrite_npz(path: Path, **arrays) -> None:
 def _fails_everywhere(d: Path, file: str, fragment: str, capsys) -> None:
     """The same broken directory through the three ways of loading a model."""
     where = str(d / file) if file else str(d)
-    for load in (NERModel.from_disk, windowner.load):
+    for load in (load_model, windowner.load):
         with pytest.raises(ModelError) as exc:
             load(d)
         assert str(exc.value).startswith(where) and fragment in str(exc.value), str(exc.value)
@@ -141,7 +141,7 @@ def test_weights_with_a_pickled_object_array_are_refused_unexecuted(model_copy, 
 def test_newer_format_version_is_refused(model_copy, capsys):
     _edit_config(model_copy, format_version=FORMAT_VERSION + 1)
     _fails_everywhere(model_copy, "config.json", f"format version {FORMAT_VERSION + 1} is not supported", capsys)
-    assert "upgrade windowner" in str(pytest.raises(ModelError, NERModel.from_disk, model_copy).value)
+    assert "upgrade windowner" in str(pytest.raises(ModelError, load_model, model_copy).value)
 
 
 @pytest.mark.parametrize("name", MODEL_FILES)
@@ -152,7 +152,7 @@ def test_missing_file(model_copy, name, capsys):
 
 def test_missing_history_is_fine(model_copy):
     (model_copy / "history.json").unlink()
-    assert NERModel.from_disk(model_copy).history == []
+    assert load_model(model_copy).history == []
 
 
 @pytest.mark.parametrize("keep", [0, 100, 0.5, -1])
@@ -226,7 +226,8 @@ def test_non_utf8_vocabulary(model_copy, capsys):
 @pytest.fixture(scope="module")
 def vectors_model_dir(tmp_path_factory, tiny_corpus) -> Path:
     """A model trained with a vectors file, so that it carries pretrained.npy and pretrained.txt. Read-only!"""
-    from windowner.training import TrainConfig, fit
+    from windowner.config import TrainConfig
+    from windowner.training import fit
 
     d = tmp_path_factory.mktemp("vectors_model")
     rng = np.random.default_rng(0)
@@ -235,7 +236,7 @@ def vectors_model_dir(tmp_path_factory, tiny_corpus) -> Path:
                                        for w in words), encoding="utf-8")
     model = fit(tiny_corpus["train"][:100], None, TrainConfig(vectors=f"glove:{d / 'vec.txt'}", hidden=8, epochs=1),
                 progress=False, log=None)
-    return model.to_disk(d / "model")
+    return save_model(model, d / "model")
 
 
 @pytest.mark.parametrize("damage, file, fragment", [
@@ -248,7 +249,7 @@ def vectors_model_dir(tmp_path_factory, tiny_corpus) -> Path:
 def test_broken_pretrained_vectors(tmp_path, vectors_model_dir, damage, file, fragment, capsys):
     d = tmp_path / "model"
     shutil.copytree(vectors_model_dir, d)
-    assert NERModel.from_disk(d).lexicon.pretrained is not None
+    assert load_model(d).lexicon.pretrained is not None
     path = d / file
     if damage == "truncate":
         path.write_bytes(path.read_bytes()[:200])
@@ -282,7 +283,7 @@ def test_fuzz_any_damage_loads_or_raises_a_windowner_error(tmp_path_factory, tin
         data[i] = byte
     (d / name).write_bytes(bytes(data))
     try:
-        model = NERModel.from_disk(d)
+        model = load_model(d)
     except WindownerError as exc:
         assert str(d) in str(exc)
         return
@@ -296,7 +297,7 @@ def test_small_training_file_gives_a_loadable_model(tmp_path, capsys):
     data = tmp_path / "small.conll"
     data.write_text("Kofi B-PER\nvisited O\nParis B-LOC\n", encoding="utf-8")
     assert main(["train", "--train", str(data), "--out", str(tmp_path / "m"), "--epochs", "1", "--quiet"]) == 0
-    assert NERModel.from_disk(tmp_path / "m").lexicon.suffixes == []
+    assert load_model(tmp_path / "m").lexicon.suffixes == []
 
 
 def test_tokens_with_line_breaks_do_not_shift_the_vocabulary(tmp_path):
@@ -306,13 +307,13 @@ def test_tokens_with_line_breaks_do_not_shift_the_vocabulary(tmp_path):
     loaded = windowner.load(tmp_path / "m").model
     assert len(loaded.lexicon.words) == len(tagger.model.lexicon.words)
     assert loaded.lexicon.words[-3:] == tagger.model.lexicon.words[-3:]  # "paris", "visited", "x" keep their rows
-    np.testing.assert_array_equal(loaded.inputs.tables["E"], tagger.model.inputs.tables["E"])
+    np.testing.assert_array_equal(loaded.embeddings.tables["E"], tagger.model.embeddings.tables["E"])
 
 
 def test_save_round_trip_is_exact(model_copy, tmp_path):
-    model = NERModel.from_disk(model_copy)
-    model.to_disk(tmp_path / "again")
-    again = NERModel.from_disk(tmp_path / "again")
+    model = load_model(model_copy)
+    save_model(model, tmp_path / "again")
+    again = load_model(tmp_path / "again")
     for name, arr in model.weights().items():
         np.testing.assert_array_equal(again.weights()[name], arr)
     assert again.lexicon.words == model.lexicon.words and again.tags == model.tags
@@ -321,7 +322,7 @@ def test_save_round_trip_is_exact(model_copy, tmp_path):
 
 @pytest.mark.parametrize("kind", ["file", "non_model_dir"])
 def test_save_refuses_to_replace_something_that_is_not_a_model(tmp_path, tiny_model_dir, kind, capsys):
-    model = NERModel.from_disk(tiny_model_dir)
+    model = load_model(tiny_model_dir)
     target = tmp_path / "target"
     if kind == "file":
         target.write_text("precious", encoding="utf-8")
@@ -329,7 +330,7 @@ def test_save_refuses_to_replace_something_that_is_not_a_model(tmp_path, tiny_mo
         target.mkdir()
         (target / "notes.txt").write_text("precious", encoding="utf-8")
     with pytest.raises(ModelError, match="is not a model directory; refusing to replace it"):
-        model.to_disk(target)
+        save_model(model, target)
     data = tmp_path / "small.conll"
     data.write_text("Kofi B-PER\nvisited O\nParis B-LOC\n", encoding="utf-8")
     capsys.readouterr()
@@ -341,16 +342,16 @@ def test_save_refuses_to_replace_something_that_is_not_a_model(tmp_path, tiny_mo
 
 
 def test_save_into_an_empty_directory_and_over_a_model(tmp_path, tiny_model_dir):
-    model = NERModel.from_disk(tiny_model_dir)
+    model = load_model(tiny_model_dir)
     (tmp_path / "empty").mkdir()
-    model.to_disk(tmp_path / "empty")
-    model.to_disk(tmp_path / "empty")
-    assert NERModel.from_disk(tmp_path / "empty").tags == model.tags
+    save_model(model, tmp_path / "empty")
+    save_model(model, tmp_path / "empty")
+    assert load_model(tmp_path / "empty").tags == model.tags
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 def test_saved_model_is_as_readable_as_any_new_directory(tmp_path, tiny_model_dir):
-    NERModel.from_disk(tiny_model_dir).to_disk(tmp_path / "model")
+    save_model(load_model(tiny_model_dir), tmp_path / "model")
     (tmp_path / "plain").mkdir()
     assert (tmp_path / "model").stat().st_mode == (tmp_path / "plain").stat().st_mode  # the umask, not 0700
 
@@ -358,14 +359,14 @@ def test_saved_model_is_as_readable_as_any_new_directory(tmp_path, tiny_model_di
 def test_unwritable_location_is_a_model_error(tmp_path, tiny_model_dir):
     (tmp_path / "a_file").write_text("x", encoding="utf-8")
     with pytest.raises(ModelError, match="cannot write the model here"):
-        NERModel.from_disk(tiny_model_dir).to_disk(tmp_path / "a_file" / "model")
+        save_model(load_model(tiny_model_dir), tmp_path / "a_file" / "model")
 
 
 def test_failed_save_leaves_previous_model_and_no_temporary_directory(model_copy, monkeypatch):
-    import windowner.ner as ner
+    import windowner.model_files as ner
 
     before = {p.name: p.read_bytes() for p in model_copy.iterdir()}
-    model = NERModel.from_disk(model_copy)
+    model = load_model(model_copy)
     model.net.params["b"][:] += 1
 
     def disk_full(path, arrays):
@@ -374,14 +375,14 @@ def test_failed_save_leaves_previous_model_and_no_temporary_directory(model_copy
 
     monkeypatch.setattr(ner, "_save_npz", disk_full)
     with pytest.raises(ModelError, match="No space left on device.*previous contents are unchanged"):
-        model.to_disk(model_copy)
+        save_model(model, model_copy)
     assert {p.name: p.read_bytes() for p in model_copy.iterdir()} == before
     assert sorted(p.name for p in model_copy.parent.iterdir()) == ["model"]
 
 
 def test_without_atomic_exchange_an_interrupted_save_says_where_the_old_model_is(model_copy, monkeypatch):
     """The fallback (no renameat2: not Linux) moves the old model aside, then the new one in."""
-    import windowner.ner as ner
+    import windowner.model_files as ner
 
     monkeypatch.setattr(ner, "_exchange", lambda a, b: False)
     real_replace, calls = os.replace, []
@@ -394,13 +395,13 @@ def test_without_atomic_exchange_an_interrupted_save_says_where_the_old_model_is
 
     monkeypatch.setattr(ner.os, "replace", crash_on_second_rename)
     with pytest.raises(KeyboardInterrupt):
-        NERModel.from_disk(model_copy).to_disk(model_copy)
+        save_model(load_model(model_copy), model_copy)
     monkeypatch.setattr(ner.os, "replace", real_replace)
     with pytest.raises(ModelError, match=r"interrupted save left the previous model in .*\.model\.old-\d+; rename"):
-        NERModel.from_disk(model_copy)
+        load_model(model_copy)
     backup = calls[0][1]
     os.replace(backup, model_copy)
-    NERModel.from_disk(model_copy)
+    load_model(model_copy)
 
 
 def _version(model: NERModel, v: int) -> NERModel:
@@ -412,7 +413,7 @@ def _version(model: NERModel, v: int) -> NERModel:
 
 
 def _check_version(d: Path, allowed: set[int]) -> int:
-    model = NERModel.from_disk(d)  # raises if the directory is missing or inconsistent
+    model = load_model(d)  # raises if the directory is missing or inconsistent
     v = model.config["test_version"]
     assert v in allowed and model.net.params["b"][0] == v and model.history == [{"epoch": v}], v
     return v
@@ -421,9 +422,9 @@ def _check_version(d: Path, allowed: set[int]) -> int:
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_killed_at_every_io_call_of_a_save_leaves_old_or_new_model(tmp_path, tiny_model_dir):
     """Fork a child per kill point; the child SIGKILLs itself just before its n-th file-changing call in to_disk."""
-    model = NERModel.from_disk(tiny_model_dir)
+    model = load_model(tiny_model_dir)
     target = tmp_path / "model"
-    _version(model, 1).to_disk(target)
+    save_model(_version(model, 1), target)
 
     mutating = ("open", "write", "flush", "close", "__exit__", "fsync", "mkdir", "replace", "rename", "rmdir",
                 "unlink", "remove")
@@ -447,7 +448,7 @@ def test_killed_at_every_io_call_of_a_save_leaves_old_or_new_model(tmp_path, tin
         if pid == 0:  # child: never returns into pytest
             try:
                 sys.setprofile(kill_before_call(n))
-                _version(model, 2).to_disk(target)
+                save_model(_version(model, 2), target)
             finally:
                 os._exit(0)
         _, status = os.waitpid(pid, 0)
@@ -459,20 +460,20 @@ def test_killed_at_every_io_call_of_a_save_leaves_old_or_new_model(tmp_path, tin
         if not os.WIFSIGNALED(status):  # the save completed: every I/O call has been a kill point
             break
         if seen[-1] == 2:
-            _version(model, 1).to_disk(target)
+            save_model(_version(model, 1), target)
     assert n > 20 and seen[0] == 1 and seen[-1] == 2
 
 
 _SAVE_LOOP = textwrap.dedent("""
     import sys
-    from windowner.ner import NERModel
-    model = NERModel.from_disk(sys.argv[1])
+    from windowner.model_files import load_model, save_model
+    model = load_model(sys.argv[1])
     v = int(sys.argv[3])
     while True:
         model.config["test_version"] = v
         model.net.params["b"][0] = v
         model.history = [{"epoch": v}]
-        model.to_disk(sys.argv[2])
+        save_model(model, sys.argv[2])
         print(v, flush=True)
         v += 1
 """)

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from windowner.cli import main
 from windowner.errors import DataError
-from windowner.ner import NERModel
+from windowner.model_files import load_model, save_model
 
 GOOD = ("Kofi B-PER\nMensah I-PER\nvisited O\nParis B-LOC\n. O\n\n"
         "Nobody O\nexpected O\nthe O\nrain O\n. O\n")
@@ -159,7 +159,7 @@ def test_read_as_intended_by_every_command(name, tmp_path, tiny_model_dir, clean
 
     rc, out, err = _run(_cmd("train", path, tiny_model_dir, tmp_path / "m", []), capsys)
     assert rc == 0, err
-    assert set(NERModel.from_disk(tmp_path / "m").labels) == {"LOC", "PER"}
+    assert set(load_model(tmp_path / "m").labels) == {"LOC", "PER"}
 
 
 def _check_rejected(rc: int, err: str, where: str, fragment: str) -> None:
@@ -283,7 +283,7 @@ def test_fuzz_reader_yields_sentences_or_a_located_data_error(data):
 
 def _diverge_after(monkeypatch, calls: int) -> None:
     """Make the loss NaN from the (calls+1)-th training batch on."""
-    from windowner.model import WindowNetwork
+    from windowner.network import WindowNetwork
 
     original = WindowNetwork.loss_and_grads
     count = [0]
@@ -301,7 +301,8 @@ def _batches_per_epoch(pairs, batch_size: int) -> int:
 
 
 def test_nan_loss_raises_and_keeps_the_best_epoch(monkeypatch, tiny_corpus):
-    from windowner.training import TrainConfig, TrainingDiverged, fit
+    from windowner.config import TrainConfig
+    from windowner.training import TrainingDiverged, fit
 
     train, dev = tiny_corpus["train"][:150], tiny_corpus["dev"]
     snapshots = []
@@ -322,7 +323,8 @@ def test_nan_loss_raises_and_keeps_the_best_epoch(monkeypatch, tiny_corpus):
 
 def test_nan_without_dev_keeps_the_lowest_loss_epoch(monkeypatch, tiny_corpus):
     """Without dev data the best epoch is the one with the lowest training loss — even if that loss is > 1."""
-    from windowner.training import TrainConfig, TrainingDiverged, fit
+    from windowner.config import TrainConfig
+    from windowner.training import TrainingDiverged, fit
 
     train = tiny_corpus["train"][:100]
     _diverge_after(monkeypatch, _batches_per_epoch(train, 64))
@@ -341,7 +343,7 @@ def test_cli_nan_saves_best_model_and_says_where(monkeypatch, tmp_path, tiny_cor
     assert rc == 2
     assert "the loss became nan in epoch 3; try a smaller learning rate" in err
     assert f"the best model so far was saved to {out}" in err
-    model = NERModel.from_disk(out)
+    model = load_model(out)
     assert model.config["best_epoch"] in (1, 2) and all(np.isfinite(a).all() for a in model.weights().values())
 
 
@@ -366,13 +368,14 @@ def test_cli_real_divergence_with_huge_learning_rate(tmp_path, tiny_files, capsy
                            "--hidden", "8", "--lr", "1e30", "--quiet"], capsys)
     assert rc == 2 and "try a smaller learning rate" in err
     if "saved to" in err:
-        NERModel.from_disk(out)
+        load_model(out)
     else:
         assert not out.exists()
 
 
 def test_keyboard_interrupt_returns_best_model_so_far(tiny_corpus):
-    from windowner.training import TrainConfig, fit
+    from windowner.config import TrainConfig
+    from windowner.training import fit
 
     snapshots = []
 
@@ -394,7 +397,7 @@ def test_keyboard_interrupt_returns_best_model_so_far(tiny_corpus):
 def test_keyboard_interrupt_in_first_epoch_saves_nothing(monkeypatch, tmp_path, tiny_model_dir, tiny_files, capsys):
     import shutil
 
-    from windowner.model import WindowNetwork
+    from windowner.network import WindowNetwork
 
     out = tmp_path / "m"
     shutil.copytree(tiny_model_dir, out)
@@ -435,7 +438,7 @@ def test_sigint_during_cli_training_saves_best_model(tmp_path, tiny_files):
     assert rc == 130, err
     assert "Traceback" not in err
     assert f"interrupted: saved {out}" in err
-    model = NERModel.from_disk(out)
+    model = load_model(out)
     assert model.config["best_epoch"] >= 1
 
 

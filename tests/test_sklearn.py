@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.utils import estimator_checks
 
 import windowner
-from windowner.training import TrainConfig
+from windowner.config import TrainConfig
 
 from conftest import make_corpus
 

@@ -5,7 +5,7 @@
 >>> [(e.text, e.label) for e in tagger("Obama visited Paris on 5 May.").ents]
 """
 
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = ["__version__", "load", "train", "Tagger", "TrainConfig", "WindowNERClassifier"]
 
@@ -16,11 +16,11 @@ def __getattr__(name):  # keep `import windowner` light: spaCy and friends load 
 
         return getattr(tagger, name)
     if name == "train":
-        from .api import train
+        from .tagger import train
 
         return train
     if name == "TrainConfig":
-        from .training import TrainConfig
+        from .config import TrainConfig
 
         return TrainConfig
     if name == "WindowNERClassifier":

@@ -2,7 +2,8 @@
 
 Reading streams (a binary file in blocks of whole lines), checks the input thoroughly (every problem is a
 :class:`~windowner.errors.DataError` naming ``path:line``) and converts any tagging scheme
-(BIO2, IOB1, BIOES, IO) to BIO2. Writing converts BIO2 back to the scheme asked for.
+(BIO2, IOB1, BIOES, IO) to BIO2 with :class:`windowner.tags.BIO2Converter`. Writing converts BIO2 back
+to the scheme asked for.
 """
 
 from __future__ import annotations
@@ -17,33 +18,17 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import IO, Any
 
-from windowner.errors import DataError
+from .errors import DataError
+from .tags import (BIO2Converter, TagError, check_scheme, from_bio2, label_problem, parse_labels, parse_mapping,
+                   parse_tag, relabel)
 
 __all__ = [
-    "SCHEMES",
     "ConllRepairWarning",
     "ReadStats",
     "Sentence",
-    "bio2_spans",
-    "from_bio2",
-    "parse_labels",
-    "parse_mapping",
     "read_conll",
-    "to_bio2",
     "write_conll",
 ]
-
-SCHEMES = ("bio2", "iob1", "bioes", "io")
-
-# Prefixes each declared scheme may use ("auto" accepts them all).
-_ALLOWED = {
-    "bio2": frozenset("OBI"),
-    "iob1": frozenset("OBI"),
-    "io": frozenset("OI"),
-    "bioes": frozenset("OBIES"),
-    "auto": frozenset("OBIES"),
-}
-_TAG_RE = re.compile(r"[BIES]-\S+\Z")
 # Characters the reader treats as column or line separators: a token may not contain them.
 _SEPARATORS = " \t\n\r\f\v"
 _BAD_TOKEN_RE = re.compile(r"[ \t\n\r\f\v\x00]")
@@ -76,208 +61,6 @@ class ReadStats:
     repaired: int = 0
     scheme: str | None = None
     first_repair_line: int | None = None
-
-
-# --------------------------------------------------------------------------- tags and schemes
-
-
-def _parse_tag(tag: str) -> tuple[str, str] | None:
-    """``(prefix, label)`` of a valid tag (``("O", "")`` for O), else None."""
-    if tag == "O":
-        return ("O", "")
-    if _TAG_RE.match(tag):
-        return (tag[0], tag[2:])
-    return None
-
-
-def _tag_problem(tag: str) -> str:
-    """Explain why ``tag`` is not a valid NER tag."""
-    hint = "tags must be 'O' or B-, I-, E- or S- followed by an entity type, e.g. 'B-PER'"
-    if tag.upper() != tag and _parse_tag(tag.upper()[:2] + tag[2:]) is not None:
-        return f"invalid NER tag {tag!r}: tags are case-sensitive; {hint}"
-    if len(tag) >= 2 and tag[0] in "BIES" and tag[1] == "-":
-        return f"invalid NER tag {tag!r}: the entity type after {tag[:2]!r} is missing; {hint}"
-    return f"invalid NER tag {tag!r}: {hint}"
-
-
-def _check_scheme(scheme: str, *, allow_auto: bool) -> None:
-    valid = SCHEMES + (("auto",) if allow_auto else ())
-    if scheme not in valid:
-        raise ValueError(f"unknown tagging scheme {scheme!r}; choose one of {', '.join(valid)}")
-
-
-def to_bio2(tags: list[str], scheme: str) -> tuple[list[str], int]:
-    """Convert ``tags`` of ``scheme`` (or "auto") to BIO2; return ``(bio2_tags, repairs)``.
-
-    An I-X (or E-X) that does not continue an entity of type X opens a new one as B-X. For
-    BIO2/BIOES each such change is a repair and is counted; for IOB1/IO it is a normal opening
-    and ``repairs`` is 0. "auto" decides like :func:`read_conll` (E-/S- -> BIOES, first entity
-    I- -> IOB1, else BIO2). Raises ValueError on an invalid tag or one the scheme does not use.
-    """
-    _check_scheme(scheme, allow_auto=True)
-    allowed = _ALLOWED[scheme]
-    out: list[str] = []
-    repairs = 0
-    open_label: str | None = None
-    first_prefix: str | None = None
-    saw_es = False
-    for tag in tags:
-        parsed = _parse_tag(tag)
-        if parsed is None:
-            raise ValueError(_tag_problem(tag))
-        prefix, label = parsed
-        if prefix not in allowed:
-            raise ValueError(f"tag {tag!r} is not used by the {scheme.upper()} scheme")
-        if prefix != "O" and first_prefix is None:
-            first_prefix = prefix
-        if prefix in "ES":
-            saw_es = True
-        if prefix == "O":
-            out.append("O")
-            open_label = None
-        elif prefix == "B":
-            out.append(tag)
-            open_label = label
-        elif prefix == "S":
-            out.append("B-" + label)
-            open_label = None
-        else:  # I or E
-            if open_label == label:
-                out.append("I-" + label)
-            else:
-                out.append("B-" + label)
-                repairs += 1
-            open_label = label if prefix == "I" else None
-    if scheme == "auto":
-        scheme = "bioes" if saw_es else "iob1" if first_prefix == "I" else "bio2"
-    return out, (repairs if scheme in ("bio2", "bioes") else 0)
-
-
-def bio2_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
-    """Entities of BIO2 ``tags`` as ``(label, start, end_exclusive)``.
-
-    An I-X that does not continue an X entity starts a new one (as conlleval does).
-    Raises ValueError on a tag that is not BIO2.
-    """
-    spans: list[tuple[str, int, int]] = []
-    label: str | None = None
-    start = 0
-    for i, tag in enumerate(tags):
-        if tag == "O":
-            if label is not None:
-                spans.append((label, start, i))
-                label = None
-            continue
-        parsed = _parse_tag(tag)
-        if parsed is None or parsed[0] not in "BI":
-            raise ValueError(f"{tag!r} is not a BIO2 tag (expected 'O', 'B-X' or 'I-X')")
-        prefix, lab = parsed
-        if prefix == "I" and label == lab:
-            continue
-        if label is not None:
-            spans.append((label, start, i))
-        label, start = lab, i
-    if label is not None:
-        spans.append((label, start, len(tags)))
-    return spans
-
-
-def from_bio2(tags: list[str], scheme: str) -> list[str]:
-    """Convert BIO2 ``tags`` to ``scheme``.
-
-    Stray I- tags are treated as entity openings (see :func:`bio2_spans`). IO cannot mark where
-    two adjacent entities of the same type meet, so they merge when read back.
-    """
-    _check_scheme(scheme, allow_auto=False)
-    out = ["O"] * len(tags)
-    prev_end, prev_label = -1, None
-    for label, start, end in bio2_spans(tags):
-        b, i = "B-" + label, "I-" + label
-        if scheme == "bio2":
-            out[start] = b
-            out[start + 1 : end] = [i] * (end - start - 1)
-        elif scheme == "iob1":
-            out[start : end] = [i] * (end - start)
-            if prev_end == start and prev_label == label:
-                out[start] = b
-        elif scheme == "io":
-            out[start:end] = [i] * (end - start)
-        else:  # bioes
-            if end - start == 1:
-                out[start] = "S-" + label
-            else:
-                out[start] = b
-                out[start + 1 : end - 1] = [i] * (end - start - 2)
-                out[end - 1] = "E-" + label
-        prev_end, prev_label = end, label
-    return out
-
-
-# --------------------------------------------------------------------------- labels and mapping
-
-
-def _label_problem(label: str) -> str | None:
-    if not label:
-        return "an entity type may not be empty"
-    if any(c.isspace() for c in label):
-        return f"entity type {label!r} contains whitespace"
-    if label == "O":
-        return "'O' is not an entity type"
-    if _TAG_RE.match(label):
-        return f"{label!r} looks like a tag: give the entity type without the B-/I- prefix, e.g. {label[2:]!r}"
-    return None
-
-
-def parse_labels(text: str) -> list[str]:
-    """Parse a comma-separated list of entity types: ``"PER,LOC,DATE"`` -> ``["PER", "LOC", "DATE"]``."""
-    if not text or not text.strip():
-        raise ValueError("no entity types given: expected a comma-separated list such as 'PER,LOC,ORG'")
-    labels: list[str] = []
-    for item in text.split(","):
-        item = item.strip()
-        if not item:
-            raise ValueError(f"empty entity type in {text!r} (check for doubled or trailing commas)")
-        problem = _label_problem(item)
-        if problem:
-            raise ValueError(f"bad entity type list {text!r}: {problem}")
-        if item in labels:
-            raise ValueError(f"bad entity type list {text!r}: {item!r} is listed twice")
-        labels.append(item)
-    return labels
-
-
-def parse_mapping(text: str) -> dict[str, str]:
-    """Parse ``"PERSON=PER,GPE=LOC"`` into ``{"PERSON": "PER", "GPE": "LOC"}``.
-
-    A target of ``O`` drops the type (``MISC=O``).
-    """
-    if not text or not text.strip():
-        raise ValueError("no mapping given: expected a comma-separated list such as 'PERSON=PER,GPE=LOC'")
-    mapping: dict[str, str] = {}
-    for item in text.split(","):
-        if item.count("=") != 1:
-            raise ValueError(f"bad mapping item {item.strip()!r} in {text!r}: each item must look like OLD=NEW, e.g. 'PERSON=PER'")
-        old, new = (s.strip() for s in item.split("="))
-        problem = _label_problem(old) or (None if new == "O" else _label_problem(new))
-        if problem:
-            raise ValueError(f"bad mapping item {item.strip()!r} in {text!r}: {problem}")
-        if old in mapping:
-            raise ValueError(f"bad mapping {text!r}: {old!r} is mapped twice")
-        mapping[old] = new
-    return mapping
-
-
-def _relabel(tags: list[str], mapping: Mapping[str, str], keep: frozenset[str] | None) -> list[str]:
-    """Rename entity types with ``mapping`` then keep only ``keep`` (others -> O), span by span."""
-    out = ["O"] * len(tags)
-    for label, start, end in bio2_spans(tags):
-        label = mapping.get(label, label)
-        if label == "O" or (keep is not None and label not in keep):
-            continue
-        out[start] = "B-" + label
-        if end - start > 1:
-            out[start + 1 : end] = ["I-" + label] * (end - start - 1)
-    return out
 
 
 # --------------------------------------------------------------------------- reading
@@ -490,7 +273,7 @@ def read_conll(
     the file has been read to the end (if ``warn``). Problems in the file raise DataError.
     Arguments are checked at once; the file is opened when iteration starts.
     """
-    _check_scheme(scheme, allow_auto=True)
+    check_scheme(scheme, allow_auto=True)
     if tag_column == 0:
         raise ValueError("tag_column=0 is the word column; the tag is usually the last column (-1)")
     if tag_column is not None and not isinstance(tag_column, int):
@@ -501,11 +284,11 @@ def read_conll(
         mapping = parse_mapping(mapping)
     keep = None if labels is None else frozenset(labels)
     for lab in keep or ():
-        problem = _label_problem(lab)
+        problem = label_problem(lab)
         if problem:
             raise ValueError(f"bad entity type in labels: {problem}")
     for old, new in (mapping or {}).items():
-        problem = _label_problem(old) or (None if new == "O" else _label_problem(new))
+        problem = label_problem(old) or (None if new == "O" else label_problem(new))
         if problem:
             raise ValueError(f"bad mapping {old!r} -> {new!r}: {problem}")
     return _read(source, tag_column, scheme, dict(mapping or {}), keep, stats, warn)
@@ -546,7 +329,7 @@ def _parse(f: Any, name: str, tag_column: int | None, scheme: str, mapping: dict
     blocks = _blocks(f, name)
     tagged = tag_column is not None
     tcol = tag_column if tagged else -1  # column checked for a valid tag on '#' lines
-    relabel = bool(mapping) or keep is not None
+    relabeling = bool(mapping) or keep is not None
     docstart = _DOCSTART
 
     # Read ahead to the first ordinary token line so the column count is known before deciding
@@ -565,38 +348,27 @@ def _parse(f: Any, name: str, tag_column: int | None, scheme: str, mapping: dict
         if expected is not None:
             break
 
-    allowed = _ALLOWED[scheme]
-    tag_cache: dict[str, tuple[str, str, str, str]] = {}  # tag -> (prefix, label, "B-"+label, "I-"+label)
-    first_entity: str | None = None  # prefix of the first non-O tag of the file
-    saw_es = False
-    repairs = 0
+    conv = BIO2Converter(scheme)
     first_repair: int | None = None
     n_sentences = 0
 
     def current_scheme() -> str | None:
-        if not tagged:
-            return None
-        if scheme != "auto":
-            return scheme
-        if saw_es:
-            return "bioes"
-        return "iob1" if first_entity == "I" else "bio2"
+        return conv.scheme if tagged else None
 
     tokens: list[str] = []
     tags: list[str] = []
     start_line = 0
-    open_label: str | None = None
 
     def finish() -> Sentence:
         nonlocal n_sentences
         out_tags: list[str] | None = tags if tagged else None
-        if relabel and out_tags is not None:
-            out_tags = _relabel(out_tags, mapping, keep)
+        if relabeling and out_tags is not None:
+            out_tags = relabel(out_tags, mapping, keep)
         n_sentences += 1
         if stats is not None:
             stats.sentences += 1
             stats.tokens += len(tokens)
-            _fill_stats(stats, current_scheme(), repairs, first_repair)
+            _fill_stats(stats, current_scheme(), conv.repairs, first_repair)
         return Sentence(tokens, out_tags, start_line)
 
     for first, lines, split in chain(header, blocks):
@@ -605,20 +377,22 @@ def _parse(f: Any, name: str, tag_column: int | None, scheme: str, mapping: dict
             if not parts:
                 if tokens:
                     yield finish()
-                    tokens, tags, open_label = [], [], None
+                    tokens, tags = [], []
+                    conv.end_sentence()
                 continue
             word = parts[0]
             n = len(parts)
             if word == docstart:
                 if tokens:
                     yield finish()
-                    tokens, tags, open_label = [], [], None
+                    tokens, tags = [], []
+                    conv.end_sentence()
                 continue
             if word[0] == "#":
                 # A comment, unless it has the file's column count and a valid tag: then it is a token.
                 if n < 2 or (expected is not None and n != expected) or not -n <= tcol < n:
                     continue
-                if _parse_tag(parts[tcol]) is None:
+                if parse_tag(parts[tcol]) is None:
                     continue
             if n != expected or n == 1:
                 if n == 1 and tagged:
@@ -635,44 +409,17 @@ def _parse(f: Any, name: str, tag_column: int | None, scheme: str, mapping: dict
                 if not -n <= tcol < n:
                     raise DataError(name, lineno, f"tag_column={tag_column} but the line has only {n} columns; "
                                                   "choose the column that holds the NER tag (-1 = last)")
-                tag = parts[tcol]
-                if tag == "O":
-                    tags.append("O")
-                    open_label = None
-                else:
-                    info = tag_cache.get(tag)
-                    if info is None:
-                        parsed = _parse_tag(tag)
-                        if parsed is None:
-                            where = "" if tag_column == -1 else f" (column {tcol % n + 1})"
-                            raise DataError(name, lineno, _tag_problem(tag) + where)
-                        if parsed[0] not in allowed:
-                            raise DataError(name, lineno, f"tag {tag!r} is not used by the {scheme.upper()} scheme; "
-                                                          "pass the file's scheme (bio2, iob1, bioes, io) or "
-                                                          "scheme='auto'")
-                        info = (parsed[0], parsed[1], "B-" + parsed[1], "I-" + parsed[1])
-                        tag_cache[tag] = info
-                    prefix, label, btag, itag = info
-                    if first_entity is None:
-                        first_entity = prefix
-                    if prefix == "B":
-                        tags.append(btag)
-                        open_label = label
-                    elif prefix == "I" or prefix == "E":
-                        if open_label == label:
-                            tags.append(itag)
-                        else:
-                            tags.append(btag)
-                            repairs += 1
-                            if first_repair is None:
-                                first_repair = lineno
-                        open_label = label if prefix == "I" else None
-                        if prefix == "E":
-                            saw_es = True
-                    else:  # S
-                        saw_es = True
-                        tags.append(btag)
-                        open_label = None
+                try:
+                    bio2, repaired = conv.push(parts[tcol])
+                except TagError as exc:
+                    if exc.kind == "invalid":
+                        where = "" if tag_column == -1 else f" (column {tcol % n + 1})"
+                        raise DataError(name, lineno, f"{exc}{where}") from None
+                    raise DataError(name, lineno, f"{exc}; pass the file's scheme (bio2, iob1, bioes, io) or "
+                                                  "scheme='auto'") from None
+                tags.append(bio2)
+                if repaired and first_repair is None:
+                    first_repair = lineno
             if not tokens:
                 start_line = lineno
             tokens.append(word)
@@ -684,10 +431,10 @@ def _parse(f: Any, name: str, tag_column: int | None, scheme: str, mapping: dict
                                     "and -DOCSTART- lines")
     final = current_scheme()
     if stats is not None:
-        _fill_stats(stats, final, repairs, first_repair)
-    if warn and repairs and final in ("bio2", "bioes"):
+        _fill_stats(stats, final, conv.repairs, first_repair)
+    if warn and conv.repairs_for() and final in ("bio2", "bioes"):
         warnings.warn(ConllRepairWarning(
-            f"{name}: repaired {repairs} I- tags that did not follow B-/I- of the same type to B- "
+            f"{name}: repaired {conv.repairs} I- tags that did not follow B-/I- of the same type to B- "
             f"(first at line {first_repair})"), stacklevel=2)
 
 
@@ -723,7 +470,7 @@ def write_conll(sentences: Iterable[Sentence | tuple[list[str], list[str]]], tar
     Raises ValueError for a token that cannot be written (empty, containing whitespace,
     or ``-DOCSTART-``) or tags that do not match the tokens.
     """
-    _check_scheme(scheme, allow_auto=False)
+    check_scheme(scheme, allow_auto=False)
     f, close_it, wrapper = _open_target(target)
     written = 0
     try:

@@ -51,8 +51,10 @@ _LOADS: dict[str, int] = {}
 
 def _stamp(path: Path) -> tuple:
     """Modification times of the model files: a model rewritten in place (``to_disk``) is reloaded."""
+    from .model_files import MODEL_FILES
+
     stamp = []
-    for name in ("config.json", "weights.npz", "vocab.txt"):
+    for name in MODEL_FILES:
         try:
             stamp.append(os.stat(path / name).st_mtime_ns)
         except OSError:

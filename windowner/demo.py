@@ -20,10 +20,12 @@ SAMPLES = [
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .config import TrainConfig
     from .conll import read_conll
     from .metrics import evaluate
+    from .model_files import save_model
     from .tagger import DEFAULT_MODEL_DIR, Tagger
-    from .training import TrainConfig, fit
+    from .training import fit
 
     p = argparse.ArgumentParser(prog="python -m windowner.demo", description=__doc__)
     p.add_argument("--corpora", default="corpora", help="directory with wn-pld.{train,dev,test}.conll")
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     model = fit(data["train"], data["dev"], config, progress=sys.stderr.isatty())
     seconds = time.perf_counter() - t0
     model.config["train_seconds"] = round(seconds, 2)
-    path = model.to_disk(args.out)
+    path = save_model(model, args.out)
     print(f"trained in {seconds:.1f}s (best epoch {model.config.get('best_epoch')}); saved to {path}\n")
 
     print(f"== evaluation on {files['test']} (conlleval, entity level)")

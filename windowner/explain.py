@@ -5,8 +5,8 @@ class c, the network's score is ``s_c = U[:, c]ᵀ f(W x + b)``, so::
 
     ∂s_c/∂x = Wᵀ ((U[:, c]) ∘ f'(z))        # (2k+1)·d, reshaped to (2k+1, d)
 
-which is exactly the backward pass of :class:`windowner.model.WindowNetwork` with upstream gradient
-``G = one-hot(c)`` (an (n, C) matrix with one 1 per row). The saliency of window position p is the L2 norm
+which is exactly the backward pass of :class:`windowner.network.WindowNetwork` with upstream gradient
+``G = one-hot(c)`` (an (n, K) matrix with one 1 per row). The saliency of window position p is the L2 norm
 of row p (``method="norm"``) or ``Σ_j (∂s_c/∂x_p)_j · x_p,j`` (``method="input"``, gradient × input).
 
 The gradient is computed in float64 from the model's own (float32) parameters, so that it can be checked
@@ -16,15 +16,14 @@ against central finite differences of the same function.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .ner import NERModel
-    from .tagger import Tagger
+from .inference import NERModel
+from .segment import Segmentation
 
-__all__ = ["TokenSaliency", "explain", "explain_tokens", "METHODS"]
+__all__ = ["TokenSaliency", "explain_segmentation", "explain_tokens", "METHODS"]
 
 METHODS = ("norm", "input")
 FEATURES = ("word", "case", "suffix")
@@ -59,7 +58,7 @@ class TokenSaliency:
                 for name, a, b in zip(FEATURES, edges[:-1], edges[1:])}
 
 
-def _targets(model: "NERModel", logp: np.ndarray, predicted: np.ndarray, label: str | None) -> np.ndarray:
+def _targets(model: NERModel, logp: np.ndarray, predicted: np.ndarray, label: str | None) -> np.ndarray:
     """(n,) class index to explain per token."""
     tags = model.tags
     if label is None:
@@ -75,15 +74,15 @@ def _targets(model: "NERModel", logp: np.ndarray, predicted: np.ndarray, label: 
                      f"({', '.join(tags)}), or None for each token's predicted tag")
 
 
-def explain_tokens(model: "NERModel", sentences: Sequence[Sequence[str]], label: str | None = None,
+def explain_tokens(model: NERModel, sentences: Sequence[Sequence[str]], label: str | None = None,
                    method: str = "norm") -> list[list[TokenSaliency]]:
     """Saliency of every token of pre-tokenized sentences, one list per sentence.
 
     Meant for inspecting a few sentences: each token carries two (2k+1, d_total) float64 arrays.
 
-    ``model`` is a :class:`windowner.ner.NERModel`; ``label`` an entity type ("LOC": explain B-LOC or I-LOC,
-    whichever the token is tagged with or else the likelier), a tag ("O", "B-PER"), or None (each token's
-    predicted tag).
+    ``model`` is a :class:`windowner.inference.NERModel` (``tagger.model``); ``label`` an entity type
+    ("LOC": explain B-LOC or I-LOC, whichever the token is tagged with or else the likelier), a tag
+    ("O", "B-PER"), or None (each token's predicted tag).
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -96,10 +95,10 @@ def explain_tokens(model: "NERModel", sentences: Sequence[Sequence[str]], label:
     if n == 0:
         return [[] for _ in sentences]
     k, m = model.window, 2 * model.window + 1
-    net, inputs = model.net, model.inputs
+    net, embeddings = model.net, model.embeddings
 
     feats = model.window_features(sentences)  # (n, m, 3)
-    X = inputs.forward(feats).astype(np.float64)  # (n, m·d): float64, so the gradient is checkable
+    X = embeddings.forward(feats).astype(np.float64)  # (n, m·d): float64, so the gradient is checkable
     S = net.forward(X, train=False)  # dropout off; (n, C)
     logp = net.head.log_proba(S)
     index = {t: c for c, t in enumerate(model.tags)}
@@ -110,7 +109,7 @@ def explain_tokens(model: "NERModel", sentences: Sequence[Sequence[str]], label:
     G[np.arange(n), target] = 1.0  # ∂s_c/∂S: one-hot at each row's class
     dX = net.backward(G, need_dX=True)["X"]  # (n, m·d): row i is ∂s_{c_i}/∂x_i
 
-    d = inputs.d_total
+    d = embeddings.d_total
     grad = dX.reshape(n, m, d)
     x = X.reshape(n, m, d)
     saliency = np.linalg.norm(grad, axis=2) if method == "norm" else (grad * x).sum(axis=2)
@@ -123,25 +122,21 @@ def explain_tokens(model: "NERModel", sentences: Sequence[Sequence[str]], label:
             row.append(TokenSaliency(
                 token=tok, index=i, start_char=None, end_char=None, tag=model.tags[predicted[i]],
                 target=model.tags[target[i]], score=float(S[i, target[i]]), window=tuple(padded[j:j + m]),
-                saliency=saliency[i], gradient=grad[i], inputs=x[i], dims=inputs.dims))
+                saliency=saliency[i], gradient=grad[i], inputs=x[i], dims=embeddings.dims))
             i += 1
         out.append(row)
     return out
 
 
-def explain(tagger: "Tagger", text: str, label: str | None = None, method: str = "norm") -> list[TokenSaliency]:
-    """Saliency of every token of a raw text, tokenized and split into sentences as ``tagger(text)`` does.
+def explain_segmentation(model: NERModel, seg: Segmentation, label: str | None = None,
+                         method: str = "norm") -> list[TokenSaliency]:
+    """Saliency of every token of a segmented raw text (``tagger.segment(text)``), with character offsets.
 
-    Returns one :class:`TokenSaliency` per token, in text order, with character offsets. For token i the
-    explained class is its predicted tag (``label=None``), the B-/I- tag of an entity type (``label="LOC"``),
-    or a given tag (``label="O"``).
+    Returns one :class:`TokenSaliency` per token, in text order. For token i the explained class is its
+    predicted tag (``label=None``), the B-/I- tag of an entity type (``label="LOC"``), or a given tag
+    (``label="O"``). ``Tagger.explain(text)`` calls this.
 
     >>> [(t.token, t.window, t.saliency.round(2)) for t in tagger.explain("Obama visited Paris.")]
     """
-    if not isinstance(text, str):
-        raise TypeError(f"explain takes a str, got {type(text).__name__}; for pre-tokenized sentences use "
-                        "windowner.explain.explain_tokens(tagger.model, sentences)")
-    words, starts, cuts = tagger._split(text)
-    sentences = [words[a:b] for a, b in zip(cuts, cuts[1:])]
-    flat = [t for sent in explain_tokens(tagger.model, sentences, label, method) for t in sent]
-    return [replace(t, start_char=starts[t.index], end_char=starts[t.index] + len(t.token)) for t in flat]
+    flat = [t for sent in explain_tokens(model, seg.sentences(), label, method) for t in sent]
+    return [replace(t, start_char=seg.starts[t.index], end_char=seg.starts[t.index] + len(t.token)) for t in flat]

@@ -8,7 +8,9 @@ then stratify cross-validation folds on ``y``, which it cannot do for tag sequen
 
 from __future__ import annotations
 
+import inspect
 import numbers
+from dataclasses import fields
 from typing import Sequence
 
 import numpy as np
@@ -16,16 +18,22 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .api import check_tagged
-from .ner import NERModel
-from .training import TrainConfig, fit
+from .config import TrainConfig
+from .inference import NERModel
+from .metrics import evaluate
+from .tagger import Tagger
+from .training import as_sentences, check_tagged, fit
+
+# the estimator's parameters: TrainConfig's fields, with scikit-learn's ``random_state`` for ``seed``
+_PARAMS = {("random_state" if f.name == "seed" else f.name): f.default for f in fields(TrainConfig)}
 
 
 class WindowNERClassifier(BaseEstimator):
     """The window NER tagger as a scikit-learn estimator; every argument is a :class:`~windowner.TrainConfig`
-    hyper-parameter of the same name, except ``random_state`` (TrainConfig's ``seed``).
+    hyper-parameter of the same name, except ``random_state`` (TrainConfig's ``seed``; an int, None or a
+    ``RandomState``).
 
-    Fitted attributes: ``model_`` (:class:`~windowner.ner.NERModel`), ``classes_`` (the BIO2 tags, "O"
+    Fitted attributes: ``model_`` (:class:`~windowner.inference.NERModel`), ``classes_`` (the BIO2 tags, "O"
     first), ``labels_`` (entity types), ``history_`` (one record per epoch).
 
     >>> est = WindowNERClassifier(hidden=100, epochs=5).fit(X_train, y_train)
@@ -33,39 +41,17 @@ class WindowNERClassifier(BaseEstimator):
     [['B-PER', 'O', 'B-LOC']]
     """
 
-    def __init__(self, *, vectors: str = "glove-6b-50d", labels: Sequence[str] | None = None, window: int = 2,
-                 hidden: int = 300, activation: str = "tanh", head: str = "sigmoid", epochs: int = 15,
-                 lr: float = 0.03, momentum: float = 0.9, decay: float = 0.05, batch_size: int = 64,
-                 l2: float = 0.0, dropout: float = 0.2, word_dropout: float = 0.1, fine_tune: bool = True,
-                 embed_lr: float = 0.5,
-                 case_dim: int = 8, suffix_dim: int = 16, suffix_len: int = 3, use_case: bool = True,
-                 min_count: int = 2, transitions: str = "constrained", average_from: int = 3, patience: int = 4,
-                 random_state: int | np.random.RandomState | None = 0):
-        self.vectors = vectors
-        self.labels = labels
-        self.window = window
-        self.hidden = hidden
-        self.activation = activation
-        self.head = head
-        self.epochs = epochs
-        self.lr = lr
-        self.momentum = momentum
-        self.decay = decay
-        self.batch_size = batch_size
-        self.l2 = l2
-        self.dropout = dropout
-        self.word_dropout = word_dropout
-        self.fine_tune = fine_tune
-        self.embed_lr = embed_lr
-        self.case_dim = case_dim
-        self.suffix_dim = suffix_dim
-        self.suffix_len = suffix_len
-        self.use_case = use_case
-        self.min_count = min_count
-        self.transitions = transitions
-        self.average_from = average_from
-        self.patience = patience
-        self.random_state = random_state
+    def __init__(self, **params):
+        unknown = sorted(set(params) - set(_PARAMS))
+        if unknown:
+            raise TypeError(f"unknown parameter(s) {', '.join(unknown)}; valid: {', '.join(_PARAMS)}")
+        for name, default in _PARAMS.items():
+            setattr(self, name, params.get(name, default))
+
+    # scikit-learn reads the parameter names from __init__'s signature: give it the schema's
+    __init__.__signature__ = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default) for name, default in _PARAMS.items()])
 
     def _config(self) -> TrainConfig:
         params = self.get_params()
@@ -104,14 +90,10 @@ class WindowNERClassifier(BaseEstimator):
     def predict(self, X: Sequence[Sequence[str]]) -> list[list[str]]:
         """BIO2 tags of every token: a list of tag lists, one per sentence of ``X``."""
         check_is_fitted(self, "model_")
-        from .tagger import Tagger
-
         return Tagger(self.model_).tag_tokens(_check_X(X))
 
     def score(self, X: Sequence[Sequence[str]], y: Sequence[Sequence[str]]) -> float:
         """Entity-level F1 (conlleval: an entity counts when its type and both boundaries are right), 0..1."""
-        from .metrics import evaluate
-
         gold = check_tagged(X, y)
         pred = self.predict([t for t, _ in gold])
         return float(evaluate([g for _, g in gold], pred).overall.f1)
@@ -119,8 +101,6 @@ class WindowNERClassifier(BaseEstimator):
     def to_tagger(self):
         """A :class:`windowner.Tagger` for raw text, sharing the fitted model."""
         check_is_fitted(self, "model_")
-        from .tagger import Tagger
-
         return Tagger(self.model_)
 
     def __sklearn_tags__(self):
@@ -134,9 +114,7 @@ class WindowNERClassifier(BaseEstimator):
 
 
 def _check_X(X) -> list[list[str]]:
-    from .api import _sentence_list
-
-    sentences = _sentence_list(X, "X")
+    sentences = as_sentences(X, "X")
     for i, sent in enumerate(sentences):
         for j, tok in enumerate(sent):
             if not isinstance(tok, str):

@@ -13,28 +13,13 @@ from typing import Iterable, Iterator, Optional
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from .conll import bio2_spans as spans
 from .errors import ModelError
+from .model_files import save_model
+from .segment import SCORE_ATTR, segment_doc, set_spacy_entities
+from .tagger import Tagger, load
 
-SCORE_ATTR = "windowner_score"
 if not Span.has_extension(SCORE_ATTR):
     Span.set_extension(SCORE_ATTR, default=None)
-
-
-def set_entities(doc: Doc, seg, tags: list[str], proba) -> Doc:
-    """Set ``doc.ents`` from the BIO2 ``tags`` of the tagged tokens ``seg`` (a tagger ``_Segments``) and
-    each entity's score; replaces entities set before."""
-    from .tagger import span_scores
-
-    index = seg.index
-    found = spans(tags)
-    ents = []
-    for (label, a, b), score in zip(found, span_scores(proba, found)):
-        span = Span(doc, index[a], index[b - 1] + 1, label=label)
-        span._.set(SCORE_ATTR, score)
-        ents.append(span)
-    doc.ents = ents
-    return doc
 
 
 class WindownerComponent:
@@ -45,8 +30,6 @@ class WindownerComponent:
     """
 
     def __init__(self, model_path: str | Path | None, name: str = "windowner", batch_size: int = 1000):
-        from .tagger import load
-
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"windowner component: batch_size must be a positive int, got {batch_size!r}")
         self.name, self.batch_size = name, batch_size
@@ -67,26 +50,22 @@ class WindownerComponent:
 
     def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterator[Doc]:
         """Tag a stream of Docs, sentences of ``batch_size`` Docs in one model call (up to the tagger's token cap)."""
-        from .tagger import _segment
-
         docs = iter(docs)
         size = batch_size or self.batch_size
         while True:
             batch = list(islice(docs, size))
             if not batch:
                 return
-            segs = [_segment(d) for d in batch]
-            for d, seg, (tags, proba) in zip(batch, segs, self.tagger._tag_segments(segs)):
-                yield set_entities(d, seg, tags, proba)
+            segs = [segment_doc(d) for d in batch]
+            for d, seg, (tags, proba) in zip(batch, segs, self.tagger.tag_segments(segs)):
+                yield set_spacy_entities(d, seg, tags, proba)
 
     # -- serialization: nlp.to_disk copies the model into the pipeline directory ---------------
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
-        self.tagger.model.to_disk(path)  # atomic, replaces an older copy
+        save_model(self.tagger.model, path)  # atomic, replaces an older copy
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "WindownerComponent":
-        from .tagger import Tagger
-
         self.tagger = Tagger.from_disk(path)
         return self
 

@@ -1,159 +1,32 @@
-"""Tagging raw text from Python: ``windowner.load(dir)("Obama visited Paris on 5 May.")``.
+"""The user's entry points: ``windowner.load(dir)("Obama visited Paris on 5 May.")`` and ``windowner.train``.
 
-Text is tokenized with spaCy's English tokenizer (non-destructive: every token knows its character
-offset), whitespace tokens are dropped, and the rest is cut into sentences at ``. ! ? …``, at blank
-lines and after :data:`MAX_SENTENCE_TOKENS` tokens. Sentences of many texts are tagged together, in
-model calls of at most :data:`MAX_CALL_TOKENS` tokens (bounded memory, whatever the text length).
+A :class:`Tagger` wraps a trained :class:`~windowner.inference.NERModel`: raw text is segmented
+(:mod:`windowner.segment`), sentences of many texts are tagged together in model calls of at most
+:data:`MAX_CALL_TOKENS` tokens (bounded memory, whatever the text length), and each text becomes a
+:class:`~windowner.doc.Doc`. Integrations (spaCy, scikit-learn, Dask, explain) use its public methods.
 """
 
 from __future__ import annotations
 
 import os
-import re
-
 from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .conll import bio2_spans as spans
-from .errors import ModelError, WindownerError
-from .ner import NERModel
+from .config import TrainConfig
+from .doc import Doc
+from .errors import ModelError
+from .inference import NERModel
+from .model_files import load_model, save_model
+from .explain import TokenSaliency, explain_segmentation
+from .segment import (Segmentation, check_text, english_tokenizer, segment_doc, segment_text, set_spacy_entities,
+                      tokenizable)
+from .training import Pairs, check_tagged, fit
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "default"  # written by `make demo`
-MAX_SENTENCE_TOKENS = 256  # longer runs without sentence punctuation are cut into pieces
 MAX_CALL_TOKENS = 100_000  # tokens per model call; the model works through them in small chunks
-_SENTENCE_END = frozenset({".", "!", "?", "…"})
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-class Entity(NamedTuple):
-    """An entity span: ``doc.text[start_char:end_char] == text``; ``start``/``end`` are token indices
-    into ``doc.tokens``; ``score`` is the mean probability of the chosen tags over its tokens."""
-
-    text: str
-    label: str
-    start_char: int
-    end_char: int
-    score: float
-    start: int
-    end: int
-
-
-class Token(NamedTuple):
-    """A non-whitespace token: ``doc.text[start_char:end_char] == text``, its BIO2 tag and that tag's probability."""
-
-    text: str
-    start_char: int
-    end_char: int
-    tag: str
-    score: float
-
-
-class Doc:
-    """A tagged text: ``tokens`` (whitespace dropped) and ``ents``, both with character offsets into ``text``.
-
-    ``tokens`` is built on first access, so tagging many texts only pays for what is read.
-    """
-
-    def __init__(self, text: str, tokens: list[Token] | None = None, ents: list[Entity] | None = None, *,
-                 _columns: tuple | None = None):
-        self.text, self.ents = text, list(ents or [])
-        self._tokens = None if _columns is not None else list(tokens or [])
-        self._columns = _columns  # (words, starts, ends, tags, scores)
-
-    @property
-    def tokens(self) -> list[Token]:
-        if self._tokens is None:
-            self._tokens = [Token(*row) for row in zip(*self._columns)]
-            self._columns = None
-        return self._tokens
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Doc) and (self.text, self.tokens, self.ents) == (other.text, other.tokens, other.ents)
-
-    @property
-    def tags(self) -> list[str]:
-        """The BIO2 tag of every token."""
-        return list(self._columns[3]) if self._tokens is None else [t.tag for t in self.tokens]
-
-    def to_dict(self) -> dict:
-        return {"text": self.text, "ents": [e._asdict() for e in self.ents]}
-
-    def __iter__(self) -> Iterator[Token]:
-        return iter(self.tokens)
-
-    def __len__(self) -> int:
-        return len(self._columns[0]) if self._tokens is None else len(self._tokens)
-
-    def __repr__(self) -> str:
-        text = self.text if len(self.text) <= 60 else self.text[:57] + "..."
-        return f"Doc({text!r}, {len(self)} tokens, ents={[(e.text, e.label) for e in self.ents][:10]})"
-
-
-class _Segments(NamedTuple):
-    """The tokens of one text that get tagged: ``words[i]`` starts at character ``starts[i]`` and is token
-    ``index[i]`` of the spaCy Doc; sentence j is ``words[cuts[j]:cuts[j + 1]]``."""
-
-    words: list[str]
-    starts: list[int]
-    index: list[int]
-    cuts: list[int]
-
-
-def _segment(tokens, text: str | None = None) -> _Segments:
-    """Drop whitespace tokens of a spaCy Doc and cut the rest into sentences.
-
-    Sentences end after ``. ! ? …``, at whitespace holding a blank line, and every MAX_SENTENCE_TOKENS
-    tokens. ``text``: the text to slice words from (the original, when the Doc was made from a copy with
-    lone surrogates replaced; same length). Reads plain integer rows, never spaCy Token objects.
-    """
-    from spacy.attrs import IDX, IS_SPACE, LENGTH, ORTH
-
-    src = tokens.text if text is None else text
-    ends = {tokens.vocab.strings.add(mark) for mark in _SENTENCE_END}
-    words: list[str] = []
-    starts: list[int] = []
-    index: list[int] = []
-    cuts = [0]
-    for i, (a, n, space, orth) in enumerate(tokens.to_array([IDX, LENGTH, IS_SPACE, ORTH]).tolist()):
-        if space:
-            if len(words) > cuts[-1] and src.count("\n", a, a + n) >= 2:  # a blank line ends a sentence
-                cuts.append(len(words))
-            continue
-        words.append(src[a:a + n])
-        starts.append(a)
-        index.append(i)
-        if orth in ends or len(words) - cuts[-1] >= MAX_SENTENCE_TOKENS:
-            cuts.append(len(words))
-    if cuts[-1] != len(words):
-        cuts.append(len(words))
-    return _Segments(words, starts, index, cuts)
-
-
-def _tokenizer():
-    import spacy
-
-    return spacy.blank("en").tokenizer
-
-
-def _check_text(text, where: str = "text") -> str:
-    if not isinstance(text, str):
-        hint = "; decode bytes first (text.decode('utf-8'))" if isinstance(text, (bytes, bytearray)) else ""
-        raise TypeError(f"windowner tags str, but {where} is {type(text).__name__}{hint}")
-    return text
-
-
-def _tokenizable(text: str) -> str:
-    """``text`` with lone surrogates (which spaCy cannot hash) replaced by U+FFFD, keeping every offset."""
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text)
 
 
 class Tagger:
@@ -177,19 +50,11 @@ class Tagger:
     @classmethod
     def from_disk(cls, path: str | os.PathLike) -> "Tagger":
         """Load a model directory written by :meth:`to_disk` or ``windowner train``."""
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"a model path is a str or os.PathLike, got {type(path).__name__}")
-        try:
-            model = NERModel.from_disk(path)
-        except WindownerError:  # ModelError, or DataError from the model's vectors: already says what to do
-            raise
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-            raise ModelError(_diagnose(Path(path), exc)) from exc
-        return cls(model, path)
+        return cls(load_model(path), path)
 
     def to_disk(self, path: str | os.PathLike) -> Path:
         """Write the model directory (atomically); ``windowner.load(path)`` gives identical predictions."""
-        self.path = self.model.to_disk(path)
+        self.path = save_model(self.model, path)
         return self.path
 
     @property
@@ -206,13 +71,17 @@ class Tagger:
     def tokenizer(self):
         """The spaCy tokenizer used for raw text (a blank English pipeline's)."""
         if self._tok is None:
-            self._tok = _tokenizer()
+            self._tok = english_tokenizer()
         return self._tok
 
     # -- pre-tokenized input --------------------------------------------------------------------
 
     def tag_tokens(self, sentences: Iterable[Sequence[str]]) -> list[list[str]]:
         """Pre-tokenized sentences -> BIO2 tags, one list per sentence (same lengths)."""
+        return self.predict(sentences)[0]
+
+    def predict(self, sentences: Iterable[Sequence[str]]) -> tuple[list[list[str]], list[np.ndarray]]:
+        """Pre-tokenized sentences -> (BIO2 tags, each chosen tag's probability), one entry per sentence."""
         if isinstance(sentences, (str, bytes)):
             raise TypeError("tag_tokens takes a list of sentences, each a list of token strings, "
                             "e.g. [['Obama', 'visited', 'Paris']]; for raw text call tagger(text)")
@@ -231,31 +100,28 @@ class Tagger:
                         raise TypeError(f"sentence {i}, token {j} is {type(tok).__name__}; tokens must be str") from None
             raise
 
-    def _predict(self, sentences: list[list[str]], with_proba: bool = False):
+    def _predict(self, sentences: list[list[str]]) -> tuple[list[list[str]], list[np.ndarray]]:
         """``model.predict`` in calls of at most MAX_CALL_TOKENS tokens (whole sentences)."""
         if sum(map(len, sentences)) <= MAX_CALL_TOKENS:
-            return self.model.predict(sentences, with_proba=with_proba)
+            return self.model.predict(sentences, with_proba=True)
         tags: list = []
         proba: list = []
         lo, count = 0, 0
         for hi in range(len(sentences) + 1):
             n = len(sentences[hi]) if hi < len(sentences) else 0
             if hi == len(sentences) or (count + n > MAX_CALL_TOKENS and hi > lo):
-                out = self.model.predict(sentences[lo:hi], with_proba=with_proba)
-                if with_proba:
-                    tags += out[0]
-                    proba += out[1]
-                else:
-                    tags += out
+                t, p = self.model.predict(sentences[lo:hi], with_proba=True)
+                tags += t
+                proba += p
                 lo, count = hi, 0
             count += n
-        return (tags, proba) if with_proba else tags
+        return tags, proba
 
     # -- raw text -------------------------------------------------------------------------------
 
     def __call__(self, text: str) -> Doc:
         """Tag one text. Empty or whitespace-only text gives a Doc without tokens."""
-        return self._tag_batch([_check_text(text)])[0]
+        return self._tag_batch([check_text(text)])[0]
 
     def pipe(self, texts: Iterable[str], batch_size: int = 1000) -> Iterator[Doc]:
         """Tag a stream of texts lazily (a generator), sentences of ``batch_size`` texts tagged together."""
@@ -274,42 +140,18 @@ class Tagger:
             if not batch:
                 return
             for i, t in enumerate(batch):
-                _check_text(t, f"text {done + i} of the stream")
+                check_text(t, f"text {done + i} of the stream")
             done += len(batch)
             yield from self._tag_batch(batch)
 
-    def explain(self, text: str, **kwargs):
-        """Per token, how much each window position drives its class score (∂s_c/∂x); see :mod:`windowner.explain`."""
-        from .explain import explain
+    def segment(self, text: str) -> Segmentation:
+        """The tokens and sentence cuts of ``text``, exactly as :meth:`__call__` tags them."""
+        return segment_text(self.tokenizer, check_text(text))
 
-        return explain(self, text, **kwargs)
-
-    def to_spacy(self, text: str):
-        """Tag ``text`` into a spaCy ``Doc`` (same tokenizer) with ``doc.ents`` set and each entity's score
-        in ``span._.windowner_score``. Lone surrogates, which spaCy cannot hold, become U+FFFD."""
-        from .spacy_component import set_entities
-
-        doc = self.tokenizer(_tokenizable(_check_text(text)))
-        seg = _segment(doc)
-        [(tags, proba)] = self._tag_segments([seg])
-        return set_entities(doc, seg, tags, proba)
-
-    def _split(self, text: str) -> tuple[list[str], list[int], list[int]]:
-        """(words, start offsets, sentence cuts) of a text, as :meth:`__call__` tags it."""
-        seg = self._segments([text])[0]
-        return seg.words, seg.starts, seg.cuts
-
-    def _segments(self, texts: list[str]) -> list[_Segments]:
-        out = []
-        for text in texts:
-            clean = _tokenizable(text)
-            out.append(_segment(self.tokenizer(clean), text))
-        return out
-
-    def _tag_segments(self, segs: list[_Segments]) -> list[tuple[list[str], np.ndarray]]:
-        """One (tags, probabilities) pair per text, all sentences of all texts tagged together."""
-        sentences = [seg.words[a:b] for seg in segs for a, b in zip(seg.cuts, seg.cuts[1:])]
-        tags, proba = self._predict(sentences, with_proba=True)
+    def tag_segments(self, segs: Sequence[Segmentation]) -> list[tuple[list[str], np.ndarray]]:
+        """One (BIO2 tags, probabilities (n,)) pair per segmented text, all sentences tagged together."""
+        sentences = [sent for seg in segs for sent in seg.sentences()]
+        tags, proba = self._predict(sentences)
         out, s = [], 0
         for seg in segs:
             n = len(seg.cuts) - 1
@@ -320,51 +162,74 @@ class Tagger:
         return out
 
     def _tag_batch(self, texts: list[str]) -> list[Doc]:
-        segs = self._segments(texts)
-        return [_make_doc(text, seg, tags, proba)
-                for text, seg, (tags, proba) in zip(texts, segs, self._tag_segments(segs))]
+        segs = [segment_text(self.tokenizer, text) for text in texts]
+        return [Doc.from_tags(text, seg.words, seg.starts, tags, proba)
+                for text, seg, (tags, proba) in zip(texts, segs, self.tag_segments(segs))]
+
+    # -- integrations -----------------------------------------------------------------------------
+
+    def explain(self, text: str, label: str | None = None, method: str = "norm") -> list[TokenSaliency]:
+        """Per token of ``text``, how much each window position drives its class score (∂s_c/∂x); see
+        :mod:`windowner.explain`. ``label``: an entity type, a tag, or None (each token's predicted tag)."""
+        return explain_segmentation(self.model, self.segment(text), label, method)
+
+    def to_spacy(self, text: str):
+        """Tag ``text`` into a spaCy ``Doc`` (same tokenizer) with ``doc.ents`` set and each entity's score
+        in ``span._.windowner_score``. Lone surrogates, which spaCy cannot hold, become U+FFFD."""
+        doc = self.tokenizer(tokenizable(check_text(text)))
+        seg = segment_doc(doc)
+        [(tags, proba)] = self.tag_segments([seg])
+        return set_spacy_entities(doc, seg, tags, proba)
 
 
-def _make_doc(text: str, seg: _Segments, tags: list[str], proba: np.ndarray) -> Doc:
-    words, starts = seg.words, seg.starts
-    ends = [a + len(w) for a, w in zip(starts, words)]
-    found = spans(tags)
-    ents = [Entity(text[starts[a]:ends[b - 1]], label, starts[a], ends[b - 1], score, a, b)
-            for (label, a, b), score in zip(found, span_scores(proba, found))]
-    return Doc(text, ents=ents, _columns=(words, starts, ends, tags, proba.tolist()))
-
-
-def span_scores(proba: np.ndarray, found: list[tuple[str, int, int]]) -> list[float]:
-    """Mean of ``proba`` (n,) over each (label, start, end) span, in one vectorised pass."""
-    if not found:
-        return []
-    bounds = np.array([(a, b) for _, a, b in found], dtype=np.int64).ravel()
-    sums = np.add.reduceat(np.append(proba.astype(np.float64), 0.0), bounds)[::2]
-    return (sums / (bounds[1::2] - bounds[::2])).tolist()
-
-
-def _diagnose(path: Path, exc: Exception) -> str:
-    """Which file of a model directory made loading fail with ``exc``, and what to do."""
-    fix = "retrain the model or copy the whole directory again"
-    for name in ("config.json", "vocab.txt", "suffixes.txt", "pretrained.txt"):
-        f = path / name
-        if f.exists():
-            try:
-                f.read_text(encoding="utf-8")
-            except UnicodeDecodeError as err:
-                return f"{f}: not valid UTF-8 ({err.reason}); the file is corrupt — {fix}"
-    if isinstance(exc, KeyError):
-        return f"{path / 'config.json'}: the entry {exc.args[0]!r} is missing; the file is incomplete or corrupt — {fix}"
-    return (f"{path}: the model files are inconsistent ({type(exc).__name__}: {exc}); config.json, vocab.txt, "
-            f"suffixes.txt and weights.npz must come from one `windowner train` run — {fix}")
+def default_model_path() -> Path:
+    """``$WINDOWNER_MODEL`` if set and not empty, else the model ``make demo`` trains."""
+    return Path(os.environ.get("WINDOWNER_MODEL", "") or DEFAULT_MODEL_DIR)
 
 
 def load(path: str | os.PathLike | None = None) -> Tagger:
-    """Load a model directory written by ``windowner train`` or ``Tagger.to_disk`` (default: the one ``make demo``
-    trains, or ``$WINDOWNER_MODEL``)."""
+    """Load a model directory written by ``windowner train`` or ``Tagger.to_disk`` (default:
+    :func:`default_model_path`)."""
     if path is None:
-        path = Path(os.environ.get("WINDOWNER_MODEL", "") or DEFAULT_MODEL_DIR)
-        if not Path(path).is_dir():
+        path = default_model_path()
+        if not path.is_dir():
             raise ModelError(f"{path}: no default model yet; run `make demo` to train it, or pass a model "
                              "directory written by `windowner train`")
     return Tagger.from_disk(path)
+
+
+def train(train: str | os.PathLike | Pairs, dev: str | os.PathLike | Pairs | None = None, *,
+          progress: bool = False, verbose: bool = False, tag_column: int = -1, scheme: str = "auto",
+          **hyper_parameters) -> Tagger:
+    """Train a tagger on a CoNLL file or (tokens, tags) pairs; ``hyper_parameters`` are TrainConfig fields.
+
+    With ``dev``, the epoch with the best dev entity F1 is kept. ``scheme`` names the tagging scheme of
+    the data (converted to BIO2); ``tag_column`` the CoNLL column of the tags.
+
+    >>> tagger = windowner.train("corpora/wn-pld.train.conll", dev="corpora/wn-pld.dev.conll", epochs=5)
+    """
+    known = set(TrainConfig.__dataclass_fields__)
+    unknown = sorted(set(hyper_parameters) - known)
+    if unknown:
+        raise TypeError(f"unknown hyper-parameter(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
+    config = TrainConfig(**hyper_parameters).validate()
+    read = {"tag_column": tag_column, "scheme": scheme, "labels": config.labels}
+    model = fit(_pairs(train, read, "train"), None if dev is None else _pairs(dev, read, "dev"), config,
+                progress=progress, log=print if verbose else None)
+    return Tagger(model)
+
+
+def _pairs(data, read: dict, what: str) -> list:
+    if isinstance(data, (str, os.PathLike)):
+        from .conll import read_conll
+
+        return [(s.tokens, s.tags) for s in read_conll(data, **read)]
+    if isinstance(data, Iterable) and not isinstance(data, bytes):
+        items = list(data)
+        for i, item in enumerate(items):
+            if not (isinstance(item, (tuple, list)) and len(item) == 2):
+                raise TypeError(f"{what}[{i}] is {type(item).__name__}; {what} must be a CoNLL file path or a list of "
+                                "(tokens, tags) pairs, e.g. [(['Obama', 'visited', 'Paris'], ['B-PER', 'O', 'B-LOC'])]")
+        return check_tagged([t for t, _ in items], [g for _, g in items], read["scheme"],
+                            (f"{what} tokens", f"{what} tags"))
+    raise TypeError(f"{what} must be a CoNLL file path or a list of (tokens, tags) pairs, got {type(data).__name__}")

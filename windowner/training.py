@@ -1,76 +1,67 @@
-"""Training the window tagger by minibatch SGD, with dev-set early stopping."""
+"""Training the window tagger by minibatch SGD, with dev-set early stopping; checking training data."""
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
-from typing import Callable, Sequence
+from dataclasses import asdict
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .config import TrainConfig
 from .decode import constraints, learned_transitions
 from .errors import WindownerError
-from .model import ACTIVATIONS, HEADS, WindowNetwork
-from .ner import NERModel
+from .features import CASES, SPECIAL_WORDS, UNK_ROW, Lexicon
+from .inference import NERModel
+from .metrics import evaluate
+from .network import Embeddings, WindowNetwork
 from .optim import SGD, minibatches
-from .windows import CASES, SPECIAL_WORDS, UNK_ROW, Lexicon, WindowInput
+from .tags import to_bio2
+from .vectors import DEFAULT_VECTORS, load_vectors
+
+Pairs = Sequence[tuple[Sequence[str], Sequence[str]]]
 
 
-@dataclass
-class TrainConfig:
-    """Every hyper-parameter of a training run (all of it is saved in the model's config.json)."""
+def as_sentences(data, name: str) -> list[list]:
+    """``data`` as a list of lists (one per sentence); TypeError naming ``name`` for anything else."""
+    if isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
+        raise TypeError(f"{name} must be a list of sentences, each a list of str "
+                        f"(e.g. [['Obama', 'visited', 'Paris']]), got {type(data).__name__}")
+    out = []
+    for i, seq in enumerate(data):
+        if isinstance(seq, (str, bytes)) or not isinstance(seq, Iterable):
+            raise TypeError(f"{name}[{i}] is {type(seq).__name__}, not a list of str; {name} must be a list of "
+                            "sentences, each a list of str (e.g. [['Obama', 'visited', 'Paris']])")
+        out.append(list(seq))
+    return out
 
-    vectors: str = "glove-6b-50d"  # embedded default, a vectors file, or "none" (random init)
-    labels: list[str] | None = None  # entity types to learn; None: all types in the training data
-    window: int = 2  # half-size k: windows of 2k+1 tokens
-    hidden: int = 300
-    activation: str = "tanh"
-    head: str = "sigmoid"
-    epochs: int = 15
-    lr: float = 0.03
-    momentum: float = 0.9
-    decay: float = 0.05  # lr_t = lr / (1 + decay · epoch)
-    batch_size: int = 64
-    l2: float = 0.0
-    dropout: float = 0.2
-    word_dropout: float = 0.1  # in training, replace a window's word by <unk> with this probability
-    fine_tune: bool = True  # update the word vectors
-    embed_lr: float = 0.5  # learning-rate multiplier for the embedding tables (plain SGD)
-    case_dim: int = 8
-    suffix_dim: int = 16
-    suffix_len: int = 3  # 0 turns the suffix feature off
-    use_case: bool = True
-    min_count: int = 2  # words absent from the vectors get a row when seen this often
-    transitions: str = "constrained"  # or "learned": add training tag-bigram log-probabilities
-    average_from: int = 3  # from this epoch on, also try the running average of epoch-end weights (0: off)
-    patience: int = 4  # stop after this many epochs without dev F1 improvement
-    seed: int = 0
 
-    def validate(self) -> "TrainConfig":
-        checks = [
-            (self.window >= 0, f"window must be >= 0, got {self.window}"),
-            (self.hidden >= 1, f"hidden must be >= 1, got {self.hidden}"),
-            (self.activation in ACTIVATIONS, f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"),
-            (self.head in HEADS, f"head must be one of {sorted(HEADS)}, got {self.head!r}"),
-            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
-            (self.lr > 0 and math.isfinite(self.lr), f"lr must be a positive number, got {self.lr}"),
-            (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
-            (self.batch_size >= 1, f"batch-size must be >= 1, got {self.batch_size}"),
-            (0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout}"),
-            (0 <= self.word_dropout < 1, f"word-dropout must be in [0, 1), got {self.word_dropout}"),
-            (self.transitions in ("constrained", "learned"), f"transitions must be constrained or learned, got {self.transitions!r}"),
-            (self.patience >= 1, f"patience must be >= 1, got {self.patience}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise WindownerError(message)
-        return self
+def check_tagged(sentences: Iterable, tag_lists: Iterable, scheme: str = "bio2",
+                 names: tuple[str, str] = ("X", "y")) -> list[tuple[list[str], list[str]]]:
+    """Validate parallel lists of token lists and tag lists -> (tokens, BIO2 tags) pairs.
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+    Tags of ``scheme`` ("bio2", "iob1", "bioes", "io" or "auto") are converted to BIO2.
+    Errors name the sentence (``X[3]``) and say what is expected.
+    """
+    xs, ys = as_sentences(sentences, names[0]), as_sentences(tag_lists, names[1])
+    if len(xs) != len(ys):
+        raise ValueError(f"{names[0]} has {len(xs)} sentences but {names[1]} has {len(ys)}; "
+                         "give one tag list per token list")
+    pairs = []
+    for i, (toks, tags) in enumerate(zip(xs, ys)):
+        for what, seq in ((names[0], toks), (names[1], tags)):
+            for j, item in enumerate(seq):
+                if not isinstance(item, str):
+                    raise TypeError(f"{what}[{i}][{j}] is {type(item).__name__}; tokens and tags must be str")
+        if len(toks) != len(tags):
+            raise ValueError(f"{names[0]}[{i}] has {len(toks)} tokens but {names[1]}[{i}] has {len(tags)} tags")
+        try:
+            bio2, _ = to_bio2(tags, scheme)
+        except ValueError as exc:
+            raise ValueError(f"{names[1]}[{i}]: {exc}") from None
+        pairs.append((toks, bio2))
+    return pairs
 
 
 class TrainingDiverged(WindownerError):
@@ -103,8 +94,8 @@ def _init_tables(lexicon: Lexicon, cfg: TrainConfig, rng: np.random.Generator):
     return E, C, F
 
 
-def fit(train: Sequence[tuple[Sequence[str], Sequence[str]]], dev: Sequence[tuple[Sequence[str], Sequence[str]]] | None = None,
-        config: TrainConfig | None = None, *, progress: bool = True, log: Callable[[str], None] | None = print,
+def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = None, *, progress: bool = True,
+        log: Callable[[str], None] | None = print,
         on_epoch: Callable[[NERModel, dict], None] | None = None) -> NERModel:
     """Train on (tokens, BIO2 tags) pairs; keep the epoch with the best dev F1 (or the last, without dev).
 
@@ -112,8 +103,6 @@ def fit(train: Sequence[tuple[Sequence[str], Sequence[str]]], dev: Sequence[tupl
     ``.model``); a KeyboardInterrupt returns the best model so far, with ``model.interrupted = True``
     (it propagates if no epoch has finished yet).
     """
-    from .metrics import evaluate
-
     cfg = (config or TrainConfig()).validate()
     train = [(list(t), list(g)) for t, g in train if len(t)]
     if not train:
@@ -126,14 +115,12 @@ def fit(train: Sequence[tuple[Sequence[str], Sequence[str]]], dev: Sequence[tupl
 
     pretrained = None
     if cfg.vectors not in ("none", None):
-        from .vectors import DEFAULT_VECTORS, load_vectors
-
         pretrained = load_vectors(cfg.vectors)
     lexicon = Lexicon.build((t for t, _ in train), pretrained, min_count=cfg.min_count, suffix_len=cfg.suffix_len)
     E, C, F = _init_tables(lexicon, cfg, rng)
-    inputs = WindowInput(E, C, F, base=None if pretrained is None else pretrained.vectors)
+    embeddings = Embeddings({"E": E, "C": C, "F": F}, base=None if pretrained is None else pretrained.vectors)
     m = 2 * cfg.window + 1
-    net = WindowNetwork(m * inputs.d_total, cfg.hidden, len(tags), activation=cfg.activation, head=cfg.head,
+    net = WindowNetwork(m * embeddings.d_total, cfg.hidden, len(tags), activation=cfg.activation, head=cfg.head,
                         l2=cfg.l2, dropout=cfg.dropout, random_state=rng)
     config = asdict(cfg)
     config["vectors_embedded"] = pretrained is not None and cfg.vectors == DEFAULT_VECTORS
@@ -141,7 +128,7 @@ def fit(train: Sequence[tuple[Sequence[str], Sequence[str]]], dev: Sequence[tupl
     if cfg.transitions == "learned":
         ls, lt = learned_transitions((g for _, g in train), tags)
         start, trans = start + ls, trans + lt
-    model = NERModel(config, tags, lexicon, inputs, net, start, trans)
+    model = NERModel(config, tags, lexicon, embeddings, net, start, trans)
 
     feats = model.window_features([t for t, _ in train])  # (N, m, 3)
     y = np.array([index[tag] for _, g in train for tag in g])
@@ -168,15 +155,16 @@ def fit(train: Sequence[tuple[Sequence[str], Sequence[str]]], dev: Sequence[tupl
                 if cfg.word_dropout:  # teaches the <unk> row and the context to stand in for unseen words
                     batch = batch.copy()
                     batch[..., 0][rng.random(batch.shape[:2]) < cfg.word_dropout] = UNK_ROW
-                X = inputs.forward(batch)
+                X = embeddings.forward(batch)
                 J, grads = net.loss_and_grads(X, eye[y[idx]], train=True, need_dX=True)
                 if not math.isfinite(J):
                     raise TrainingDiverged(f"the loss became {J} in epoch {epoch + 1}; try a smaller learning rate "
                                            f"(--lr {cfg.lr / 10:g})")
                 opt.step(net.params, grads)
-                for name, (rows, g) in inputs.backward(grads["X"]).items():
+                for name, (rows, g) in embeddings.backward(grads["X"]).items():
                     if name in trainable:
-                        emb_opt.step_rows(inputs.tables[name], rows, g, name)
+                        emb_opt.step_rows(embeddings.tables[name], rows, g, name)
+                model.weights_changed()
                 total += J * len(idx)
                 seen += len(idx)
                 if step % 50 == 0 and hasattr(bar, "set_postfix"):
@@ -240,10 +228,8 @@ def fit(train: Sequence[tuple[Sequence[str], Sequence[str]]], dev: Sequence[tupl
 
 
 def _restore(model: NERModel, best: dict | None) -> None:
-    if best is None:
-        return
-    for name, arr in model.weights().items():
-        arr[...] = best[name]  # in place (cast to the weights' dtype): layers keep their references
+    if best is not None:
+        model.set_weights(best)
 
 
 def _tqdm(enabled: bool):

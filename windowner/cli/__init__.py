@@ -12,7 +12,7 @@ COMMANDS = ["train", "evaluate", "tag", "vectors", "gradcheck"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from ..version import __version__
 
     parser = argparse.ArgumentParser(prog="windowner", description="Named-entity recognition with a window classifier.")
     parser.add_argument("--version", action="version", version=f"windowner {__version__}")

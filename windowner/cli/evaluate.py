@@ -7,7 +7,7 @@ import time
 
 
 def add_parser(sub) -> None:
-    from ._common import add_data_args, positive_int
+    from .options import add_data_args, positive_int
 
     p = sub.add_parser("evaluate", help="entity-level P/R/F1 on a CoNLL file",
                        description="Tag FILE with MODEL and score entities exactly as conlleval does.")
@@ -24,10 +24,10 @@ def run(args) -> int:
 
     from ..conll import read_conll
     from ..metrics import Accumulator
-    from ..ner import NERModel
-    from ._common import data_kwargs, report_warnings
+    from ..model_files import load_model
+    from .options import data_kwargs, report_warnings
 
-    model = NERModel.from_disk(args.model)
+    model = load_model(args.model)
     kw = data_kwargs(args, model.labels)
     t0 = time.perf_counter()
     acc = Accumulator()

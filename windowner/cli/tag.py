@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 def add_parser(sub) -> None:
-    from ._common import add_data_args, positive_int
+    from .options import add_data_args, positive_int
 
     p = sub.add_parser("tag", help="tag raw text or CoNLL files",
                        description="Tag text (one document per line) or CoNLL tokens. MODEL defaults to the "
@@ -104,13 +104,13 @@ def _run_on_dask(model_path, inputs: list[str], args, fmt: str, out) -> None:
 
     from ..dask import connect, map_ordered, require_dask
     from ..errors import ModelError, WindownerError
-    from ..tagger import DEFAULT_MODEL_DIR
+    from ..tagger import default_model_path
 
     if args.workers is not None and args.scheduler is not None:
         raise WindownerError("give --workers N (a local cluster) or --scheduler ADDRESS (an existing one), not both")
     require_dask("windowner tag --workers/--scheduler")
     if model_path is None:
-        model_path = os.environ.get("WINDOWNER_MODEL", str(DEFAULT_MODEL_DIR))
+        model_path = default_model_path()
     model = Path(model_path).resolve()
     if not (model / "config.json").is_file():  # fail before starting a cluster
         raise ModelError(f"{model_path}: not a model directory (no config.json); pass a directory written by "
@@ -182,7 +182,7 @@ def _write_doc(doc, doc_id: int, fmt: str, out) -> None:
 
 
 def _write_conll_batch(tagger, sentences: list[list[str]], first_id: int, fmt: str, out) -> None:
-    from ..conll import bio2_spans as spans
+    from ..tags import bio2_spans as spans
 
     tags = tagger.tag_tokens(sentences)
     for sent_id, (tokens, t) in enumerate(zip(sentences, tags), first_id):

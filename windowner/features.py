@@ -1,9 +1,10 @@
-"""From tokens to the window matrix X that the network reads.
+"""From tokens to window feature ids: what the network's input layer embeds.
 
 Each token is a *type* with three features: a word-vector row, a casing class and a suffix.
 A window of half-size k around token i holds the types of tokens i-k .. i+k, padded with
 sentence-start ``<s>`` and sentence-end ``</s>`` types at the edges. Embedding each feature
-and concatenating over the 2k+1 positions gives ``X: (n, (2k+1)·d_total)``.
+and concatenating over the 2k+1 positions (:class:`windowner.network.Embeddings`) gives
+``X: (n, (2k+1)·d_total)``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from itertools import repeat
 from typing import Iterable, Sequence
 
 import numpy as np
-
-from .model import check_shape
 
 # Casing classes (Collobert et al. use a similar "caps" feature).
 CASES = ("<pad>", "lower", "Title", "UPPER", "mixed", "digit", "has_digit", "punct", "other")
@@ -178,67 +177,3 @@ def window_types(flat_types: np.ndarray, lengths: Sequence[int], k: int,
     """(n,) type ids of sentences laid end to end -> (n, 2k+1) window type ids, edges padded."""
     padded = pad_flat(flat_types, lengths, k, bos, eos)
     return padded[window_indices(lengths, k)]
-
-
-class WindowInput:
-    """The embedding layer: window type ids -> X, and ∂J/∂X -> row-sparse table gradients.
-
-    Tables: ``E`` (T, d_w) trainable word vectors, ``base`` (B, d_w) frozen pretrained vectors for
-    rows ≥ T, ``C`` (n_cases, d_c) casing and ``F`` (n_suffixes, d_s) suffix embeddings.
-    """
-
-    def __init__(self, E: np.ndarray, C: np.ndarray, F: np.ndarray, base: np.ndarray | None = None):
-        self.tables = {"E": E, "C": C, "F": F}
-        self.base = base
-
-    @property
-    def dims(self) -> tuple[int, int, int]:
-        return self.tables["E"].shape[1], self.tables["C"].shape[1], self.tables["F"].shape[1]
-
-    @property
-    def d_total(self) -> int:
-        return sum(self.dims)
-
-    def word_vectors(self, rows: np.ndarray) -> np.ndarray:
-        """rows: any shape of word rows -> vectors, from E below T and from the frozen base above."""
-        E = self.tables["E"]
-        T = len(E)
-        if self.base is None or rows.size == 0 or rows.max() < T:
-            return E[rows]
-        out = np.empty(rows.shape + (E.shape[1],), dtype=E.dtype)
-        low = rows < T
-        out[low] = E[rows[low]]
-        out[~low] = self.base[rows[~low] - T]
-        return out
-
-    def type_vectors(self, feats: np.ndarray) -> np.ndarray:
-        """feats: (..., 3) word row / case / suffix -> (..., d_total) concatenated embeddings."""
-        return np.concatenate([self.word_vectors(feats[..., 0]),
-                               self.tables["C"][feats[..., 1]],
-                               self.tables["F"][feats[..., 2]]], axis=-1)
-
-    def forward(self, feats: np.ndarray) -> np.ndarray:
-        """feats: (n, m, 3) ids of each window position -> X: (n, m·d_total)."""
-        self.feats = feats
-        n, m, _ = feats.shape
-        return self.type_vectors(feats).reshape(n, m * self.d_total)
-
-    def backward(self, dX: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """dX: (n, m·d_total) -> {table: (unique rows, summed gradient rows)} (rows of E only below T)."""
-        n, m, _ = self.feats.shape
-        check_shape(dX, (n, m * self.d_total), "X")
-        dX = dX.reshape(n * m, self.d_total)
-        grads = {}
-        offset = 0
-        for col, (name, d) in enumerate(zip(("E", "C", "F"), self.dims)):
-            ids = self.feats[..., col].reshape(-1)
-            part = dX[:, offset:offset + d]
-            offset += d
-            if name == "E":
-                keep = ids < len(self.tables["E"])  # frozen pretrained rows get no gradient
-                ids, part = ids[keep], part[keep]
-            rows, inverse = np.unique(ids, return_inverse=True)
-            g = np.zeros((len(rows), d), dtype=dX.dtype)
-            np.add.at(g, inverse, part)  # rows repeated in the batch accumulate
-            grads[name] = (rows, check_shape(g, (len(rows), self.tables[name].shape[1]), f"{name}[rows]"))
-        return grads

@@ -26,14 +26,16 @@ def add_data_args(p, tags: bool = True) -> None:
     if tags:
         g.add_argument("--tag-column", type=int, default=-1, metavar="N",
                        help="column holding the NER tag (0-based; default -1, the last)")
-    g.add_argument("--scheme", default="auto", choices=["auto", "bio2", "iob1", "bioes", "io"],
+    from ..tags import SCHEMES
+
+    g.add_argument("--scheme", default="auto", choices=["auto", *SCHEMES],
                    help="tag scheme of the input (default: detect)")
     g.add_argument("--map", dest="mapping", default=None, metavar="OLD=NEW,...",
                    help="rename entity types, e.g. PERSON=PER,GPE=LOC")
 
 
 def data_kwargs(args, labels=None) -> dict:
-    from ..conll import parse_labels, parse_mapping
+    from ..tags import parse_labels, parse_mapping
 
     try:
         return {"tag_column": getattr(args, "tag_column", -1), "scheme": args.scheme,

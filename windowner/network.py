@@ -1,10 +1,11 @@
 """The window classifier's math: forward and backward passes derived by hand.
 
-For a batch of n windows ``X: (n, D)`` (``D = (2k+1)·d``)::
+For a batch of n windows ``X: (n, D)`` (``D = (2k+1)·d``) and K classes::
 
+    X = [e(t_{i-k}); …; e(t_{i+k})]   the embeddings of the window's tokens (:class:`Embeddings`)
     Z = X Wᵀ + b        W: (h, D), b: (h,)      Z, H: (n, h)
     H = f(Z)
-    S = H U             U: (h, C)               S, P: (n, C)
+    S = H U             U: (h, K)               S, P: (n, K)
     P = sigmoid(S)      (or softmax(S) with the ``softmax`` head)
 
 Backward, in matrix-calculus form, with ``G = ∂J/∂S``::
@@ -13,12 +14,15 @@ Backward, in matrix-calculus form, with ``G = ∂J/∂S``::
     δ     = (G Uᵀ) ∘ f'(Z)          # ∂J/∂Z, computed once ...
     ∂J/∂W = δᵀ X                    # ... and reused for W,
     ∂J/∂b = Σ_rows δ                # b
-    ∂J/∂X = δ W                     # and the input (fine-tunes word vectors)
+    ∂J/∂X = δ W                     # and the input (fine-tunes word vectors):
+    ∂J/∂e_r = Σ over the window slots holding row r of the matching slice of ∂J/∂X
 
 Shape convention: every gradient has exactly the shape of its parameter (not the
 Jacobian's shape); :func:`check_shape` enforces it where each gradient is produced.
 Each layer caches in ``forward`` exactly what its ``backward`` needs, and ``backward``
-is "local gradient × upstream gradient".
+is "local gradient × upstream gradient". Parameters live in one place, the ``params`` dict of
+:class:`WindowNetwork` (and ``tables`` of :class:`Embeddings`); layers look them up by name on every
+call, so replacing an array there is all a loader or an optimiser has to do.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ __all__ = [
     "Linear",
     "Activation",
     "Dropout",
-    "Scores",
+    "Output",
+    "Embeddings",
     "SigmoidBCE",
     "SoftmaxCE",
     "WindowNetwork",
@@ -65,7 +70,9 @@ def check_shape(grad: np.ndarray, like: np.ndarray | tuple, name: str) -> np.nda
 
 
 @dataclass(frozen=True)
-class _Act:
+class ActivationFn:
+    """An activation f, its derivative f' (given Z and H = f(Z)) and its Glorot gain."""
+
     f: Callable[[np.ndarray], np.ndarray]
     df: Callable[[np.ndarray, np.ndarray], np.ndarray]  # (Z, H) -> f'(Z)
     gain: float  # Glorot gain for initialisation
@@ -81,15 +88,15 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return out
 
 
-ACTIVATIONS: dict[str, _Act] = {
+ACTIVATIONS: dict[str, ActivationFn] = {
     # tanh'(z) = 1 - tanh(z)^2
-    "tanh": _Act(np.tanh, lambda z, h: 1.0 - h * h, gain=1.0),
+    "tanh": ActivationFn(np.tanh, lambda z, h: 1.0 - h * h, gain=1.0),
     # relu'(z) = 1 if z > 0 else 0
-    "relu": _Act(lambda z: np.maximum(z, 0), lambda z, h: (z > 0).astype(z.dtype), gain=np.sqrt(2.0)),
+    "relu": ActivationFn(lambda z: np.maximum(z, 0), lambda z, h: (z > 0).astype(z.dtype), gain=np.sqrt(2.0)),
     # sigmoid'(z) = sigmoid(z) (1 - sigmoid(z))
-    "sigmoid": _Act(_sigmoid, lambda z, h: h * (1.0 - h), gain=4.0),
+    "sigmoid": ActivationFn(_sigmoid, lambda z, h: h * (1.0 - h), gain=4.0),
     # hardtanh (Collobert et al.): -1 below -1, z in between, 1 above; derivative 1 inside (-1, 1)
-    "hardtanh": _Act(lambda z: np.clip(z, -1, 1), lambda z, h: ((z > -1) & (z < 1)).astype(z.dtype), gain=1.0),
+    "hardtanh": ActivationFn(lambda z: np.clip(z, -1, 1), lambda z, h: ((z > -1) & (z < 1)).astype(z.dtype), gain=1.0),
 }
 
 
@@ -99,23 +106,24 @@ ACTIVATIONS: dict[str, _Act] = {
 
 
 class Linear:
-    """``Z = X Wᵀ + b``. X: (n, D) -> Z: (n, h)."""
+    """``Z = X Wᵀ + b``. X: (n, D) -> Z: (n, h). W and b are read from ``params`` at every call."""
 
-    def __init__(self, W: np.ndarray, b: np.ndarray):
-        self.W, self.b = W, b
+    def __init__(self, params: dict[str, np.ndarray], W: str = "W", b: str = "b"):
+        self.params, self.W, self.b = params, W, b
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         self.X = X  # backward needs X for ∂J/∂W
-        return X @ self.W.T + self.b
+        return X @ self.params[self.W].T + self.params[self.b]
 
     def backward(self, delta: np.ndarray, need_dX: bool = True) -> dict[str, np.ndarray]:
         """delta = ∂J/∂Z: (n, h). Returns ∂J/∂W, ∂J/∂b and (optionally) ∂J/∂X."""
+        W, b = self.params[self.W], self.params[self.b]
         grads = {
-            "W": check_shape(delta.T @ self.X, self.W, "W"),  # δᵀ X
-            "b": check_shape(delta.sum(axis=0), self.b, "b"),  # Σ_rows δ
+            self.W: check_shape(delta.T @ self.X, W, self.W),  # δᵀ X
+            self.b: check_shape(delta.sum(axis=0), b, self.b),  # Σ_rows δ
         }
         if need_dX:
-            grads["X"] = check_shape(delta @ self.W, self.X, "X")  # δ W
+            grads["X"] = check_shape(delta @ W, self.X, "X")  # δ W
         return grads
 
 
@@ -126,6 +134,10 @@ class Activation:
         if name not in ACTIVATIONS:
             raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
         self.name, self.fn = name, ACTIVATIONS[name]
+
+    def __call__(self, Z: np.ndarray) -> np.ndarray:
+        """f(Z) without caching anything (inference)."""
+        return self.fn.f(Z)
 
     def forward(self, Z: np.ndarray) -> np.ndarray:
         self.Z, self.H = Z, self.fn.f(Z)
@@ -152,21 +164,91 @@ class Dropout:
         return dA if self.mask is None else dA * self.mask
 
 
-class Scores:
-    """``S = H U``: one score per class. H: (n, h) -> S: (n, C)."""
+class Output:
+    """``S = H U``: one score per class. H: (n, h) -> S: (n, K). U is read from ``params``."""
 
-    def __init__(self, U: np.ndarray):
-        self.U = U
+    def __init__(self, params: dict[str, np.ndarray], U: str = "U"):
+        self.params, self.U = params, U
 
     def forward(self, H: np.ndarray) -> np.ndarray:
         self.H = H
-        return H @ self.U
+        return H @ self.params[self.U]
 
     def backward(self, G: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """G = ∂J/∂S: (n, C). Returns ({"U": Hᵀ G}, ∂J/∂H = G Uᵀ)."""
-        dU = check_shape(self.H.T @ G, self.U, "U")
-        dH = check_shape(G @ self.U.T, self.H, "H")
-        return {"U": dU}, dH
+        """G = ∂J/∂S: (n, K). Returns ({"U": Hᵀ G}, ∂J/∂H = G Uᵀ)."""
+        U = self.params[self.U]
+        dU = check_shape(self.H.T @ G, U, self.U)
+        dH = check_shape(G @ U.T, self.H, "H")
+        return {self.U: dU}, dH
+
+
+class Embeddings:
+    """The input layer: window feature ids -> X, and ∂J/∂X -> row-sparse gradients of the tables.
+
+    Each window position holds a token's three feature ids (word row, casing class, suffix id); its
+    input is the concatenation of the rows of ``tables["E"]`` (T, d_w) word vectors — or, for rows ≥ T,
+    of the frozen pretrained ``base`` (B, d_w) —, ``tables["C"]`` (n_cases, d_c) casing and
+    ``tables["F"]`` (n_suffixes, d_s) suffix embeddings. Tables are read by name at every call.
+    """
+
+    NAMES = ("E", "C", "F")
+
+    def __init__(self, tables: dict[str, np.ndarray], base: np.ndarray | None = None):
+        self.tables = tables
+        self.base = base
+
+    @property
+    def dims(self) -> tuple[int, int, int]:
+        """(d_w, d_c, d_s): the column blocks of one position's input."""
+        return tuple(self.tables[name].shape[1] for name in self.NAMES)
+
+    @property
+    def d_total(self) -> int:
+        return sum(self.dims)
+
+    def word_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """rows: any shape of word rows -> vectors, from E below T and from the frozen base above."""
+        E = self.tables["E"]
+        T = len(E)
+        if self.base is None or rows.size == 0 or rows.max() < T:
+            return E[rows]
+        out = np.empty(rows.shape + (E.shape[1],), dtype=E.dtype)
+        low = rows < T
+        out[low] = E[rows[low]]
+        out[~low] = self.base[rows[~low] - T]
+        return out
+
+    def type_vectors(self, feats: np.ndarray) -> np.ndarray:
+        """feats: (..., 3) word row / case / suffix -> (..., d_total) concatenated embeddings."""
+        return np.concatenate([self.word_vectors(feats[..., 0]),
+                               self.tables["C"][feats[..., 1]],
+                               self.tables["F"][feats[..., 2]]], axis=-1)
+
+    def forward(self, feats: np.ndarray) -> np.ndarray:
+        """feats: (n, m, 3) ids of each window position -> X: (n, m·d_total)."""
+        self.feats = feats
+        n, m, _ = feats.shape
+        return self.type_vectors(feats).reshape(n, m * self.d_total)
+
+    def backward(self, dX: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """dX: (n, m·d_total) -> {table: (unique rows, summed gradient rows)} (rows of E only below T)."""
+        n, m, _ = self.feats.shape
+        check_shape(dX, (n, m * self.d_total), "X")
+        dX = dX.reshape(n * m, self.d_total)
+        grads = {}
+        offset = 0
+        for col, (name, d) in enumerate(zip(self.NAMES, self.dims)):
+            ids = self.feats[..., col].reshape(-1)
+            part = dX[:, offset:offset + d]
+            offset += d
+            if name == "E":
+                keep = ids < len(self.tables["E"])  # frozen pretrained rows get no gradient
+                ids, part = ids[keep], part[keep]
+            rows, inverse = np.unique(ids, return_inverse=True)
+            g = np.zeros((len(rows), d), dtype=dX.dtype)
+            np.add.at(g, inverse, part)  # rows repeated in the batch accumulate
+            grads[name] = (rows, check_shape(g, (len(rows), self.tables[name].shape[1]), f"{name}[rows]"))
+        return grads
 
 
 # ---------------------------------------------------------------------------
@@ -189,7 +271,7 @@ class SigmoidBCE:
         return -np.logaddexp(0.0, -S)
 
     def forward(self, S: np.ndarray, Y: np.ndarray) -> float:
-        """S, Y: (n, C), Y in {0, 1}. J = -(1/n) Σ [y log p + (1-y) log(1-p)]."""
+        """S, Y: (n, K), Y in {0, 1}. J = -(1/n) Σ [y log p + (1-y) log(1-p)]."""
         self.P, self.Y = self.proba(S), Y
         # -[y log σ(s) + (1-y) log σ(-s)] = log(1 + e^s) - y s
         return float((np.logaddexp(0.0, S) - Y * S).sum() / S.shape[0])
@@ -213,7 +295,7 @@ class SoftmaxCE:
         return np.exp(cls.log_proba(S))
 
     def forward(self, S: np.ndarray, Y: np.ndarray) -> float:
-        """S, Y: (n, C), Y one-hot. J = -(1/n) Σ log p_y."""
+        """S, Y: (n, K), Y one-hot. J = -(1/n) Σ log p_y."""
         logP = self.log_proba(S)
         self.P, self.Y = np.exp(logP), Y
         return float(-(Y * logP).sum() / S.shape[0])
@@ -237,9 +319,9 @@ def glorot_uniform(rng: np.random.Generator, fan_out: int, fan_in: int, gain: fl
 
 
 class WindowNetwork:
-    """One hidden layer window classifier on dense inputs X: (n, D) -> scores S: (n, C).
+    """One hidden layer window classifier on dense inputs X: (n, D) -> scores S: (n, K).
 
-    Parameters live in ``self.params`` ({"W": (h, D), "b": (h,), "U": (h, C)}); ``loss_and_grads``
+    Parameters live in ``self.params`` ({"W": (h, D), "b": (h,), "U": (h, K)}); ``loss_and_grads``
     returns ``∂J/∂θ`` for each of them plus ``∂J/∂X``, each with exactly its owner's shape.
     """
 
@@ -270,29 +352,25 @@ class WindowNetwork:
             "U": glorot_uniform(rng, n_hidden, n_classes, 1.0, dtype),
         }
         self.dropout = Dropout(dropout, rng)
-        self._bind()
-
-    def _bind(self) -> None:
-        """(Re)attach the layers to the arrays in ``self.params``."""
-        self.hidden = Linear(self.params["W"], self.params["b"])
-        self.scores = Scores(self.params["U"])
+        self.hidden = Linear(self.params, "W", "b")
+        self.output = Output(self.params, "U")
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        """(D, h, C)."""
+        """(D, h, K)."""
         h, D = self.params["W"].shape
         return D, h, self.params["U"].shape[1]
 
     def forward(self, X: np.ndarray, train: bool = False) -> np.ndarray:
-        """X: (n, D) -> S: (n, C); caches what backward needs."""
+        """X: (n, D) -> S: (n, K); caches what backward needs."""
         Z = self.hidden.forward(X)
         H = self.act.forward(Z)
         H = self.dropout.forward(H, train)
-        return self.scores.forward(H)
+        return self.output.forward(H)
 
     def backward(self, G: np.ndarray, need_dX: bool = True) -> dict[str, np.ndarray]:
-        """G = ∂J/∂S: (n, C) -> gradients of W, b, U (and X), L2 included."""
-        grads, dH = self.scores.backward(G)
+        """G = ∂J/∂S: (n, K) -> gradients of W, b, U (and X), L2 included."""
+        grads, dH = self.output.backward(G)
         dH = self.dropout.backward(dH)
         delta = self.act.backward(dH)  # δ = (G Uᵀ) ∘ f'(Z), shared by W, b and X
         grads.update(self.hidden.backward(delta, need_dX))
@@ -302,7 +380,7 @@ class WindowNetwork:
         return grads
 
     def loss(self, X: np.ndarray, Y: np.ndarray, train: bool = False) -> float:
-        """Mean loss on a batch, L2 term included. Y: (n, C) targets (0/1, one-hot for softmax)."""
+        """Mean loss on a batch, L2 term included. Y: (n, K) targets (0/1, one-hot for softmax)."""
         J = self.head.forward(self.forward(X, train), Y)
         if self.l2:
             J += 0.5 * self.l2 * float((self.params["W"] ** 2).sum() + (self.params["U"] ** 2).sum())
@@ -314,9 +392,13 @@ class WindowNetwork:
         return J, self.backward(self.head.backward(), need_dX)
 
     def log_proba(self, X: np.ndarray) -> np.ndarray:
-        """X: (n, D) -> log P: (n, C)."""
+        """X: (n, D) -> log P: (n, K)."""
         return self.head.log_proba(self.forward(X))
 
     def proba(self, X: np.ndarray) -> np.ndarray:
-        """X: (n, D) -> P: (n, C)."""
+        """X: (n, D) -> P: (n, K)."""
         return self.head.proba(self.forward(X))
+
+    def log_proba_from_z(self, Z: np.ndarray) -> np.ndarray:
+        """Inference from pre-activations Z = X Wᵀ + b: (n, h) -> log P: (n, K); caches nothing."""
+        return self.head.log_proba(self.act(Z) @ self.params["U"])
