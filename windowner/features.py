@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from itertools import repeat
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -86,7 +85,6 @@ class Lexicon:
         self.suffix_id = {s: i + 2 for i, s in enumerate(self.suffixes)}
         self.suffix_len = suffix_len
         self.pretrained = pretrained
-        self.reset_cache()
 
     @classmethod
     def build(cls, sentences: Iterable[Sequence[str]], pretrained=None, min_count: int = 2,
@@ -112,14 +110,10 @@ class Lexicon:
     def n_words(self) -> int:
         return len(self.words)
 
-    def reset_cache(self) -> None:
-        self.generation = getattr(self, "generation", -1) + 1  # type ids are only valid within a generation
-        # type table: one row per distinct token string seen, columns (word row, case, suffix id)
-        self._type_of: dict[str, int] = {}
-        self._buf = np.array([(BOS_ROW, PAD, 1), (EOS_ROW, PAD, 1)], dtype=np.int64)  # grows by doubling
-        self._n = 2
-
-    def _features(self, tok: str) -> tuple[int, int, int]:
+    def token_features(self, tok: str) -> tuple[int, int, int]:
+        """(word row, casing class, suffix id) of one token; TypeError for anything but a str."""
+        if not isinstance(tok, str):
+            raise TypeError(f"a token is {type(tok).__name__}; tokens must be str")
         row = self.word_row.get(tok)
         if row is None and self.pretrained is not None:
             key = self.pretrained.key_for(tok)
@@ -132,44 +126,24 @@ class Lexicon:
         suf = self.suffix_id.get(tok[-self.suffix_len:].lower(), 0) if self.suffix_len else 0
         return row, casing(tok), suf
 
-    def type_ids(self, tokens: Sequence[str]) -> np.ndarray:
-        """tokens: n strings -> (n,) type ids into :attr:`table` (one dict lookup per token)."""
-        type_of = self._type_of
-        ids = np.fromiter(map(type_of.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
-        if (ids < 0).any():
-            if len(type_of) > 2_000_000:  # bound memory on endless streams
-                self.reset_cache()
-                return self.type_ids(tokens)
-            new, pending = [], {}  # committed to the cache only once every new token is valid
-            for i in np.flatnonzero(ids < 0):
-                t = tokens[i]
-                tid = pending.get(t)
-                if tid is None:
-                    if not isinstance(t, str):
-                        raise TypeError(f"token {i} is {type(t).__name__}; tokens must be str")
-                    tid = pending[t] = self._n + len(new)
-                    new.append(self._features(t))
-                ids[i] = tid
-            type_of.update(pending)
-            if new:
-                if self._n + len(new) > len(self._buf):
-                    grown = np.empty((2 * (self._n + len(new)), 3), dtype=np.int64)
-                    grown[:self._n] = self._buf[:self._n]
-                    self._buf = grown
-                self._buf[self._n:self._n + len(new)] = new
-                self._n += len(new)
-        return ids
+    def features(self, tokens: Sequence[str]) -> np.ndarray:
+        """tokens: n strings -> (n, 3) word row, casing class, suffix id."""
+        out = np.empty((len(tokens), 3), dtype=np.int64)
+        for i, tok in enumerate(tokens):
+            out[i] = self.token_features(tok)
+        return out
 
-    @property
-    def table(self) -> np.ndarray:
-        """(n_types, 3): word row, casing class, suffix id of every type seen so far."""
-        return self._buf[:self._n]
-
-    def windows(self, sentences: Sequence[Sequence[str]], k: int) -> np.ndarray:
-        """Type ids of each token's window: (n_tokens, 2k+1), with padding types at the edges."""
+    def window_features(self, sentences: Sequence[Sequence[str]], k: int) -> np.ndarray:
+        """Feature ids of every window position: (n_tokens, 2k+1, 3), sentence edges padded with <s>/</s>."""
         lengths = [len(s) for s in sentences]
-        flat = self.type_ids([t for s in sentences for t in s])
-        return window_types(flat, lengths, k)
+        type_of: dict[str, int] = {}
+        flat = np.fromiter((type_of.setdefault(t, len(type_of) + 2) for s in sentences for t in s),
+                           dtype=np.int64, count=sum(lengths))
+        table = np.concatenate([PADDING_FEATURES, self.features(list(type_of))])  # rows 0, 1: <s>, </s>
+        return table[window_types(flat, lengths, k)]
+
+
+PADDING_FEATURES = np.array([(BOS_ROW, PAD, 1), (EOS_ROW, PAD, 1)], dtype=np.int64)  # the <s> and </s> types
 
 
 def window_types(flat_types: np.ndarray, lengths: Sequence[int], k: int,

@@ -3,33 +3,93 @@
 Data flows one way: tokens -> window type ids -> log-probabilities (n, K) -> Viterbi -> BIO2 tags.
 The fast path never builds the (n, D) window matrix: the first layer is linear, so each distinct
 token type is projected through W once and windows sum the projections of their positions.
+
+**Same text, same answer.** A token's result depends only on its window, never on the batch, the
+cache or the thread count: every BLAS product has one fixed shape (projections in blocks of
+:data:`PROJECTION_BLOCK` types, the output layer in blocks of :data:`FORWARD_BLOCK` windows, the last
+block padded), and everything else is elementwise. ``tests/test_invariance.py`` checks the bytes.
+
+**Thread safety without a read lock.** The types seen so far and their projections live in an
+immutable :class:`TypeCache` snapshot. A call takes the current snapshot and reads only from it; a call
+that meets new types takes the model's lock, appends them to copies or to rows no published snapshot
+covers, and publishes a new snapshot. One loaded model can serve many threads.
 """
 
 from __future__ import annotations
 
 import os
-from itertools import chain
+import threading
+from dataclasses import dataclass
+from itertools import chain, repeat
 from typing import Sequence
 
 import numpy as np
 
 from .decode import constraints, viterbi, viterbi_bio
-from .features import Lexicon, window_types
+from .features import PADDING_FEATURES, Lexicon, window_types
 from .network import Embeddings, WindowNetwork
 
-_THREADS = min(4, os.cpu_count() or 1)
 PROJECTION_CACHE_BYTES = 128 * 2**20  # first-layer projections kept across calls, per model
-_BLOCK = 256  # rows per projection product
+MAX_CACHED_TYPES = 2_000_000  # the type table starts afresh beyond this (bounded memory on endless streams)
+PROJECTION_BLOCK = 256  # types per projection product (BLAS sees one shape)
+FORWARD_BLOCK = 1024  # windows per output-layer product (BLAS sees one shape)
+_THREADS = min(4, os.cpu_count() or 1)
 _POOL = None
+_POOL_LOCK = threading.Lock()
+
+
+def _one_blas_thread() -> None:
+    """Pool-thread initializer: this thread's BLAS calls use one thread (the pool's threads share the cores).
+
+    Uses OpenBLAS's thread-local setting (``openblas_set_num_threads_local``, OpenBLAS ≥ 0.3.27), so no
+    other thread of the process is affected; with another BLAS nothing changes. Results never depend on it.
+    """
+    import ctypes
+
+    from threadpoolctl import threadpool_info
+
+    for info in threadpool_info():
+        if info.get("internal_api") == "openblas":
+            try:
+                set_local = ctypes.CDLL(info["filepath"]).openblas_set_num_threads_local
+            except (OSError, AttributeError):
+                continue
+            set_local.argtypes = [ctypes.c_int]
+            set_local(1)
 
 
 def _pool():
+    """The process-wide pool that runs every BLAS product of tagging (created on first use)."""
     global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
+    with _POOL_LOCK:
+        if _POOL is None:
+            from concurrent.futures import ThreadPoolExecutor
 
-        _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="windowner")
+            _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="windowner", initializer=_one_blas_thread)
     return _POOL
+
+
+@dataclass(frozen=True)
+class TypeCache:
+    """A snapshot of the token types a model has seen: never changed once published.
+
+    ``type_of`` maps a token to its type id; it is shared by the snapshots of one generation and only
+    ever gains entries, so an id ≥ ``n`` belongs to a later snapshot and counts as unseen here.
+    ``feats[:n]`` (n, 3) are the types' feature ids (types 0, 1: the <s>, </s> padding); ``proj[:, :n]``
+    (m, n, h) their first-layer projections for weights ``version`` (None: over the cache budget).
+    """
+
+    type_of: dict
+    feats: np.ndarray
+    n: int
+    proj: np.ndarray | None
+    version: int
+
+    def lookup(self, tokens: Sequence[str]) -> np.ndarray:
+        """(len(tokens),) type ids, -1 for a token this snapshot does not hold."""
+        ids = np.fromiter(map(self.type_of.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
+        ids[ids >= self.n] = -1
+        return ids
 
 
 WEIGHT_NAMES = ("W", "b", "U", "E", "C", "F", "start", "trans")  # every array of a model, as saved
@@ -54,6 +114,8 @@ class NERModel:
         self.trans = hard_trans if trans is None else trans
         self.history: list[dict] = []
         self.version = 0
+        self._lock = threading.Lock()  # held only to publish a grown TypeCache
+        self._types = TypeCache({}, PADDING_FEATURES.copy(), 2, None, -1)
         self.weights_changed()
 
     def weights(self) -> dict[str, np.ndarray]:
@@ -96,8 +158,7 @@ class NERModel:
 
     def window_features(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
         """(n_tokens, 2k+1, 3) word row / case / suffix ids of every window position."""
-        windows = self.lexicon.windows(sentences, self.window)  # may grow the type table: read it after
-        return self.lexicon.table[windows]
+        return self.lexicon.window_features(sentences, self.window)
 
     # -- scores -------------------------------------------------------------------------------
 
@@ -105,89 +166,108 @@ class NERModel:
         """Reference path: build X explicitly. feats: (n, m, 3) -> log P: (n, K)."""
         return self.net.log_proba(self.embeddings.forward(feats))
 
-    def log_proba(self, sentences: Sequence[Sequence[str]], chunk: int = 2048) -> np.ndarray:
+    def log_proba(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
         """Fast path: (n_tokens, K) log-probabilities for sentences of tokens.
 
-        The first layer is linear, so ``Z = b + Σ_p W_p v(type at p)``: project each distinct type in
-        the batch once per window position, then sum gathered rows — no (n, D) matrix. Rows are
-        processed in cache-sized chunks into reused buffers.
+        The first layer is linear, so ``Z = b + Σ_p W_p v(type at p)``: each distinct type is projected
+        once per window position, and a window sums the gathered rows of its positions — no (n, D)
+        matrix. Windows go through the rest of the network in blocks of FORWARD_BLOCK rows.
         """
         lengths = [len(s) for s in sentences]
-        flat = self.lexicon.type_ids(list(chain.from_iterable(sentences)))
-        net = self.net
-        W, U = net.params["W"], net.params["U"]
-        h, D = W.shape
-        n = len(flat)
+        tokens = list(chain.from_iterable(sentences))
+        net, U = self.net, self.net.params["U"]
+        n = len(tokens)
         if n == 0:
-            return np.zeros((0, len(self.tags)), dtype=W.dtype)
-        m = 2 * self.window + 1
-        proj, rows, bos, eos = self._projections(flat)
+            return np.zeros((0, U.shape[1]), dtype=U.dtype)
+        ids, cache = self._known_types(tokens)
+        if cache.proj is not None:
+            proj, rows, bos, eos = cache.proj, ids, 0, 1
+        else:  # over the cache budget: project this call's types only
+            present = np.zeros(cache.n, dtype=bool)
+            present[ids] = True
+            uniq = np.flatnonzero(present)
+            rows = (np.cumsum(present) - 1)[ids]  # each token's rank among the call's distinct types
+            proj = _pool().submit(self._project, cache.feats[np.concatenate([uniq, [0, 1]])]).result()
+            bos, eos = len(uniq), len(uniq) + 1
         win = window_types(rows, lengths, self.window, bos=bos, eos=eos)
-        logp = np.empty((n, U.shape[1]), dtype=W.dtype)
+        padded = -(-n // FORWARD_BLOCK) * FORWARD_BLOCK
+        if padded > n:  # the last block is padded (with <s> windows) to the one shape BLAS sees
+            win = np.concatenate([win, np.full((padded - n, win.shape[1]), bos, dtype=win.dtype)])
+        logp = np.empty((padded, U.shape[1]), dtype=U.dtype)
 
-        def forward_chunk(a: int) -> None:
-            w = win[a:a + chunk]
+        def forward_block(a: int) -> None:
+            w = win[a:a + FORWARD_BLOCK]
             z = proj[0].take(w[:, 0], axis=0)
-            for p in range(1, m):
+            for p in range(1, w.shape[1]):
                 z += proj[p].take(w[:, p], axis=0)
-            logp[a:a + len(w)] = net.log_proba_from_z(z)
+            logp[a:a + FORWARD_BLOCK] = net.log_proba_from_z(z)
 
-        starts = range(0, n, chunk)
-        if len(starts) > 1 and _THREADS > 1:  # numpy releases the GIL in take/add/tanh/matmul
-            from threadpoolctl import threadpool_limits
+        list(_pool().map(forward_block, range(0, padded, FORWARD_BLOCK)))  # numpy releases the GIL here
+        return logp[:n]
 
-            with threadpool_limits(limits=1, user_api="blas"):  # our threads, not BLAS's, share the cores
-                list(_pool().map(forward_chunk, starts))
-        else:
-            for a in starts:
-                forward_chunk(a)
-        return logp
-
-    def _projections(self, flat: np.ndarray):
-        """Per window position p, ``W_p v(type)`` for the types of ``flat`` (b folded into p = 0).
-
-        Returns (proj: m arrays (rows, h), each token's row, the two padding rows). Types are
-        append-only, so projections are kept across calls (up to PROJECTION_CACHE_BYTES) and only
-        new types are projected; any change to the weights or the lexicon's cache starts afresh.
-        """
+    def _project(self, feats: np.ndarray) -> np.ndarray:
+        """feats: (t, 3) feature ids of t types -> (m, t, h) first-layer projections ``W_p v(type)`` of each
+        window position p (b folded into p = 0), in products of exactly PROJECTION_BLOCK rows."""
         W, b = self.net.params["W"], self.net.params["b"]
         h, D = W.shape
         m = 2 * self.window + 1
         Wp = W.reshape(h, m, D // m)
-        table = self.lexicon.table
+        t = len(feats)
+        V = np.zeros((-(-t // PROJECTION_BLOCK) * PROJECTION_BLOCK, self.embeddings.d_total), dtype=W.dtype)
+        V[:t] = self.embeddings.type_vectors(feats)
+        out = np.empty((m, len(V), h), dtype=W.dtype)
+        for p in range(m):
+            for a in range(0, len(V), PROJECTION_BLOCK):
+                np.matmul(V[a:a + PROJECTION_BLOCK], Wp[:, p, :].T, out=out[p, a:a + PROJECTION_BLOCK])
+        out[0] += b
+        return out[:, :t]
 
-        def project(types: np.ndarray) -> np.ndarray:  # (m, len(types), h)
-            # Fixed-size row blocks: BLAS may round a row differently with the matrix's row count, and a
-            # type's projection must not depend on which batch first brought it (nor on the process).
-            n = len(types)
-            V = np.zeros((-(-n // _BLOCK) * _BLOCK, self.embeddings.d_total), dtype=W.dtype)
-            V[:n] = self.embeddings.type_vectors(table[types])
-            out = np.empty((m, len(V), h), dtype=W.dtype)
-            for p in range(m):
-                for a in range(0, len(V), _BLOCK):
-                    np.matmul(V[a:a + _BLOCK], Wp[:, p, :].T, out=out[p, a:a + _BLOCK])
-            out[0] += b
-            return out[:, :n]
+    def _known_types(self, tokens: list[str]) -> tuple[np.ndarray, TypeCache]:
+        """Type ids of ``tokens`` and a snapshot holding all of them (and their projections, within budget).
 
-        if len(table) * m * h * W.itemsize > PROJECTION_CACHE_BYTES:  # too many types: this batch's only
-            present = np.zeros(len(table), dtype=bool)
-            present[flat] = True
-            uniq = np.flatnonzero(present)
-            local = (np.cumsum(present) - 1)[flat]  # each token's rank among the batch's distinct types
-            proj = project(np.concatenate([uniq, [0, 1]]))
-            return list(proj), local, len(uniq), len(uniq) + 1
-        key = (self.lexicon.generation, self.version)
-        if getattr(self, "_proj_key", None) != key:
-            self._proj, self._proj_done, self._proj_key = np.empty((m, 0, h), dtype=W.dtype), 0, key
-        done = self._proj_done
-        if len(table) > done:
-            if len(table) > self._proj.shape[1]:
-                grown = np.empty((m, 2 * len(table), h), dtype=W.dtype)
-                grown[:, :done] = self._proj[:, :done]
-                self._proj = grown
-            self._proj[:, done:len(table)] = project(np.arange(done, len(table)))
-            self._proj_done = len(table)
-        return [self._proj[p, :self._proj_done] for p in range(m)], flat, 0, 1  # types 0, 1: <s>, </s>
+        Lock-free when every token is known and the projections match the weights; otherwise the new
+        types are added under the lock and a new snapshot is published.
+        """
+        cache = self._types
+        if cache.version == self.version:
+            ids = cache.lookup(tokens)
+            if not (ids < 0).any():
+                return ids, cache
+        with self._lock:
+            cache = self._grow(tokens)
+            self._types = cache
+        return cache.lookup(tokens), cache
+
+    def _grow(self, tokens: list[str]) -> TypeCache:
+        """A snapshot holding every token of ``tokens`` (called with the lock held)."""
+        cache = self._types
+        new = list(dict.fromkeys(t for t, i in zip(tokens, cache.lookup(tokens)) if i < 0))
+        for t in new:
+            if not isinstance(t, str):
+                raise TypeError(f"a token is {type(t).__name__}; tokens must be str")
+        type_of, feats, n = cache.type_of, cache.feats, cache.n
+        if n + len(new) > MAX_CACHED_TYPES:  # start afresh; snapshots in use keep the old table
+            type_of, feats, n = {}, PADDING_FEATURES.copy(), 2
+            new = list(dict.fromkeys(tokens))
+        grown = n + len(new)
+        if grown > len(feats):  # rows beyond n are unpublished, so they may be written in place
+            feats = np.concatenate([feats[:n], np.empty((grown + max(grown, 1024), 3), dtype=np.int64)])
+        feats[n:grown] = self.lexicon.features(new)
+        h = self.net.params["W"].shape[0]
+        m = 2 * self.window + 1
+        proj = cache.proj if cache.version == self.version and cache.type_of is type_of else None
+        done = n if proj is not None else 0
+        if grown * m * h * self.net.params["W"].itemsize > PROJECTION_CACHE_BYTES:
+            proj = None
+        elif grown > done:
+            if proj is None or grown > proj.shape[1]:
+                bigger = np.empty((m, max(2 * grown, 1024), h), dtype=self.net.params["W"].dtype)
+                if proj is not None:
+                    bigger[:, :done] = proj[:, :done]
+                proj = bigger
+            proj[:, done:grown] = _pool().submit(self._project, feats[done:grown]).result()
+        type_of.update(zip(new, range(n, grown)))  # last: published ids point at rows already written
+        return TypeCache(type_of, feats, grown, proj, self.version)
 
     def predict(self, sentences: Sequence[Sequence[str]], with_proba: bool = False):
         """BIO2 tags for each sentence (and, if asked, each chosen tag's probability)."""
