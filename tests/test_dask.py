@@ -5,13 +5,13 @@ The cluster is a LocalCluster of 2 worker processes on 127.0.0.1 without a dashb
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -175,54 +175,53 @@ def test_cli_errors_before_starting_a_cluster(tmp_path, text_file, capsys):
     assert code == 2 and "not both" in err
 
 
-class _KillOnFirstWrite(io.StringIO):
-    """stdout that kills one worker process when the first tagged batch arrives (others still in flight)."""
-
-    def __init__(self, client):
-        super().__init__()
-        self.client, self.killed = client, None
-
-    def write(self, s: str) -> int:
-        if self.killed is None:
-            address, pid = sorted(self.client.run(os.getpid).items())[0]
-            os.kill(pid, signal.SIGKILL)
-            self.killed = pid
-        return super().write(s)
-
-
-def test_killed_worker_loses_and_duplicates_nothing(client, tiny_model_dir, text_file, capsys, monkeypatch):
-    # last in this file: it leaves the cluster with a restarted worker
+def test_killed_worker_loses_and_duplicates_nothing(client, tiny_model_dir, text_file, tmp_path, capsys):
+    """One worker is made to hold its first task until it is killed, so the kill hits running work by
+    construction (no timing): the task must be rerun elsewhere, and the output is still exactly one process's.
+    Last in this file: it leaves the cluster with a restarted worker."""
     argv = ["tag", str(tiny_model_dir), str(text_file), "--batch-size", "60"]
     code, single, _ = _tag(argv, capsys)
     assert code == 0
-    pids_before = set(client.run(os.getpid).values())
-    client.run(_slow_down_tasks)  # tagging is fast: keep tasks running long enough for the kill to hit some
-    out = _KillOnFirstWrite(client)
-    monkeypatch.setattr(sys, "stdout", out)
-    assert main(argv + ["--scheduler", client.scheduler.address]) == 0
-    assert out.killed in pids_before
-    assert out.getvalue() == single
-    ids = [json.loads(line)["id"] for line in out.getvalue().splitlines()]
+    victim, pid = sorted(client.run(os.getpid).items())[0]
+    busy = tmp_path / "victim-holds-a-task"
+    client.run(_hold_tasks_until_killed, str(busy), workers=[victim])
+    killed = threading.Event()
+
+    def kill_when_busy() -> None:
+        for _ in range(6000):  # up to 60 s for the scheduler to give the victim a task
+            if busy.exists():
+                os.kill(pid, signal.SIGKILL)
+                killed.set()
+                return
+            threading.Event().wait(0.01)
+
+    killer = threading.Thread(target=kill_when_busy)
+    killer.start()
+    code, parallel, _ = _tag(argv + ["--scheduler", client.scheduler.address], capsys)
+    killer.join()
+    assert killed.is_set() and code == 0
+    assert parallel == single
+    ids = [json.loads(line)["id"] for line in parallel.splitlines()]
     assert ids == list(range(len(ids)))
-    # the kill hit running work: tasks went back from processing when the worker was removed, and ran again
+    # the victim's task went back from processing when the worker was removed, and ran again
     assert client.run_on_scheduler(_tasks_taken_from_dead_workers) > 0
     client.wait_for_workers(2, timeout=60)  # the nanny restarts the killed process
-    assert out.killed not in set(client.run(os.getpid).values())
+    assert pid not in set(client.run(os.getpid).values())
 
 
-def _slow_down_tasks() -> None:
-    """In a worker process: make each tagging task take at least 0.1 s (a restarted worker is not slowed)."""
-    import time
+def _hold_tasks_until_killed(flag: str) -> None:
+    """In one worker process: every tagging task says it has started (creates ``flag``), then never returns.
+    A restarted worker is a new process, without this."""
+    import threading
+    from pathlib import Path
 
     import windowner.cli.tag as tag
 
-    fast = tag._format_batch_on_worker
+    def hold(*args, **kwargs):
+        Path(flag).touch()
+        threading.Event().wait()
 
-    def slow(*args, **kwargs):
-        time.sleep(0.1)
-        return fast(*args, **kwargs)
-
-    tag._format_batch_on_worker = slow
+    tag._format_batch_on_worker = hold
 
 
 def _tasks_taken_from_dead_workers(dask_scheduler) -> int:

@@ -44,7 +44,7 @@ def require_dask(what: str = "windowner.dask", distributed: bool = True) -> None
 
 # -- the worker side: one tagger per worker process ---------------------------------------------------
 
-_CACHE: dict[str, tuple[tuple, Any, threading.Lock]] = {}  # resolved path -> (stamp, tagger, lock)
+_CACHE: dict[str, tuple[tuple, Any]] = {}  # resolved path -> (stamp, tagger)
 _CACHE_LOCK = threading.Lock()
 _LOADS: dict[str, int] = {}
 
@@ -64,10 +64,9 @@ def _stamp(path: Path) -> tuple:
 
 @contextmanager
 def worker_tagger(model_dir: str | os.PathLike) -> Iterator:
-    """The process-wide :class:`~windowner.tagger.Tagger` for ``model_dir``, held under its lock.
+    """The process-wide :class:`~windowner.tagger.Tagger` for ``model_dir`` (thread-safe: worker threads share it).
 
-    Loaded on first use in each process (a Dask worker) and kept, keyed by path and file mtimes; the
-    lock serialises tagging because the tagger's token-type cache grows while it tags.
+    Loaded on first use in each process (a Dask worker) and kept, keyed by path and file mtimes.
     """
     from .tagger import Tagger
 
@@ -76,11 +75,9 @@ def worker_tagger(model_dir: str | os.PathLike) -> Iterator:
     with _CACHE_LOCK:
         entry = _CACHE.get(key)
         if entry is None or entry[0] != stamp:
-            entry = _CACHE[key] = (stamp, Tagger.from_disk(path), threading.Lock())
+            entry = _CACHE[key] = (stamp, Tagger.from_disk(path))
             _LOADS[key] = _LOADS.get(key, 0) + 1
-    _, tagger, lock = entry
-    with lock:
-        yield tagger
+    yield entry[1]
 
 
 def cache_info() -> dict[str, int]:
