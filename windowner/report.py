@@ -280,7 +280,7 @@ def _confusion_table(a: ErrorAnalysis, colors: dict[str, int]) -> str:
 def _curve_svg(points: list[CurvePoint]) -> str:
     """The curve as inline SVG; drawn while at least one prediction is kept, the y axis zoomed to the data."""
     points = [pt for pt in points if pt.predicted] or points[:1]
-    w, h, left, right, top, bottom = 640, 300, 48, 16, 14, 40
+    w, h, left, right, top, bottom = 600, 300, 48, 16, 14, 40
     pw, ph = w - left - right, h - top - bottom
     lo = min(0.9, np.floor(10 * min(min(pt[1:4]) for pt in points)) / 10)
 
