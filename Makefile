@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test demo bench gradcheck clean
+.PHONY: install browser test demo bench gradcheck clean
 
 install: $(STAMP)
 
@@ -14,7 +14,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: install
+# Debian's Chromium for tests/test_browser.py: installed when running as root, else those tests are skipped.
+browser:
+	@command -v chromium >/dev/null || (test "$$(id -u)" = 0 && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) || \
+		echo "no root or no apt: browser tests will be skipped"
+
+test: install browser
 	$(PY) -m pytest -q
 
 demo: install

@@ -12,6 +12,8 @@ import sys
 from itertools import islice
 from pathlib import Path
 
+from ..output import doc_record, dumps
+
 
 def add_parser(sub) -> None:
     from .options import add_data_args, positive_int
@@ -173,7 +175,7 @@ def _bad_utf8_line(path: str) -> int | None:
 
 def _write_doc(doc, doc_id: int, fmt: str, out) -> None:
     if fmt == "json":
-        out.write(json.dumps({"id": doc_id, **doc.to_dict()}, ensure_ascii=False) + "\n")
+        out.write(dumps(doc_record(doc, doc_id)) + "\n")
     elif fmt == "spans":
         for e in doc.ents:
             out.write(f"{doc_id}\t{e.start_char}\t{e.end_char}\t{e.label}\t{e.text}\t{e.score:.4f}\n")
