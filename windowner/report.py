@@ -26,7 +26,7 @@ from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 
-from .conll import bio2_spans
+from .tags import bio2_spans
 
 Span = tuple[str, int, int]
 

@@ -13,7 +13,6 @@ inside functions, so ``import windowner`` never needs them.
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 from .errors import WindownerError
@@ -24,10 +23,6 @@ MAX_BODY = 1_000_000  # bytes of a request body, by default
 INSTALL_HINT = "pip install 'windowner[serve]'"
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number",
                bool: "a boolean", type(None): "null"}
-
-# TODO(#15): drop once Tagger is thread-safe
-_TAGGER_LOCK = threading.Lock()
-
 
 class RequestError(Exception):
     """A request the API refuses: ``status`` is the HTTP status, the message goes into ``{"error": ...}``."""
@@ -87,8 +82,7 @@ def tag_json(tagger, texts: list[str], batch: bool) -> bytes:
     """The response body of ``/tag``: one document object, or ``{"docs": [...]}`` with ids 0..n-1."""
     if not texts:
         return b'{"docs": []}'
-    with _TAGGER_LOCK:  # the only place the shared tagger is called
-        docs = list(tagger.pipe(texts, batch_size=len(texts)))
+    docs = list(tagger.pipe(texts, batch_size=len(texts)))  # the tagger is thread-safe: no lock
     records = [doc_record(doc, i) for i, doc in enumerate(docs)]
     return json_bytes({"docs": records} if batch else records[0])
 
@@ -127,7 +121,7 @@ def create_app(tagger, max_body: int = MAX_BODY):
     from starlette.responses import HTMLResponse, JSONResponse, Response
     from starlette.routing import Route
 
-    from . import __version__
+    from .version import __version__
 
     if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
         raise ValueError(f"max_body must be a positive number of bytes, got {max_body!r}")

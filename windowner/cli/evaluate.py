@@ -78,7 +78,7 @@ def _write_html(args, analysis, report) -> None:
     import sys
     from pathlib import Path
 
-    from .. import __version__
+    from ..version import __version__
     from ..errors import WindownerError
     from ..report import render_html
 

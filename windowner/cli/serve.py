@@ -6,7 +6,7 @@ import sys
 
 
 def add_parser(sub) -> None:
-    from ._common import positive_int
+    from .options import positive_int
 
     p = sub.add_parser("serve", help="serve a model over HTTP, with a page to try it",
                        description="Serve MODEL (default: the model `make demo` trains) on http://HOST:PORT/: "
