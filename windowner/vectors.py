@@ -107,11 +107,19 @@ def key_hash(data: bytes) -> int:
 
 def encode_keys(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """n strings -> their UTF-8 bytes laid end to end, ``blob: (total,) uint8``, and
-    ``offsets: (n+1,) int64`` so that key i is ``blob[offsets[i]:offsets[i+1]]``."""
-    encoded = [_utf8(k) for k in keys]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
-    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+    ``offsets: (n+1,) int64`` so that key i is ``blob[offsets[i]:offsets[i+1]]``.
+
+    One ``encode`` of the joined text: character offsets become byte offsets through the positions
+    of the bytes that start a character (every byte, for ASCII text).
+    """
+    text = "".join(keys)
+    blob = np.frombuffer(_utf8(text), dtype=np.uint8)
+    offsets = np.zeros(len(keys) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, keys), dtype=np.int64, count=len(keys)), out=offsets[1:])
+    if len(blob) != len(text):
+        starts = np.flatnonzero((blob & 0xC0) != 0x80)  # not a UTF-8 continuation byte
+        offsets = np.append(starts, len(blob))[offsets]
+    return blob, offsets
 
 
 def key_hashes(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -191,7 +199,7 @@ class KeyIndex:
         rows = np.arange(len(hashes), dtype=np.int64)
         if valid is not None:
             hashes, rows = hashes[valid], rows[valid]
-        order = np.lexsort((rows, hashes))  # by hash, then row
+        order = np.argsort(hashes, kind="stable")  # by hash, then row
         hashes, rows = hashes[order], rows[order]
         tied = np.flatnonzero(hashes[1:] == hashes[:-1])
         if len(tied):  # collisions or repeated keys: keep the last row of each distinct key
