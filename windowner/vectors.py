@@ -238,7 +238,9 @@ class KeyIndex:
         """Rows of the n keys ``(blob, offsets)`` (see :func:`encode_keys`) -> (n,) int64, -1 if absent."""
         queries = key_hashes(blob, offsets)
         out = np.full(len(queries), -1, dtype=np.int64)
-        pos = np.searchsorted(self.hashes, queries)
+        order = np.argsort(queries)  # ascending queries walk the (memory-mapped) hashes front to back
+        pos = np.empty(len(queries), dtype=np.int64)
+        pos[order] = np.searchsorted(self.hashes, queries[order])
         todo = np.arange(len(queries))
         while len(todo):  # more than one round only where hashes collide
             ok = pos[todo] < len(self.hashes)
@@ -468,12 +470,8 @@ class WordVectors:
         of every token is hashed, searched and verified in bulk with numpy, one stage at a time for the
         tokens still unresolved.
         """
-        first = dict.fromkeys(tokens)  # distinct tokens in order of first appearance
-        forms = list(first)  # each distinct token's current candidate form
-        for i, t in enumerate(forms):
-            if not isinstance(t, str):
-                raise TypeError(f"tokens must be str, got {type(t).__name__}")
-            first[t] = i
+        forms = list(dict.fromkeys(tokens))  # each distinct token's current candidate form
+        first = dict(zip(forms, range(len(forms))))
         index = self.key_index
         rows = np.full(len(forms), -1, dtype=np.int64)
         chosen: list[str | None] = [None] * len(forms)
@@ -493,7 +491,11 @@ class WordVectors:
                 query = pending[changed]
             if not len(query):
                 continue
-            found = index.rows_of(*encode_keys([forms[i] for i in query.tolist()]))
+            try:
+                encoded = encode_keys([forms[i] for i in query.tolist()])
+            except TypeError as exc:  # str.join names the first non-string
+                raise TypeError(f"tokens must be str: {exc}") from None
+            found = index.rows_of(*encoded)
             hit = query[found >= 0]
             rows[hit] = found[found >= 0]
             unresolved[hit] = False
