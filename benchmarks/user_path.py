@@ -381,9 +381,10 @@ def section(results: dict, meta: dict) -> str:
     facts = {
         "Command": f"`{meta['command']}` (`make bench` runs it after `benchmarks/run.py`)",
         "Date": f"{meta['date']}, {meta['wall_s'] / 60:.1f} min wall-clock; commit {m['commit'] or 'unknown'}",
-        "Machine": f"{m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), {m['ram_gb']} GB RAM; load average "
-                   f"at start {load(m['loadavg_start'])}, at end {load(meta['loadavg_end'])} (a shared machine: "
-                   "timings are noisy; the ratios come from the same run)",
+        "Machine": f"{m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), {m['ram_gb']} GB RAM"
+                   + (f"; BLAS {', '.join(m['blas'])}" if m.get("blas") else "")
+                   + f"; load average at start {load(m['loadavg_start'])}, at end {load(meta['loadavg_end'])} "
+                   "(a shared machine: timings are noisy; the ratios come from the same run)",
         "Each figure": f"median of {meta['repeats']} fresh process(es); tokens/s counts the corpus tokens of the dev "
                        "file, read once; MB = 10⁶ bytes; ratio = peer time / windowner time (> 1 favours windowner)",
     }
@@ -398,7 +399,8 @@ def section(results: dict, meta: dict) -> str:
     lines += [bench._row(r) for r in rows(results)]
     lines += ["", "| target | measured |  |", "| --- | ---: | :---: |"]
     lines += [bench._row([t, v, _mark(ok)]) for t, v, ok in targets(results)]
-    lines += [END]
+    # what follows the section in RESULTS.md is run.py's report, whose own header has no heading
+    lines += ["", "## In-process figures (`benchmarks/run.py`)", END]
     return "\n".join(lines) + "\n"
 
 
@@ -427,6 +429,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", action="append", default=[], metavar="CORPUS=DIR",
                    help="use this trained model for CORPUS instead of training one (training is then not timed)")
     p.add_argument("--repeats", type=int, default=1, help="fresh processes per measurement, median reported (default 1)")
+    p.add_argument("--from-json", type=Path, default=None, metavar="USER_PATH_JSON",
+                   help="measure nothing: rewrite the report section from the user_path.json of an earlier run")
     p.add_argument("--report", type=Path, default=None,
                    help="markdown file whose user-path section is written (default: benchmarks/RESULTS.md for a full "
                         "run, benchmarks/out/RESULTS.quick.md otherwise)")
@@ -444,6 +448,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.models[name] = Path(path).resolve()
     if args.repeats < 1:
         p.error("--repeats must be positive")
+    args.saved = None
+    if args.from_json is not None:
+        try:
+            args.saved = json.loads(args.from_json.read_text(encoding="utf-8"))
+            args.quick, args.corpora, args.models = args.saved["quick"], list(args.saved["results"]), {}
+        except (OSError, ValueError, KeyError) as exc:
+            p.error(f"{args.from_json}: not a user_path.json written by this script ({exc})")
     full = not args.quick and args.corpora == list(CORPUS_NAMES) and not args.models
     if args.report is None:
         args.report = HERE / "RESULTS.md" if full else bench.OUT_DIR / "RESULTS.quick.md"
@@ -452,6 +463,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.saved is not None:
+        return report(args, args.saved["results"], args.saved, write_json=False)
     command = shlex.join(["python", "benchmarks/user_path.py", *(sys.argv[1:] if argv is None else argv)])
     try:
         import spacy  # noqa: F401  (fail early, before minutes of training)
@@ -477,15 +490,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             "wall_s": time.perf_counter() - bench._T0, "machine": machine, "quick": args.quick,
             "repeats": args.repeats, "results": results,
             "loadavg_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+    return report(args, results, meta, write_json=True)
+
+
+def report(args, results: dict, meta: dict, write_json: bool) -> int:
+    """Write the section into ``args.report`` (and the raw numbers into benchmarks/out/), print the targets."""
     text = section(results, meta)
-    bench.OUT_DIR.mkdir(parents=True, exist_ok=True)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     write_section(args.report, text)
-    json_path = bench.OUT_DIR / ("user_path.quick.json" if args.quick else "user_path.json")
-    json_path.write_text(json.dumps({**meta, "targets": [{"target": t, "measured": v, "met": ok}
-                                                         for t, v, ok in targets(results)]}, indent=2) + "\n",
-                         encoding="utf-8")
-    say(f"wrote {os.path.relpath(args.report, ROOT)}, {os.path.relpath(json_path, ROOT)}")
+    written = [args.report]
+    if write_json:
+        bench.OUT_DIR.mkdir(parents=True, exist_ok=True)
+        json_path = bench.OUT_DIR / ("user_path.quick.json" if args.quick else "user_path.json")
+        json_path.write_text(json.dumps({**meta, "targets": [{"target": t, "measured": v, "met": ok}
+                                                             for t, v, ok in targets(results)]}, indent=2) + "\n",
+                             encoding="utf-8")
+        written.append(json_path)
+    say("wrote " + ", ".join(os.path.relpath(f, ROOT) for f in written))
     print(text)
     for t, v, ok in targets(results):
         print(f"{_mark(ok)} {t}: {v}")
