@@ -211,10 +211,10 @@ class KeyIndex:
                 last: dict[bytes, int] = {}
                 for pos in range(start, end):
                     r = int(rows[pos])
-                    prev = last.get(blob[offsets[r]:offsets[r + 1]].tobytes())
-                    if prev is not None:
-                        keep[prev] = False
-                    last[blob[offsets[r]:offsets[r + 1]].tobytes()] = pos
+                    key = blob[offsets[r]:offsets[r + 1]].tobytes()
+                    if key in last:
+                        keep[last[key]] = False
+                    last[key] = pos
             hashes, rows = hashes[keep], rows[keep]
         return cls(hashes, rows, offsets, blob.copy())
 
@@ -314,6 +314,8 @@ def _save_index(folder: Path, index: KeyIndex) -> bool:
             tmp = folder / f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
             with open(tmp, "wb") as f:
                 np.lib.format.write_array(f, np.ascontiguousarray(array), allow_pickle=False)
+                f.flush()
+                os.fsync(f.fileno())  # on disk before the rename publishes it, even across a crash
             os.replace(tmp, folder / f"{name}.npy")
             tmp = None
         return True
