@@ -187,7 +187,7 @@ _LOAD_WINDOWNER = """\
 import json, sys, time
 import windowner
 if sys.argv[2] == "preimported":
-    import numpy, windowner.tagger, windowner.ner, windowner.vectors
+    import numpy, windowner.tagger, windowner.inference, windowner.vectors
 t = time.perf_counter()
 tagger = windowner.load(sys.argv[1])
 t1 = time.perf_counter()

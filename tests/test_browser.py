@@ -149,7 +149,7 @@ def test_page_shows_api_errors(page, url):
 
 def test_report_shows_the_computed_counts(page, tiny_model_dir, tiny_corpus, tmp_path):
     """The report of the tiny model on a gold file with perturbed tags (so that there are errors to show)."""
-    from windowner.ner import NERModel
+    from windowner.model_files import load_model
 
     pairs = tiny_corpus["test"] * 3
     gold = write_conll([(tokens, tags) for (tokens, _), tags in zip(pairs, noisy(pairs, 0.3, 5))],
@@ -159,7 +159,7 @@ def test_report_shows_the_computed_counts(page, tiny_model_dir, tiny_corpus, tmp
                         "--html", str(out), "--json"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode == 0, r.stderr
     printed = json.loads(r.stdout)
-    model = NERModel.from_disk(tiny_model_dir)
+    model = load_model(tiny_model_dir)
     sents = list(read_conll(gold))
     tags, proba = model.predict([s.tokens for s in sents], with_proba=True)
     analysis = ErrorAnalysis()

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from windowner.conll import bio2_spans, read_conll
+from windowner.conll import read_conll
+from windowner.tags import bio2_spans
 from windowner.metrics import evaluate
 from windowner.report import (KINDS, MAX_SENTENCES, NONE, ErrorAnalysis, Match, classify_errors, confusion,
                               render_html, taxonomy, threshold_curve)
@@ -102,9 +103,9 @@ def test_threshold_curve_by_hand():
 @pytest.fixture(scope="module")
 def dev_analysis(tiny_model_dir, tiny_files):
     """The tiny model on the dev file: (analysis, conlleval report), as evaluate --html computes them."""
-    from windowner.ner import NERModel
+    from windowner.model_files import load_model
 
-    model = NERModel.from_disk(tiny_model_dir)
+    model = load_model(tiny_model_dir)
     sents = list(read_conll(tiny_files["dev"]))
     tags, proba = model.predict([s.tokens for s in sents], with_proba=True)
     a = ErrorAnalysis()

@@ -7,8 +7,8 @@ import pytest
 
 from windowner.cli import main
 from windowner.errors import DataError, WindownerError
-from windowner.vectors import (DEFAULT_VECTORS, WordVectors, digit_normalize, load_vectors, special_vectors,
-                               tokenize, train_word2vec)
+from windowner.vectors import (DEFAULT_VECTORS, WordVectors, digit_normalize, load_vectors, tokenize,
+                               train_word2vec)
 
 KEYS = ["the", "Paris", "paris", "london", "1987", "1,000", "100", "EU", "don't", "x-ray"]
 
@@ -165,19 +165,7 @@ def test_garbage_files(tmp_path):
         load_vectors(str(tmp_path))
 
 
-# -- special vectors and tokenisation ---------------------------------------------------------
-def test_special_vectors():
-    a = special_vectors(50, np.random.default_rng(7))
-    b = special_vectors(50, np.random.default_rng(7))
-    assert list(a) == ["<unk>", "<s>", "</s>"]
-    for k in a:
-        assert a[k].shape == (50,) and a[k].dtype == np.float32
-        np.testing.assert_array_equal(a[k], b[k])
-        assert 0 < np.abs(a[k]).max() < 1
-    assert not np.allclose(a["<unk>"], a["<s>"]) and not np.allclose(a["<s>"], a["</s>"])
-    assert not np.allclose(a["<unk>"], special_vectors(50, np.random.default_rng(8))["<unk>"])
-
-
+# -- tokenisation ---------------------------------------------------------
 def test_tokenize():
     assert tokenize("The U.S. didn't pay $12,000 (3.5%) to mother-in-law's firm.") == [
         "The", "U.S.", "did", "n't", "pay", "$", "12,000", "(", "3.5", "%", ")", "to", "mother-in-law",

@@ -127,10 +127,25 @@ class Lexicon:
         return row, casing(tok), suf
 
     def features(self, tokens: Sequence[str]) -> np.ndarray:
-        """tokens: n strings -> (n, 3) word row, casing class, suffix id."""
+        """tokens: n strings -> (n, 3) word row, casing class, suffix id (as :meth:`token_features`, with the
+        pretrained vectors searched for all tokens at once)."""
+        for tok in tokens:
+            if not isinstance(tok, str):
+                raise TypeError(f"a token is {type(tok).__name__}; tokens must be str")
         out = np.empty((len(tokens), 3), dtype=np.int64)
-        for i, tok in enumerate(tokens):
-            out[i] = self.token_features(tok)
+        rows = [self.word_row.get(tok) for tok in tokens]
+        missing = [i for i, row in enumerate(rows) if row is None]
+        if missing and self.pretrained is not None:
+            found, keys = self.pretrained.lookup_many([tokens[i] for i in missing])
+            for i, r, key in zip(missing, found.tolist(), keys):
+                if key is not None:
+                    row = self.word_row.get(key)
+                    rows[i] = self.n_words + r if row is None else row
+        for i, (tok, row) in enumerate(zip(tokens, rows)):
+            if row is None:
+                row = self.word_row.get(word_key(tok), UNK_ROW)
+            suf = self.suffix_id.get(tok[-self.suffix_len:].lower(), 0) if self.suffix_len else 0
+            out[i] = (row, casing(tok), suf)
         return out
 
     def window_features(self, sentences: Sequence[Sequence[str]], k: int) -> np.ndarray:

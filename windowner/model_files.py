@@ -263,7 +263,7 @@ def _load_pretrained(path: Path, config: dict):
                          "corrupt — retrain the model or copy it again") from None
     if len(keys) != len(vectors):
         raise ModelError(f"{path / 'pretrained.txt'}: {len(keys)} words for {len(vectors)} vectors; the files do not match")
-    return WordVectors(spec, vectors, keys)
+    return WordVectors(spec, vectors, keys, index_source=path / "pretrained.txt")
 
 
 def _diagnose(path: Path, exc: Exception) -> str:

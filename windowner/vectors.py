@@ -43,8 +43,6 @@ from .errors import DataError, WindownerError
 DEFAULT_VECTORS = "glove-6b-50d"
 PREFIXES = ("glove", "word2vec", "word2vec-bin", "kv")
 
-UNK, BOS, EOS = "<unk>", "<s>", "</s>"
-SPECIAL_TOKENS = (UNK, BOS, EOS)
 
 _DIGIT = re.compile(r"\d")
 # A number: a digit, optionally followed by digits / ',' / '.' ending in a digit ("12,000", "3.14").
@@ -63,20 +61,6 @@ def digit_normalize(s: str) -> str:
     if not _DIGIT.search(s):
         return s
     return _NUMBER.sub(lambda m: m.group()[0] + _DIGIT.sub("0", m.group()[1:]), s)
-
-
-def special_vectors(dim: int, rng) -> dict[str, np.ndarray]:
-    """Distinct small random float32 vectors for ``"<unk>"``, ``"<s>"`` and ``"</s>"``.
-
-    ``rng`` is a :class:`numpy.random.Generator` (or a seed for one); the vectors are drawn in that
-    order from N(0, 0.1²), so the same generator state always gives the same vectors.
-    """
-    if not isinstance(rng, np.random.Generator):
-        rng = np.random.default_rng(rng)
-    out = {}
-    for name in SPECIAL_TOKENS:
-        out[name] = (rng.standard_normal(int(dim)) * 0.1).astype(np.float32)
-    return out
 
 
 # -- the word → row index -----------------------------------------------------------------------
@@ -347,7 +331,7 @@ class WordVectors:
 
     Lookup policy (:meth:`find`): the exact token, then its lowercase form, then
     :func:`digit_normalize` of the lowercase form; ``-1`` if none is a key.  The caller adds its own
-    rows for unknown words and sentence padding (see :func:`special_vectors`).
+    rows for unknown words and sentence padding.
 
     Lookups go through a :class:`KeyIndex`, built on first use (vectorised) or memory-mapped from
     the cache when ``index_source`` names the file the keys come from; :attr:`keys` and
