@@ -25,8 +25,10 @@ if not Span.has_extension(SCORE_ATTR):
 class WindownerComponent:
     """Tags the non-whitespace tokens of each Doc with a windowner model and sets ``doc.ents``.
 
-    Sentences are cut as :class:`windowner.Tagger` cuts them, so with ``spacy.blank("en")`` the
-    entities equal ``tagger(text).ents``.
+    Sentences are cut as :class:`windowner.Tagger` cuts them, and the Doc's own tokens are tagged: with
+    the model's tokenizer (``nlp.tokenizer = component.tagger.spacy_tokenizer(nlp.vocab)``) the entities
+    equal ``tagger(text).ents``; ``spacy.blank("en")`` tokenizes like models trained before windowner
+    learned tokenizer conventions.
     """
 
     def __init__(self, model_path: str | Path | None, name: str = "windowner", batch_size: int = 1000):
