@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from functools import lru_cache
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -53,8 +54,7 @@ def segment_doc(tokens, text: str | None = None) -> Segmentation:
     from spacy.attrs import IDX, IS_SPACE, LENGTH, ORTH
 
     src = tokens.text if text is None else text
-    strings = tokens.vocab.strings
-    ends = {strings.add(mark) for mark in SENTENCE_END}
+    ends = _end_ids()
     words: list[str] = []
     starts: list[int] = []
     index: list[int] = []
@@ -73,6 +73,15 @@ def segment_doc(tokens, text: str | None = None) -> Segmentation:
     return Segmentation(words, starts, index, sentence_cuts(words, starts, src, candidates, breaks))
 
 
+@lru_cache(maxsize=1)
+def _end_ids() -> frozenset[int]:
+    """The spaCy ORTH ids (string hashes, the same in every StringStore) of :data:`SENTENCE_END`."""
+    from spacy.strings import StringStore
+
+    store = StringStore()
+    return frozenset(store.add(mark) for mark in SENTENCE_END)
+
+
 def sentence_cuts(words: Sequence[str], starts: Sequence[int], text: str, candidates: Sequence[int] | None = None,
                   breaks: Sequence[int] = ()) -> list[int]:
     """Sentence boundaries of the tokens ``words`` (at character offsets ``starts`` of ``text``): [0, ..., n].
@@ -88,12 +97,14 @@ def sentence_cuts(words: Sequence[str], starts: Sequence[int], text: str, candid
     n = len(words)
     if candidates is None:
         candidates = [i for i, w in enumerate(words) if w in SENTENCE_END]
+    if not breaks and (not candidates or candidates[0] == n - 1):  # one sentence (the common case: be quick)
+        return cap_sentences(words, [0, n]) if n else [0]
     breaks = sorted(b for b in set(breaks) if 0 < b < n)
     forced = set(breaks)
     cuts = [0]
     quotes: dict[str, list[int]] = {}
     for i in candidates:
-        if i < cuts[-1] or _list_marker(words, starts, text, i):  # absorbed by an earlier cut; "1." of a list
+        if i == n - 1 or i < cuts[-1] or _list_marker(words, starts, text, i):  # text end; absorbed; "1." of a list
             continue
         since = max(cuts[-1], breaks[bisect_right(breaks, i) - 1] if breaks and breaks[0] <= i else 0)
         j = i + 1
@@ -160,6 +171,8 @@ def cap_sentences(words: Sequence[str], cuts: list[int], limit: int | None = Non
     name or a date stays in one piece: cut before ``Kofi Mensah``, not inside it), else at the limit.
     """
     limit = MAX_SENTENCE_TOKENS if limit is None else limit
+    if cuts[-1] <= limit:
+        return cuts
     out = [0]
     for a, b in zip(cuts, cuts[1:]):
         while b - a > limit:
