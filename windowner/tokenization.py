@@ -139,7 +139,7 @@ def learn_rules(sentences: Iterable[Sequence[str]]) -> TokenizerRules:
     for s in sentences:
         for i in range(1, len(s) - 1):
             t = s[i]
-            if t in standalone:
+            if t in standalone and s[i - 1] and s[i + 1]:
                 for name, (mark, before, after) in marks.items():
                     if mark.fullmatch(t) and before.fullmatch(s[i - 1][-1]) and after.fullmatch(s[i + 1][0]):
                         evidence[name][1] += 1
