@@ -26,6 +26,7 @@ gradcheck: install
 bench: install
 	$(PY) -m pip install --quiet -e '.[test,bench,dask]'
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/raw_text.py
 
 clean:
 	rm -rf $(VENV) models build dist *.egg-info .pytest_cache
