@@ -10,10 +10,13 @@ with their period. :func:`learn_rules` reads them from the training tokens:
   often it shows it as a separate token between two word pieces (``Jong - un``); a class with too little
   evidence either way keeps spaCy's English default;
 * **affix classes**: is ``'s`` split off, are clitics (``n't``, ``'re``, ``'ll``, ...) split off, are
-  abbreviations (``Mr.``, ``U.S.``) single tokens;
+  abbreviations (``Mr.``, ``U.S.``) single tokens, and does an abbreviation that ends a sentence give its
+  period to the sentence (``final_period``: CoNLL-2003 writes ``... Lear Corp .``, GMB ``... the U.S.``);
 * **tokens kept whole** (:attr:`TokenizerRules.keep`): training tokens that the tokenizer would still
-  split but that the data keeps whole more often than it splits them (``Lt.``, ``Calif.``, ``Shi'ite``,
-  ``d'Ivoire``, ``vs.``), added as spaCy special cases.
+  split but that the data keeps whole more often than it splits them (``Lt.``, ``90M``, ``vol.``), added
+  as spaCy special cases;
+* **exceptions dropped** (:attr:`TokenizerRules.drop`): spaCy's one-token exceptions that the data
+  splits more often than not inside its sentences, such as the emoticon ``):`` in ``(home team first):``.
 
 :func:`build_tokenizer` turns the rules (or None: spaCy's English tokenizer as it comes, for model
 directories written before conventions were learned) into a spaCy ``Tokenizer`` on spaCy's English
@@ -66,11 +69,12 @@ INFIXES = (
 )
 POSSESSIVES = ("'s", "'S", "’s", "’S")
 CLITICS = ("n't", "'re", "'ve", "'ll", "'m", "'d", "n’t", "’re", "’ve", "’ll", "’m", "’d")
-AFFIXES = ("possessive", "clitic", "abbreviation")  # True: split off (the first two) / one token (the last)
+AFFIXES = ("possessive", "clitic", "abbreviation", "final_period")  # True: split off / one token / split off
 CLASSES = tuple(i.name for i in INFIXES) + AFFIXES
 SPACY_DEFAULTS = {**{i.name: i.spacy_splits for i in INFIXES}, "possessive": True, "clitic": True,
-                  "abbreviation": True}
+                  "abbreviation": True, "final_period": False}
 _ABBREVIATION = re.compile(r"^(?=.*[^\W\d_])[\w'&-]+(?:\.[\w'&-]+)*\.$")  # Mr. U.S. a.m. Calif. (a letter)
+_PERIOD_FINAL = re.compile(r"^(?=.*\w)\S*[^.\s]\.$")  # Corp. U.S. 4. (not "..", not a lone ".")
 _WS = re.compile(r"\s")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -81,17 +85,19 @@ class TokenizerRules:
 
     ``split``: every class of :data:`CLASSES` → True when the tokenizer applies the rule (infixes and
     ``'s``/clitics split, abbreviations are single tokens). ``keep``: tokens kept whole (sorted).
-    ``evidence``: per class, [occurrences as one token, occurrences split], as counted in the data.
+    ``drop``: spaCy exceptions not applied (sorted). ``evidence``: per class, [occurrences as one token,
+    occurrences split], as counted in the data.
     """
 
     split: dict[str, bool] = field(default_factory=lambda: dict(SPACY_DEFAULTS))
     keep: tuple[str, ...] = ()
     evidence: dict[str, list[int]] = field(default_factory=dict)
+    drop: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         """A JSON-ready dict (what ``tokenizer.json`` holds)."""
         return {"format": RULES_FORMAT, "split": dict(sorted(self.split.items())), "keep": list(self.keep),
-                "evidence": {k: list(v) for k, v in sorted(self.evidence.items())}}
+                "drop": list(self.drop), "evidence": {k: list(v) for k, v in sorted(self.evidence.items())}}
 
     @classmethod
     def from_json(cls, data) -> "TokenizerRules":
@@ -102,20 +108,23 @@ class TokenizerRules:
         if not isinstance(fmt, int) or isinstance(fmt, bool) or fmt > RULES_FORMAT or fmt < 1:
             raise ValueError(f"format {fmt!r} is not supported (this windowner reads format {RULES_FORMAT}); "
                              "upgrade windowner or retrain the model")
-        split, keep, evidence = data.get("split"), data.get("keep"), data.get("evidence", {})
+        split, keep, drop = data.get("split"), data.get("keep"), data.get("drop", [])
+        evidence = data.get("evidence", {})
         if not isinstance(split, dict) or not all(isinstance(v, bool) for v in split.values()):
             raise ValueError("'split' must map rule names to true/false")
         unknown = sorted(set(split) - set(CLASSES))
         if unknown:
             raise ValueError(f"unknown rule(s) {', '.join(map(repr, unknown))} (known: {', '.join(CLASSES)}); "
                              "the model was written by a newer windowner — upgrade windowner")
-        if not isinstance(keep, list) or not all(isinstance(k, str) and k and not _WS.search(k)
-                                                  and not _SURROGATE.search(k) for k in keep):
-            raise ValueError("'keep' must be a list of non-empty tokens without whitespace or lone surrogates")
+        for name, tokens in (("keep", keep), ("drop", drop)):
+            if not isinstance(tokens, list) or not all(isinstance(k, str) and k and not _WS.search(k)
+                                                       and not _SURROGATE.search(k) for k in tokens):
+                raise ValueError(f"{name!r} must be a list of non-empty tokens without whitespace or lone surrogates")
         if not isinstance(evidence, dict) or not all(
                 isinstance(v, list) and len(v) == 2 and all(type(x) is int for x in v) for v in evidence.values()):
             raise ValueError("'evidence' must map rule names to [whole, split] counts")
-        return cls({**SPACY_DEFAULTS, **split}, tuple(keep), {str(k): list(v) for k, v in evidence.items()})
+        return cls({**SPACY_DEFAULTS, **split}, tuple(keep), {str(k): list(v) for k, v in evidence.items()},
+                   tuple(drop))
 
 
 # -- learning -------------------------------------------------------------------------------------
@@ -150,13 +159,17 @@ def learn_rules(sentences: Iterable[Sequence[str]]) -> TokenizerRules:
                               sum(counts[p] for p in POSSESSIVES)]
     evidence["clitic"] = [sum(c for t, c in counts.items() if t.endswith(CLITICS) and t not in CLITICS
                               and t[0] not in "'’"), sum(counts[p] for p in CLITICS)]
+    finals = Counter(s[-1] for s in sentences) + Counter(s[-2] for s in sentences if len(s) > 1 and s[-1] == ".")
+    evidence["final_period"] = [sum(c for t, c in finals.items() if _PERIOD_FINAL.match(t)),
+                                sum(1 for s in sentences if len(s) > 1 and s[-1] == "." and counts[s[-2] + "."]
+                                    and _PERIOD_FINAL.match(s[-2] + "."))]
     split = dict(SPACY_DEFAULTS)
     for name, (whole, apart) in evidence.items():
         if whole >= MIN_EVIDENCE or apart >= MIN_EVIDENCE:
             keeps_whole = whole >= MIN_EVIDENCE and whole >= KEEP_SHARE * (whole + apart)
             split[name] = keeps_whole if name == "abbreviation" else not keeps_whole
     rules = TokenizerRules(split, (), evidence)
-    return TokenizerRules(split, _kept_whole(sentences, counts, rules), evidence)
+    return TokenizerRules(split, _kept_whole(sentences, counts, rules), evidence, _dropped(sentences, counts, rules))
 
 
 def _kept_whole(sentences: list[list[str]], counts: Counter, rules: TokenizerRules) -> tuple[str, ...]:
@@ -171,24 +184,47 @@ def _kept_whole(sentences: list[list[str]], counts: Counter, rules: TokenizerRul
         parts = tuple(tok.text for tok in tokenizer(t))
         if len(parts) > 1:
             pieces[t] = parts
-    if not pieces:
-        return ()
-    wanted = set(pieces.values())
-    lengths = sorted({len(p) for p in wanted})
-    firsts = {p[0] for p in wanted}
-    apart: Counter = Counter()
-    final: Counter = Counter()
-    for s in sentences:
-        final[s[-1]] += 1
-        for i, t in enumerate(s):
-            if t in firsts:
-                for n in lengths:
-                    gram = tuple(s[i:i + n])
-                    if gram in wanted:
-                        apart[gram] += 1
+    apart = _sequence_counts(sentences, set(pieces.values()))
+    final = Counter(s[-1] for s in sentences)
     keep = [t for t, parts in pieces.items()
             if counts[t] > apart[parts] and not (t.endswith(".") and 2 * final[t] > counts[t])]
     return tuple(sorted(keep))
+
+
+def _dropped(sentences: list[list[str]], counts: Counter, rules: TokenizerRules) -> tuple[str, ...]:
+    """spaCy's one-token exceptions whose pieces the data shows apart, inside sentences, more often than whole
+    (at least twice): ``):`` where the data has ``) :``. A sentence's last tokens are no evidence: ``Corp .``
+    ends a sentence because the sentence's period took the abbreviation's."""
+    from spacy.attrs import ORTH
+
+    plain = build_tokenizer(rules, exceptions=False)
+    pieces = {}
+    for key, value in _english()[2].items():
+        if len(value) == 1 and value[0].get(ORTH) == key and not _WS.search(key):
+            parts = tuple(tok.text for tok in plain(key))
+            if len(parts) > 1:
+                pieces[key] = parts
+    apart = _sequence_counts(sentences, set(pieces.values()), inside_only=True)
+    return tuple(sorted(k for k, parts in pieces.items() if apart[parts] >= 2 and apart[parts] > counts[k]))
+
+
+def _sequence_counts(sentences: list[list[str]], wanted: set[tuple[str, ...]], inside_only: bool = False) -> Counter:
+    """How often each token sequence in ``wanted`` occurs in ``sentences`` (``inside_only``: not at a sentence end)."""
+    found: Counter = Counter()
+    if not wanted:
+        return found
+    lengths = sorted({len(p) for p in wanted})
+    firsts = {p[0] for p in wanted}
+    for s in sentences:
+        last = len(s) - inside_only
+        for i, t in enumerate(s):
+            if t in firsts:
+                for n in lengths:
+                    if i + n <= last:
+                        gram = tuple(s[i:i + n])
+                        if gram in wanted:
+                            found[gram] += 1
+    return found
 
 
 # -- the tokenizer --------------------------------------------------------------------------------
@@ -216,35 +252,43 @@ def _spacy_abbreviations() -> frozenset[str]:
     return frozenset(k for k, v in _english()[2].items() if len(v) == 1 and _ABBREVIATION.match(k))
 
 
+def gives_final_period(token: str) -> bool:
+    """Is ``token`` one whose period a sentence ending there takes under ``final_period`` (``Corp.``, ``4.``)?"""
+    return _PERIOD_FINAL.match(token) is not None
+
+
 def _has_clitic(pieces: list[str]) -> bool:
     """True for an exception that splits off a clitic: don't -> do n't, I'm -> I 'm."""
     return len(pieces) > 1 and any(p.startswith(("'", "’")) or p.lower() in ("n't", "n’t") for p in pieces[1:])
 
 
 @lru_cache(maxsize=8)
-def _components(split: tuple[tuple[str, bool], ...], keep: tuple[str, ...]):
-    """Compiled regexes and special cases for the rules (cached: tokenizers are rebuilt when they grow)."""
+def _components(split: tuple[tuple[str, bool], ...], keep: tuple[str, ...], drop: tuple[str, ...],
+                 exceptions: bool = True):
+    """Compiled regexes and special cases for the rules (cached: tokenizers are rebuilt when they grow);
+    ``exceptions=False``: no special cases at all."""
     from spacy.attrs import ORTH
     from spacy.lang.char_classes import LIST_ELLIPSES, LIST_ICONS
     from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
     on = dict(split)
-    prefixes, suffixes, exceptions, url_match, token_match = _english()
+    prefixes, suffixes, english, url_match, token_match = _english()
     if not on["possessive"]:
         suffixes = tuple(s for s in suffixes if s not in POSSESSIVES)
     chars = _chars()
     infixes = list(LIST_ELLIPSES) + list(LIST_ICONS) + [i.pattern(chars) for i in INFIXES if on[i.name]]
-    rules = {}
-    for key, pieces in exceptions.items():
+    special = {}
+    dropped = set(drop)
+    for key, pieces in english.items() if exceptions else ():
         if not on["clitic"] and _has_clitic([p.get(ORTH, "") for p in pieces]):
             continue
-        if not on["abbreviation"] and key in _spacy_abbreviations():
+        if (not on["abbreviation"] and key in _spacy_abbreviations()) or key in dropped:
             continue
-        rules[key] = pieces
-    for token in keep:
-        rules[token] = [{ORTH: token}]
+        special[key] = pieces
+    for token in keep if exceptions else ():
+        special[token] = [{ORTH: token}]
     return (compile_prefix_regex(prefixes).search, compile_suffix_regex(suffixes).search,
-            compile_infix_regex(infixes).finditer, rules, url_match, token_match)
+            compile_infix_regex(infixes).finditer, special, url_match, token_match)
 
 
 @lru_cache(maxsize=1)
@@ -256,9 +300,10 @@ def _spacy_english():
     return t.prefix_search, t.suffix_search, t.infix_finditer, dict(t.rules), t.url_match, t.token_match
 
 
-def build_tokenizer(rules: TokenizerRules | None = None, vocab=None):
+def build_tokenizer(rules: TokenizerRules | None = None, vocab=None, *, exceptions: bool = True):
     """A spaCy ``Tokenizer`` following ``rules``; None: spaCy's English tokenizer, as ``spacy.blank("en")``
-    has it. ``vocab``: the spaCy Vocab it adds words to (a fresh English one by default)."""
+    has it. ``vocab``: the spaCy Vocab it adds words to (a fresh English one by default).
+    ``exceptions=False`` (with rules): prefixes, suffixes and infixes only, no special cases."""
     from spacy.tokenizer import Tokenizer
 
     if vocab is None:
@@ -270,6 +315,6 @@ def build_tokenizer(rules: TokenizerRules | None = None, vocab=None):
         prefix, suffix, infix, special, url_match, token_match = _spacy_english()
     else:
         prefix, suffix, infix, special, url_match, token_match = _components(
-            tuple(sorted(rules.split.items())), tuple(rules.keep))
+            tuple(sorted(rules.split.items())), tuple(rules.keep), tuple(rules.drop), exceptions)
     return Tokenizer(vocab, rules=special, prefix_search=prefix, suffix_search=suffix, infix_finditer=infix,
                      token_match=token_match, url_match=url_match)
