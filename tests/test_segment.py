@@ -127,6 +127,39 @@ def test_data_that_splits_abbreviations_and_keeps_clitics_is_followed():
     assert words(build_tokenizer(keeps), "I don't know.") == ["I", "don't", "know", "."]
 
 
+def test_spacy_exceptions_the_data_splits_are_dropped():
+    rules = learn_rules(corpus(["Results ( home team first ) : Leeds 2 Arsenal 1 .", "Use salt and / or pepper ."]))
+    assert set(rules.drop) >= {"):", "and/or"}
+    assert words(build_tokenizer(rules), "Results (home first): Leeds won, and/or lost.")[3:6] == ["first", ")", ":"]
+    assert "and/or" in words(build_tokenizer(None), "salt and/or pepper")  # spaCy keeps it whole
+
+
+def test_a_final_abbreviation_gives_its_period_to_the_sentence_if_the_data_does():
+    conll = corpus(["He works for Lear Corp .", "Lear Corp. said it grew .", "They flew to the U.S ."])
+    rules = learn_rules(conll)
+    assert rules.split["final_period"] is True
+    tok = build_tokenizer(rules)
+    assert segment_text(tok, "He works for Lear Corp.", True).words[-2:] == ["Corp", "."]
+    assert segment_text(tok, 'He said "Lear Corp."', True).words[-3:] == ["Corp", ".", '"']
+    seg = segment_text(tok, "He left the U.S.\n\nLear Corp. said no.", True)
+    assert seg.sentences() == [["He", "left", "the", "U.S", "."], ["Lear", "Corp.", "said", "no", "."]]
+    assert seg.starts[4] == 15 and seg.index[3] == seg.index[4]  # both parts of the one spaCy token
+    gmb = learn_rules(corpus(["They flew to the U.S.", "U.S. officials left ."]))
+    assert gmb.split["final_period"] is False
+
+
+def test_an_entity_ending_inside_a_spacy_token_takes_all_of_it():
+    import numpy as np
+
+    from windowner.segment import segment_doc, set_spacy_entities
+
+    doc = build_tokenizer(None)("He works for Lear Corp.")
+    seg = segment_doc(doc, final_period=True)
+    assert seg.words == ["He", "works", "for", "Lear", "Corp", "."]
+    set_spacy_entities(doc, seg, ["O", "O", "O", "B-ORG", "I-ORG", "O"], np.full(6, 0.5))
+    assert [(e.text, e.label_) for e in doc.ents] == [("Lear Corp.", "ORG")]
+
+
 def test_no_rules_is_spacys_english_tokenizer():
     import spacy
 

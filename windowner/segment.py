@@ -19,6 +19,7 @@ import numpy as np
 
 from .doc import span_scores
 from .tags import bio2_spans
+from .tokenization import gives_final_period
 
 SCORE_ATTR = "windowner_score"  # spaCy Span extension holding an entity's score
 MAX_SENTENCE_TOKENS = 256  # longer runs without a sentence end are cut into pieces
@@ -32,8 +33,8 @@ NOT_STARTS = frozenset(",;:%)]}/")  # a token starting with one of these continu
 CLAUSE_END = SENTENCE_END | CLOSERS | {",", ";", ":", "—", "--"}  # the length cap cuts after these first
 _SURROGATE = re.compile("[\ud800-\udfff]")
 class Segmentation(NamedTuple):
-    """The tokens of one text that get tagged: ``words[i]`` starts at character ``starts[i]`` and is token
-    ``index[i]`` of the spaCy Doc; sentence j is ``words[cuts[j]:cuts[j + 1]]``."""
+    """The tokens of one text that get tagged: ``words[i]`` starts at character ``starts[i]`` and is (part of)
+    token ``index[i]`` of the spaCy Doc; sentence j is ``words[cuts[j]:cuts[j + 1]]``."""
 
     words: list[str]
     starts: list[int]
@@ -45,11 +46,14 @@ class Segmentation(NamedTuple):
         return [self.words[a:b] for a, b in zip(self.cuts, self.cuts[1:])]
 
 
-def segment_doc(tokens, text: str | None = None) -> Segmentation:
+def segment_doc(tokens, text: str | None = None, final_period: bool = False) -> Segmentation:
     """Drop the whitespace tokens of a spaCy Doc and cut the rest into sentences (:func:`sentence_cuts`).
 
     ``text``: the text to slice words from (the original, when the Doc was made from a copy with lone
-    surrogates replaced; same length). Reads plain integer rows, never spaCy Token objects.
+    surrogates replaced; same length). ``final_period``: an abbreviation that ends the text or comes
+    before a blank line (``Lear Corp.``) is two words, ``Corp`` and ``.``, both parts of the one spaCy
+    token, as in training data whose sentences take the period of a final abbreviation. Reads plain
+    integer rows, never spaCy Token objects.
     """
     from spacy.attrs import IDX, IS_SPACE, LENGTH, ORTH
 
@@ -70,6 +74,19 @@ def segment_doc(tokens, text: str | None = None) -> Segmentation:
         words.append(src[a:a + n])
         starts.append(a)
         index.append(i)
+    if final_period and words:
+        for end in sorted({len(words), *breaks}, reverse=True):
+            k = end - 1
+            while k > 0 and (words[k] in CLOSERS or words[k] in QUOTES):
+                k -= 1
+            if gives_final_period(words[k]):
+                w = words[k]
+                words[k:k + 1] = [w[:-1], "."]
+                starts.insert(k + 1, starts[k] + len(w) - 1)
+                index.insert(k + 1, index[k])
+                candidates = [c + (c > k) for c in candidates] + [k + 1]
+                breaks = [b + (b > k) for b in breaks]
+        candidates.sort()
     return Segmentation(words, starts, index, sentence_cuts(words, starts, src, candidates, breaks))
 
 
@@ -138,8 +155,10 @@ def _list_marker(words: Sequence[str], starts: Sequence[int], text: str, i: int)
 
 def _closes(words: Sequence[str], starts: Sequence[int], j: int, since: int, quotes: dict[str, list[int]]) -> bool:
     """Does the straight quote ``words[j]`` close a quotation (rather than open the next sentence's)?"""
+    if j + 1 == len(words):  # nothing left to open
+        return True
     before = _attached(starts, words, j - 1)
-    after = j + 1 < len(words) and _attached(starts, words, j)
+    after = _attached(starts, words, j)
     if before != after:
         return before
     q = words[j]
@@ -220,15 +239,17 @@ def tokenizable(text: str) -> str:
         return _SURROGATE.sub("\ufffd", text)
 
 
-def segment_text(tokenizer, text: str) -> Segmentation:
-    """Tokenize ``text`` with ``tokenizer`` and cut it into sentences; offsets index ``text`` itself."""
-    return segment_doc(tokenizer(tokenizable(text)), text)
+def segment_text(tokenizer, text: str, final_period: bool = False) -> Segmentation:
+    """Tokenize ``text`` with ``tokenizer`` and cut it into sentences (see :func:`segment_doc`); offsets index
+    ``text`` itself."""
+    return segment_doc(tokenizer(tokenizable(text)), text, final_period)
 
 
 def set_spacy_entities(doc, seg: Segmentation, tags: list[str], proba: np.ndarray):
     """Set ``doc.ents`` of the spaCy Doc ``doc`` from the BIO2 ``tags`` of its tagged tokens ``seg`` and put
     each entity's score (mean probability, (n,) ``proba``) in ``span._.windowner_score``; replaces
-    entities set before. Returns ``doc``."""
+    entities set before (an entity that ends inside a spaCy token, ``Corp`` of ``Corp.``, takes all of it).
+    Returns ``doc``."""
     from spacy.tokens import Span
 
     if not Span.has_extension(SCORE_ATTR):

@@ -15,7 +15,7 @@ from spacy.tokens import Doc, Span
 
 from .errors import ModelError
 from .model_files import save_model
-from .segment import SCORE_ATTR, segment_doc, set_spacy_entities
+from .segment import SCORE_ATTR, set_spacy_entities
 from .tagger import Tagger, load
 
 if not Span.has_extension(SCORE_ATTR):
@@ -58,7 +58,7 @@ class WindownerComponent:
             batch = list(islice(docs, size))
             if not batch:
                 return
-            segs = [segment_doc(d) for d in batch]
+            segs = [self.tagger.segment_spacy(d) for d in batch]
             for d, seg, (tags, proba) in zip(batch, segs, self.tagger.tag_segments(segs)):
                 yield set_spacy_entities(d, seg, tags, proba)
 

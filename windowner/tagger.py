@@ -157,7 +157,17 @@ class Tagger:
 
     def segment(self, text: str) -> Segmentation:
         """The tokens and sentence cuts of ``text``, exactly as :meth:`__call__` tags them."""
-        return segment_text(self.tokenizer, check_text(text))
+        return segment_text(self.tokenizer, check_text(text), self._final_period)
+
+    def segment_spacy(self, doc) -> Segmentation:
+        """The tokens (the Doc's own) and sentence cuts of a spaCy ``Doc``, as this tagger cuts them."""
+        return segment_doc(doc, final_period=self._final_period)
+
+    @property
+    def _final_period(self) -> bool:
+        """Does the training data give a final abbreviation's period to the sentence (``Corp .``)?"""
+        rules = getattr(self.model, "tokenizer_rules", None)
+        return rules is not None and rules.split["final_period"]
 
     def tag_segments(self, segs: Sequence[Segmentation]) -> list[tuple[list[str], np.ndarray]]:
         """One (BIO2 tags, probabilities (n,)) pair per segmented text, all sentences tagged together."""
@@ -174,7 +184,8 @@ class Tagger:
 
     def _tag_batch(self, texts: list[str]) -> list[Doc]:
         tokenizer = self.tokenizer
-        segs = [segment_text(tokenizer, text) for text in texts]
+        final_period = self._final_period
+        segs = [segment_text(tokenizer, text, final_period) for text in texts]
         return [Doc.from_tags(text, seg.words, seg.starts, tags, proba)
                 for text, seg, (tags, proba) in zip(texts, segs, self.tag_segments(segs))]
 
@@ -189,7 +200,7 @@ class Tagger:
         """Tag ``text`` into a spaCy ``Doc`` (same tokenizer) with ``doc.ents`` set and each entity's score
         in ``span._.windowner_score``. Lone surrogates, which spaCy cannot hold, become U+FFFD."""
         doc = self.tokenizer(tokenizable(check_text(text)))
-        seg = segment_doc(doc)
+        seg = self.segment_spacy(doc)
         [(tags, proba)] = self.tag_segments([seg])
         return set_spacy_entities(doc, seg, tags, proba)
 
