@@ -316,5 +316,6 @@ def build_tokenizer(rules: TokenizerRules | None = None, vocab=None, *, exceptio
     else:
         prefix, suffix, infix, special, url_match, token_match = _components(
             tuple(sorted(rules.split.items())), tuple(rules.keep), tuple(rules.drop), exceptions)
-    return Tokenizer(vocab, rules=special, prefix_search=prefix, suffix_search=suffix, infix_finditer=infix,
+    # a copy of the cached special cases: Tokenizer.add_special_case changes the dict it was given
+    return Tokenizer(vocab, rules=dict(special), prefix_search=prefix, suffix_search=suffix, infix_finditer=infix,
                      token_match=token_match, url_match=url_match)
