@@ -285,10 +285,18 @@ def _components(split: tuple[tuple[str, bool], ...], keep: tuple[str, ...], drop
         if (not on["abbreviation"] and key in _spacy_abbreviations()) or key in dropped:
             continue
         special[key] = pieces
-    for token in keep if exceptions else ():
-        special[token] = [{ORTH: token}]
+    if keep and exceptions:  # a token_match, not special cases: those are matched again over every Doc
+        whole = re.compile("(?:" + "|".join(map(re.escape, sorted(keep, key=len, reverse=True))) + r")\Z").match
+        token_match = whole if token_match is None else _either(whole, token_match)
+        for token in keep:
+            special.pop(token, None)  # a multi-token exception the data keeps whole
     return (compile_prefix_regex(prefixes).search, compile_suffix_regex(suffixes).search,
             compile_infix_regex(infixes).finditer, special, url_match, token_match)
+
+
+def _either(first, second):
+    """A token_match that matches what either of two does."""
+    return lambda text: first(text) or second(text)
 
 
 @lru_cache(maxsize=1)
