@@ -127,6 +127,13 @@ def test_data_that_splits_abbreviations_and_keeps_clitics_is_followed():
     assert words(build_tokenizer(keeps), "I don't know.") == ["I", "don't", "know", "."]
 
 
+def test_a_spacy_exception_the_data_keeps_whole_stays_whole():
+    rules = learn_rules(corpus(["Cannot stop now , said Kim .", "We met at 10am today ."]))
+    assert {"Cannot", "10am"} <= set(rules.keep)
+    assert words(build_tokenizer(rules), "Cannot stop at 10am.") == ["Cannot", "stop", "at", "10am", "."]
+    assert words(build_tokenizer(None), "Cannot stop at 10am.") == ["Can", "not", "stop", "at", "10", "am", "."]
+
+
 def test_spacy_exceptions_the_data_splits_are_dropped():
     rules = learn_rules(corpus(["Results ( home team first ) : Leeds 2 Arsenal 1 .", "Use salt and / or pepper ."]))
     assert set(rules.drop) >= {"):", "and/or"}

@@ -175,11 +175,12 @@ def learn_rules(sentences: Iterable[Sequence[str]]) -> TokenizerRules:
 def _kept_whole(sentences: list[list[str]], counts: Counter, rules: TokenizerRules) -> tuple[str, ...]:
     """Training tokens the tokenizer of ``rules`` splits but the data keeps whole more often than split."""
     tokenizer = build_tokenizer(rules)
+    exceptions = _english()[2]
     pieces = {}
     for t, c in counts.items():
         if len(t) > MAX_KEEP_LENGTH or _WS.search(t) or _SURROGATE.search(t) or (c < 2 and not _ABBREVIATION.match(t)):
             continue
-        if t.isalpha() and t.isascii():  # no affixes, infixes or special cases to split it
+        if t.isalpha() and t.isascii() and t not in exceptions:  # no affixes, infixes or special cases split it
             continue
         parts = tuple(tok.text for tok in tokenizer(t))
         if len(parts) > 1:
