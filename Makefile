@@ -33,6 +33,7 @@ bench: install
 	$(PY) -m pip install --quiet -e '.[test,bench,dask]'
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/user_path.py
+	$(PY) benchmarks/raw_text.py
 
 clean:
 	rm -rf $(VENV) models build dist *.egg-info .pytest_cache

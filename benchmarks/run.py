@@ -23,6 +23,7 @@ import math
 import os
 import platform
 import random
+import re
 import shlex
 import statistics
 import subprocess
@@ -602,6 +603,10 @@ def write_markdown(path: Path, results: dict, meta: dict) -> None:
     for target, measured, ok in targets(results):
         lines.append(_row([target, measured, "—" if ok is None else "✓" if ok else "✗"]))
     lines += ["", "![F1 against tokens/s](results.png)" if path.parent == HERE else f"Plot: `{meta['plot']}`", ""]
+    kept = re.search(r"<!-- raw-text -->.*?<!-- /raw-text -->", path.read_text(encoding="utf-8"), re.S) \
+        if path.exists() else None
+    if kept:  # the section benchmarks/raw_text.py writes stays
+        lines += [kept.group(0), ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 

@@ -105,7 +105,8 @@ def test_no_pickle_in_windowner_sources():
 
 def test_model_directory_holds_only_json_text_and_plain_arrays(tiny_model_dir):
     names = sorted(p.name for p in tiny_model_dir.iterdir())
-    assert set(MODEL_FILES) <= set(names) <= set(MODEL_FILES) | {"history.json", "pretrained.npy", "pretrained.txt"}
+    assert set(MODEL_FILES) <= set(names) <= set(MODEL_FILES) | {"history.json", "tokenizer.json", "pretrained.npy",
+                                                                 "pretrained.txt"}
     with np.load(tiny_model_dir / "weights.npz", allow_pickle=False) as data:
         for name in data.files:
             assert data[name].dtype != object
@@ -268,7 +269,7 @@ def test_missing_model_directory(tmp_path, capsys):
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=st.sampled_from(MODEL_FILES + ("history.json", "pretrained.npy", "pretrained.txt")),
+@given(name=st.sampled_from(MODEL_FILES + ("history.json", "tokenizer.json", "pretrained.npy", "pretrained.txt")),
        where=st.floats(0, 1), cut=st.booleans(), byte=st.integers(0, 255))
 def test_fuzz_any_damage_loads_or_raises_a_windowner_error(tmp_path_factory, tiny_model_dir, vectors_model_dir,
                                                            name, where, cut, byte):
@@ -288,6 +289,7 @@ def test_fuzz_any_damage_loads_or_raises_a_windowner_error(tmp_path_factory, tin
         assert str(d) in str(exc)
         return
     model.predict([["Kofi", "visited", "Paris", "."]])
+    windowner.tagger.Tagger(model)("Kofi Jong-un visited Paris on Jan. 5.")  # the tokenizer file is usable too
 
 
 # --------------------------------------------------------------------------- saving

@@ -1,7 +1,9 @@
 """Model directories: saving atomically and loading without pickle.
 
 A model directory holds :data:`MODEL_FILES` (and, for vectors other than the embedded default,
-``pretrained.npy`` + ``pretrained.txt``). It is written into a hidden sibling directory and swapped in
+``pretrained.npy`` + ``pretrained.txt``). ``tokenizer.json`` holds the tokenizer conventions learned from
+the training data (:mod:`windowner.tokenization`); directories written before it existed load without it
+and tokenize raw text with spaCy's English tokenizer. It is written into a hidden sibling directory and swapped in
 atomically (Linux ``renameat2(RENAME_EXCHANGE)``), so a killed save leaves the old model or the new one.
 Every problem on loading is a :class:`~windowner.errors.ModelError` naming the file and what to do.
 """
@@ -24,10 +26,12 @@ from .errors import ModelError, WindownerError
 from .features import CASES, Lexicon
 from .inference import WEIGHT_NAMES, NERModel
 from .network import ACTIVATIONS, HEADS, Embeddings, WindowNetwork
+from .tokenization import TokenizerRules
 from .version import __version__
 
 FORMAT_VERSION = 1
-MODEL_FILES = ("config.json", "weights.npz", "vocab.txt", "suffixes.txt", "history.json")
+MODEL_FILES = ("config.json", "weights.npz", "vocab.txt", "suffixes.txt", "history.json", "tokenizer.json")
+TOKENIZER_FILE = "tokenizer.json"  # optional: older model directories have none
 PRETRAINED_FILES = ("pretrained.npy", "pretrained.txt")  # vectors other than the embedded default travel along
 
 
@@ -56,6 +60,10 @@ def save_model(model: NERModel, path: str | os.PathLike) -> Path:
         _write_lines(tmp / "vocab.txt", model.lexicon.words)
         _write_lines(tmp / "suffixes.txt", model.lexicon.suffixes)
         (tmp / "history.json").write_text(json.dumps(model.history, indent=2) + "\n", encoding="utf-8")
+        rules = getattr(model, "tokenizer_rules", None)
+        if rules is not None:
+            (tmp / TOKENIZER_FILE).write_text(json.dumps(rules.to_json(), indent=1, ensure_ascii=False) + "\n",
+                                              encoding="utf-8")
         _save_npz(tmp / "weights.npz", model.weights())
         for f in tmp.iterdir():
             _fsync(f)
@@ -139,7 +147,19 @@ def _read_model(path: Path) -> NERModel:
     model = NERModel(config, tags, lexicon, embeddings, net, weights["start"], weights["trans"])
     if (path / "history.json").exists():
         model.history = _read_json(path / "history.json")
+    model.tokenizer_rules = _read_tokenizer_rules(path / TOKENIZER_FILE)
     return model
+
+
+def _read_tokenizer_rules(path: Path) -> TokenizerRules | None:
+    """The tokenizer conventions in ``path``, or None for a model directory written before they existed."""
+    if not path.exists():
+        return None
+    try:
+        return TokenizerRules.from_json(_read_json(path))
+    except ValueError as exc:
+        raise ModelError(f"{path}: {exc}; the file is corrupt or from another windowner version — retrain the "
+                         "model, or delete the file to tokenize with spaCy's English tokenizer") from None
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -15,7 +15,7 @@ from spacy.tokens import Doc, Span
 
 from .errors import ModelError
 from .model_files import save_model
-from .segment import SCORE_ATTR, segment_doc, set_spacy_entities
+from .segment import SCORE_ATTR, set_spacy_entities
 from .tagger import Tagger, load
 
 if not Span.has_extension(SCORE_ATTR):
@@ -25,8 +25,10 @@ if not Span.has_extension(SCORE_ATTR):
 class WindownerComponent:
     """Tags the non-whitespace tokens of each Doc with a windowner model and sets ``doc.ents``.
 
-    Sentences are cut as :class:`windowner.Tagger` cuts them, so with ``spacy.blank("en")`` the
-    entities equal ``tagger(text).ents``.
+    Sentences are cut as :class:`windowner.Tagger` cuts them, and the Doc's own tokens are tagged: with
+    the model's tokenizer (``nlp.tokenizer = component.tagger.spacy_tokenizer(nlp.vocab)``) the entities
+    equal ``tagger(text).ents``; ``spacy.blank("en")`` tokenizes like models trained before windowner
+    learned tokenizer conventions.
     """
 
     def __init__(self, model_path: str | Path | None, name: str = "windowner", batch_size: int = 1000):
@@ -56,7 +58,7 @@ class WindownerComponent:
             batch = list(islice(docs, size))
             if not batch:
                 return
-            segs = [segment_doc(d) for d in batch]
+            segs = [self.tagger.segment_spacy(d) for d in batch]
             for d, seg, (tags, proba) in zip(batch, segs, self.tagger.tag_segments(segs)):
                 yield set_spacy_entities(d, seg, tags, proba)
 

@@ -21,8 +21,9 @@ from .errors import ModelError
 from .inference import NERModel
 from .model_files import load_model, save_model
 from .explain import TokenSaliency, explain_segmentation
-from .segment import (Segmentation, check_text, english_tokenizer, segment_doc, segment_text, set_spacy_entities,
-                      tokenizable)
+from .segment import (Segmentation, check_text, segment_doc, segment_text, set_spacy_entities, tokenizable,
+                      tokenizer_is_full)
+from .tokenization import build_tokenizer
 from .training import Pairs, check_tagged, fit
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "default"  # written by `make demo`
@@ -69,10 +70,20 @@ class Tagger:
 
     @property
     def tokenizer(self):
-        """The spaCy tokenizer used for raw text (a blank English pipeline's)."""
-        if self._tok is None:
-            self._tok = english_tokenizer()
-        return self._tok
+        """The spaCy tokenizer used for raw text: it follows the conventions of the model's training data
+        (``model.tokenizer_rules``, saved as ``tokenizer.json``), or is spaCy's English tokenizer for models
+        without them. spaCy adds every new word to its Vocab, so a tokenizer whose Vocab is full
+        (:data:`~windowner.segment.MAX_TOKENIZER_WORDS`) is replaced by a fresh one: memory stays bounded."""
+        tok = self._tok
+        if tok is None or tokenizer_is_full(tok):
+            self._tok = tok = build_tokenizer(getattr(self.model, "tokenizer_rules", None))
+        return tok
+
+    def spacy_tokenizer(self, vocab):
+        """A new spaCy ``Tokenizer`` on ``vocab`` that tokenizes as this tagger does: ``nlp.tokenizer =
+        tagger.spacy_tokenizer(nlp.vocab)`` gives a pipeline whose ``windowner`` component finds the entities
+        ``tagger(text)`` finds."""
+        return build_tokenizer(getattr(self.model, "tokenizer_rules", None), vocab)
 
     # -- pre-tokenized input --------------------------------------------------------------------
 
@@ -146,7 +157,17 @@ class Tagger:
 
     def segment(self, text: str) -> Segmentation:
         """The tokens and sentence cuts of ``text``, exactly as :meth:`__call__` tags them."""
-        return segment_text(self.tokenizer, check_text(text))
+        return segment_text(self.tokenizer, check_text(text), self._final_period)
+
+    def segment_spacy(self, doc) -> Segmentation:
+        """The tokens (the Doc's own) and sentence cuts of a spaCy ``Doc``, as this tagger cuts them."""
+        return segment_doc(doc, final_period=self._final_period)
+
+    @property
+    def _final_period(self) -> bool:
+        """Does the training data give a final abbreviation's period to the sentence (``Corp .``)?"""
+        rules = getattr(self.model, "tokenizer_rules", None)
+        return rules is not None and rules.split["final_period"]
 
     def tag_segments(self, segs: Sequence[Segmentation]) -> list[tuple[list[str], np.ndarray]]:
         """One (BIO2 tags, probabilities (n,)) pair per segmented text, all sentences tagged together."""
@@ -162,7 +183,9 @@ class Tagger:
         return out
 
     def _tag_batch(self, texts: list[str]) -> list[Doc]:
-        segs = [segment_text(self.tokenizer, text) for text in texts]
+        tokenizer = self.tokenizer
+        final_period = self._final_period
+        segs = [segment_text(tokenizer, text, final_period) for text in texts]
         return [Doc.from_tags(text, seg.words, seg.starts, tags, proba)
                 for text, seg, (tags, proba) in zip(texts, segs, self.tag_segments(segs))]
 
@@ -177,7 +200,7 @@ class Tagger:
         """Tag ``text`` into a spaCy ``Doc`` (same tokenizer) with ``doc.ents`` set and each entity's score
         in ``span._.windowner_score``. Lone surrogates, which spaCy cannot hold, become U+FFFD."""
         doc = self.tokenizer(tokenizable(check_text(text)))
-        seg = segment_doc(doc)
+        seg = self.segment_spacy(doc)
         [(tags, proba)] = self.tag_segments([seg])
         return set_spacy_entities(doc, seg, tags, proba)
 

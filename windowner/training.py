@@ -18,6 +18,7 @@ from .metrics import evaluate
 from .network import Embeddings, WindowNetwork
 from .optim import SGD, minibatches
 from .tags import to_bio2
+from .tokenization import learn_rules
 from .vectors import DEFAULT_VECTORS, load_vectors
 
 Pairs = Sequence[tuple[Sequence[str], Sequence[str]]]
@@ -129,6 +130,8 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
         ls, lt = learned_transitions((g for _, g in train), tags)
         start, trans = start + ls, trans + lt
     model = NERModel(config, tags, lexicon, embeddings, net, start, trans)
+    # how the training data is tokenized, so that raw text is cut into tokens the same way (tokenizer.json)
+    model.tokenizer_rules = learn_rules(t for t, _ in train)
 
     feats = model.window_features([t for t, _ in train])  # (N, m, 3)
     y = np.array([index[tag] for _, g in train for tag in g])
