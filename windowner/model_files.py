@@ -1,7 +1,7 @@
 """Model directories: saving atomically and loading without pickle.
 
 A model directory holds :data:`MODEL_FILES` (and, for vectors other than the embedded default,
-``pretrained.npy`` + ``pretrained.txt``). It is written into a hidden sibling directory and swapped in
+``pretrained.npy`` + ``pretrained.txt``; for a calibrated model, :data:`CALIBRATION_FILE`). It is written into a hidden sibling directory and swapped in
 atomically (Linux ``renameat2(RENAME_EXCHANGE)``), so a killed save leaves the old model or the new one.
 Every problem on loading is a :class:`~windowner.errors.ModelError` naming the file and what to do.
 """
@@ -20,6 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .calibration import Calibration
 from .errors import ModelError, WindownerError
 from .features import CASES, Lexicon
 from .inference import WEIGHT_NAMES, NERModel
@@ -29,6 +30,9 @@ from .version import __version__
 FORMAT_VERSION = 1
 MODEL_FILES = ("config.json", "weights.npz", "vocab.txt", "suffixes.txt", "history.json")
 PRETRAINED_FILES = ("pretrained.npy", "pretrained.txt")  # vectors other than the embedded default travel along
+CALIBRATION_FILE = "calibration.json"  # the calibration maps (JSON numbers); absent: uncalibrated scores
+UNCALIBRATED_NOTE = (f"no {CALIBRATION_FILE}: scores are raw lattice probabilities, not calibrated (a model "
+                     "written before calibration, or trained with --calibration none)")
 
 
 def save_model(model: NERModel, path: str | os.PathLike) -> Path:
@@ -46,7 +50,13 @@ def save_model(model: NERModel, path: str | os.PathLike) -> Path:
     try:
         config = dict(model.config, tags=model.tags, labels=model.labels, windowner_version=__version__,
                       format_version=FORMAT_VERSION, cases=list(CASES), suffix_len=model.lexicon.suffix_len,
-                      n_words=model.lexicon.n_words)
+                      n_words=model.lexicon.n_words, calibrated=model.calibration is not None)
+        config.pop("calibration_note", None)
+        if model.calibration is None:
+            config["calibration_note"] = UNCALIBRATED_NOTE
+        else:
+            (tmp / CALIBRATION_FILE).write_text(json.dumps(model.calibration.to_dict(), indent=1) + "\n",
+                                                encoding="utf-8")
         pretrained = model.lexicon.pretrained
         if pretrained is not None and not config.get("vectors_embedded", False):
             # non-default vectors travel with the model, so that it loads anywhere
@@ -139,7 +149,22 @@ def _read_model(path: Path) -> NERModel:
     model = NERModel(config, tags, lexicon, embeddings, net, weights["start"], weights["trans"])
     if (path / "history.json").exists():
         model.history = _read_json(path / "history.json")
+    model.calibration = _read_calibration(path / CALIBRATION_FILE)
+    model.config["calibrated"] = model.calibration is not None
+    if model.calibration is None:
+        model.config["calibration_note"] = UNCALIBRATED_NOTE
     return model
+
+
+def _read_calibration(path: Path) -> Calibration | None:
+    """The calibration maps of ``path``, or None without the file (an older or uncalibrated model)."""
+    if not path.exists():
+        return None
+    try:
+        return Calibration.from_dict(_read_json(path))
+    except ValueError as exc:
+        raise ModelError(f"{path}: {exc}; the file is corrupt — retrain the model, or delete the file to use "
+                         "uncalibrated scores") from None
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -9,7 +9,9 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .calibration import Calibration, fit_map
 from .config import TrainConfig
+from .confidence import entity_outcomes, expected_calibration_error
 from .decode import constraints, learned_transitions
 from .errors import WindownerError
 from .features import CASES, SPECIAL_WORDS, UNK_ROW, Lexicon
@@ -99,6 +101,8 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
         on_epoch: Callable[[NERModel, dict], None] | None = None) -> NERModel:
     """Train on (tokens, BIO2 tags) pairs; keep the epoch with the best dev F1 (or the last, without dev).
 
+    The last ``config.calibration_split`` of the training sentences are held out from SGD (and from the
+    lexicon); the finished model's calibration maps are fitted on them (:func:`calibrate`).
     Raises :class:`TrainingDiverged` on a NaN/inf loss (the best model so far is on the exception as
     ``.model``); a KeyboardInterrupt returns the best model so far, with ``model.interrupted = True``
     (it propagates if no epoch has finished yet).
@@ -112,6 +116,7 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
     if cfg.labels:  # types not asked for become O
         train = [(t, [x if x[2:] in cfg.labels else "O" for x in g]) for t, g in train]
     index = {t: i for i, t in enumerate(tags)}
+    train, held_out = split_for_calibration(train, cfg)
 
     pretrained = None
     if cfg.vectors not in ("none", None):
@@ -224,7 +229,40 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
             raise
         model.interrupted = True
     _restore(model, best)
+    if held_out:
+        calibrate(model, held_out, cfg.calibration)
+    model.config["calibrated"] = model.calibration is not None
     return model
+
+
+def split_for_calibration(train: list, cfg: TrainConfig) -> tuple[list, list]:
+    """(sentences for SGD, sentences held out for calibration): the last ``cfg.calibration_split`` of
+    ``train`` (a contiguous block, like a dev set), none if the calibration is off or nothing would be left."""
+    if cfg.calibration == "none" or cfg.calibration_split == 0:
+        return train, []
+    n = int(round(len(train) * cfg.calibration_split))
+    if n == 0 or n == len(train):
+        return train, []
+    return train[:-n], train[-n:]
+
+
+def calibrate(model: NERModel, held_out: Pairs, method: str) -> Calibration:
+    """Fit ``model.calibration`` on held-out (tokens, BIO2 tags): the entity map on the raw scores of the
+    predicted entities against "exactly right", the token map on each token's raw tag probability against
+    "tag right". ``info`` records what it was fitted on and the expected calibration error there."""
+    model.calibration = None  # raw lattice probabilities
+    scored = model.predict_scored([t for t, _ in held_out])
+    gold = [g for _, g in held_out]
+    scores, correct, n_gold = entity_outcomes(gold, scored.ents)
+    tok_p = np.concatenate(scored.proba)
+    tok_right = np.array([p == g for pred, ref in zip(scored.tags, gold) for p, g in zip(pred, ref)], dtype=bool)
+    entity, token = fit_map(method, scores, correct), fit_map(method, tok_p, tok_right)
+    info = {"method": method, "held_out_sentences": len(held_out), "held_out_gold_entities": n_gold,
+            "entities": len(scores), "tokens": len(tok_p),
+            "entity_ece_raw": expected_calibration_error(scores, correct),
+            "entity_ece_fitted": expected_calibration_error(entity(scores), correct)}
+    model.calibration = Calibration(entity, token, info)
+    return model.calibration
 
 
 def _restore(model: NERModel, best: dict | None) -> None:
