@@ -7,6 +7,8 @@ pairs (raw probability ``p``, outcome ``y`` in {0, 1}) and applied to every scor
     the non-decreasing step function that best fits ``y`` (pool-adjacent-violators, scikit-learn's
     ``IsotonicRegression``), stored as its breakpoints ``x`` (increasing) and values ``y`` and applied by
     linear interpolation with ``np.interp`` (constant beyond the ends) — plain JSON numbers, no pickle.
+    One pseudo-observation at each end (a right one at p = 0, a wrong one at p = 1) keeps the map off
+    exactly 0 and 1, which a finite held-out set cannot justify.
 ``temperature``
     ``sigmoid(logit(p) / T)`` with the one parameter ``T > 0`` chosen by maximum likelihood.
 ``identity``
@@ -109,7 +111,8 @@ def fit_map(method: str, p: np.ndarray, y: np.ndarray) -> CalibrationMap:
         return CalibrationMap("temperature", temperature=fit_temperature(p, y), samples=len(p))
     from sklearn.isotonic import IsotonicRegression  # fitting only: tagging never imports scikit-learn
 
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip").fit(p, y)
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
+    iso.fit(np.concatenate([[0.0], p, [1.0]]), np.concatenate([[1.0], y, [0.0]]))
     return CalibrationMap("isotonic", tuple(iso.X_thresholds_.tolist()), tuple(iso.y_thresholds_.tolist()),
                           samples=len(p))
 

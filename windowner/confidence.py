@@ -182,3 +182,60 @@ def pr_curve(scores: np.ndarray, correct: np.ndarray, n_gold: int,
         f1 = np.where(precision + recall > 0, 2 * precision * recall / np.where(precision + recall > 0,
                                                                               precision + recall, 1), 0.0)
     return PRCurve(t, precision, np.asarray(recall, dtype=np.float64), f1, predicted, hit)
+
+
+class Outcomes:
+    """Running totals for scoring confidence over batches: each predicted entity's score and whether it is
+    exactly right, the number of gold entities, and each token's tag probability and whether the tag is right.
+
+    >>> out = Outcomes(); out.add(gold_tags, model.predict_scored(tokens))
+    >>> out.entity_reliability().ece, out.pr_curve().f1
+    """
+
+    def __init__(self) -> None:
+        self._ent_scores: list[np.ndarray] = []
+        self._ent_correct: list[np.ndarray] = []
+        self._tok_proba: list[np.ndarray] = []
+        self._tok_right: list[np.ndarray] = []
+        self.n_gold = 0
+
+    def add(self, gold: Sequence[Sequence[str]], scored: Scored, tokens: bool = True) -> None:
+        """One batch: BIO2 ``gold`` tags and the :class:`Scored` prediction of the same sentences (tokens too
+        unless ``tokens`` is False)."""
+        scores, correct, n_gold = entity_outcomes(gold, scored.ents)
+        self._ent_scores.append(scores)
+        self._ent_correct.append(correct)
+        self.n_gold += n_gold
+        if tokens and scored.proba:
+            self._tok_proba.append(np.concatenate(scored.proba))
+            self._tok_right.append(np.array([p == g for pred, ref in zip(scored.tags, gold)
+                                             for p, g in zip(pred, ref)], dtype=bool))
+
+    @staticmethod
+    def _joined(parts: list[np.ndarray], dtype) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+    @property
+    def entity_scores(self) -> np.ndarray:
+        return self._joined(self._ent_scores, np.float64)
+
+    @property
+    def entity_correct(self) -> np.ndarray:
+        return self._joined(self._ent_correct, bool)
+
+    @property
+    def token_proba(self) -> np.ndarray:
+        return self._joined(self._tok_proba, np.float64)
+
+    @property
+    def token_right(self) -> np.ndarray:
+        return self._joined(self._tok_right, bool)
+
+    def entity_reliability(self, bins: int = 10) -> Reliability:
+        return reliability(self.entity_scores, self.entity_correct, bins)
+
+    def token_reliability(self, bins: int = 10) -> Reliability:
+        return reliability(self.token_proba, self.token_right, bins)
+
+    def pr_curve(self, thresholds: np.ndarray | None = None) -> PRCurve:
+        return pr_curve(self.entity_scores, self.entity_correct, self.n_gold, thresholds)

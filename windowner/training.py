@@ -11,7 +11,7 @@ import numpy as np
 
 from .calibration import Calibration, fit_map
 from .config import TrainConfig
-from .confidence import entity_outcomes, expected_calibration_error
+from .confidence import Outcomes, expected_calibration_error
 from .decode import constraints, learned_transitions
 from .errors import WindownerError
 from .features import CASES, SPECIAL_WORDS, UNK_ROW, Lexicon
@@ -251,14 +251,12 @@ def calibrate(model: NERModel, held_out: Pairs, method: str) -> Calibration:
     predicted entities against "exactly right", the token map on each token's raw tag probability against
     "tag right". ``info`` records what it was fitted on and the expected calibration error there."""
     model.calibration = None  # raw lattice probabilities
-    scored = model.predict_scored([t for t, _ in held_out])
-    gold = [g for _, g in held_out]
-    scores, correct, n_gold = entity_outcomes(gold, scored.ents)
-    tok_p = np.concatenate(scored.proba)
-    tok_right = np.array([p == g for pred, ref in zip(scored.tags, gold) for p, g in zip(pred, ref)], dtype=bool)
-    entity, token = fit_map(method, scores, correct), fit_map(method, tok_p, tok_right)
-    info = {"method": method, "held_out_sentences": len(held_out), "held_out_gold_entities": n_gold,
-            "entities": len(scores), "tokens": len(tok_p),
+    seen = Outcomes()
+    seen.add([g for _, g in held_out], model.predict_scored([t for t, _ in held_out]))
+    scores, correct = seen.entity_scores, seen.entity_correct
+    entity, token = fit_map(method, scores, correct), fit_map(method, seen.token_proba, seen.token_right)
+    info = {"method": method, "held_out_sentences": len(held_out), "held_out_gold_entities": seen.n_gold,
+            "entities": len(scores), "tokens": len(seen.token_proba),
             "entity_ece_raw": expected_calibration_error(scores, correct),
             "entity_ece_fitted": expected_calibration_error(entity(scores), correct)}
     model.calibration = Calibration(entity, token, info)

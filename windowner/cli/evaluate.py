@@ -7,7 +7,7 @@ import time
 
 
 def add_parser(sub) -> None:
-    from .options import add_data_args, positive_int
+    from .options import add_data_args, add_threshold_arg, positive_int
 
     p = sub.add_parser("evaluate", help="entity-level P/R/F1 on a CoNLL file",
                        description="Tag FILE with MODEL and score entities exactly as conlleval does.")
@@ -15,6 +15,10 @@ def add_parser(sub) -> None:
     p.add_argument("file", metavar="FILE", help="gold CoNLL file ('-' for stdin)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.add_argument("--batch-size", type=positive_int, default=5000, help="sentences per model call")
+    add_threshold_arg(p)
+    g = p.add_argument_group("confidence (how far the entity scores can be trusted)")
+    g.add_argument("--pr-curve", metavar="PNG", help="plot precision, recall and F1 against the threshold")
+    g.add_argument("--calibration", metavar="PNG", help="plot the reliability diagram of the entity scores, with ECE")
     add_data_args(p)
     p.set_defaults(func=run)
 
@@ -23,6 +27,7 @@ def run(args) -> int:
     from itertools import islice
 
     from ..conll import read_conll
+    from ..confidence import Outcomes
     from ..metrics import Accumulator
     from ..model_files import load_model
     from .options import data_kwargs, report_warnings
@@ -31,21 +36,51 @@ def run(args) -> int:
     kw = data_kwargs(args, model.labels)
     t0 = time.perf_counter()
     acc = Accumulator()
+    kept, every = Outcomes(), Outcomes()  # entities at or above --threshold; all of them, for the curve
     with report_warnings():
         sentences = read_conll(args.file, **kw)
         while True:
             batch = list(islice(sentences, args.batch_size))
             if not batch:
                 break
-            for s, pred in zip(batch, model.predict([s.tokens for s in batch])):
-                acc.add(s.tags, pred)
+            tokens, gold = [s.tokens for s in batch], [s.tags for s in batch]
+            scored = model.predict_scored(tokens, args.threshold)
+            for g, pred in zip(gold, scored.tags):
+                acc.add(g, pred)
+            kept.add(gold, scored)
+            every.add(gold, scored if args.threshold == 0 else model.predict_scored(tokens), tokens=False)
     report = acc.report()
     seconds = time.perf_counter() - t0
+    confidence = _confidence(model, args, kept, every)
     if args.json:
         out = report.to_dict()
         out["seconds"] = round(seconds, 4)
+        out["confidence"] = confidence
         print(json.dumps(out, indent=2))
     else:
         print(report.format())
         print(f"({report.tokens / max(seconds, 1e-9):,.0f} tokens/s)")
+        ent, best = confidence["entity"], confidence["best_threshold"]
+        print(f"entity scores{'' if confidence['calibrated'] else ' (uncalibrated model)'}: ECE {ent['ece']:.4f} over "
+              f"{sum(ent['count']):,} entities; token ECE {confidence['token']['ece']:.4f}; best F1 "
+              f"{best['f1']:.4f} at --threshold {best['threshold']:g}")
     return 0
+
+
+def _confidence(model, args, kept, every) -> dict:
+    """ECE and reliability bins of the entities kept at --threshold (and of the token probabilities), the
+    PR-against-threshold curve of all entities; plots when asked."""
+    rel, curve = kept.entity_reliability(), every.pr_curve()
+    if args.pr_curve:
+        from ..plots import plot_pr_curve
+
+        plot_pr_curve(curve, args.pr_curve, marked=args.threshold)
+    if args.calibration:
+        from ..plots import plot_reliability
+
+        plot_reliability(rel, args.calibration)
+    best = curve.best()
+    return {"threshold": args.threshold, "calibrated": model.calibration is not None,
+            "entity": rel.to_dict(), "token": kept.token_reliability().to_dict(), "pr_curve": curve.to_dict(),
+            "best_threshold": {"threshold": float(curve.threshold[best]), "precision": float(curve.precision[best]),
+                               "recall": float(curve.recall[best]), "f1": float(curve.f1[best])}}
