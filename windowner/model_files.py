@@ -1,8 +1,9 @@
 """Model directories: saving atomically and loading without pickle.
 
 A model directory holds :data:`MODEL_FILES` (and, for vectors other than the embedded default,
-``pretrained.npy`` + ``pretrained.txt``; for a calibrated model, :data:`CALIBRATION_FILE`). It is written into a hidden sibling directory and swapped in
-atomically (Linux ``renameat2(RENAME_EXCHANGE)``), so a killed save leaves the old model or the new one.
+``pretrained.npy`` + ``pretrained.txt``; for a calibrated model, :data:`CALIBRATION_FILE`). It is written
+into a hidden sibling directory and swapped in atomically (Linux ``renameat2(RENAME_EXCHANGE)``), so a
+killed save leaves the old model or the new one.
 Every problem on loading is a :class:`~windowner.errors.ModelError` naming the file and what to do.
 """
 

@@ -103,6 +103,7 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
 
     The last ``config.calibration_split`` of the training sentences are held out from SGD (and from the
     lexicon); the finished model's calibration maps are fitted on them (:func:`calibrate`).
+
     Raises :class:`TrainingDiverged` on a NaN/inf loss (the best model so far is on the exception as
     ``.model``); a KeyboardInterrupt returns the best model so far, with ``model.interrupted = True``
     (it propagates if no epoch has finished yet).
