@@ -63,6 +63,9 @@ class TrainConfig:
                              "held-out training sentences (none: raw probabilities)", choices=CALIBRATION_METHODS)
     calibration_split: float = param(0.1, "fraction of the training sentences (the last ones) held out from SGD to "
                                      "fit the calibration (0: no calibration)", low=0, high=0.5, metavar="FRACTION")
+    calibration_refit: bool = param(True, "do not train again on all sentences after fitting the calibration "
+                                    "(half the training time; the model never sees the held-out sentences)",
+                                    flag="--no-calibration-refit")
     seed: int = param(0, "random seed (same data, options and seed: the same weights)")
 
     def validate(self) -> "TrainConfig":

@@ -101,14 +101,47 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
         on_epoch: Callable[[NERModel, dict], None] | None = None) -> NERModel:
     """Train on (tokens, BIO2 tags) pairs; keep the epoch with the best dev F1 (or the last, without dev).
 
-    The last ``config.calibration_split`` of the training sentences are held out from SGD (and from the
-    lexicon); the finished model's calibration maps are fitted on them (:func:`calibrate`).
+    Calibration (unless ``config.calibration`` is "none" or ``config.calibration_split`` 0): the last
+    ``calibration_split`` of the training sentences are held out from SGD (and from the lexicon), and the
+    calibration maps are fitted on what that model predicts for them (:func:`calibrate`). With
+    ``calibration_refit`` (the default) the model is then trained again, exactly as without calibration, on all
+    the sentences, and the maps carry over to it (as scikit-learn's ``CalibratedClassifierCV(ensemble=False)``
+    does): the tags are those of an uncalibrated run, at twice the training time.
 
     Raises :class:`TrainingDiverged` on a NaN/inf loss (the best model so far is on the exception as
     ``.model``); a KeyboardInterrupt returns the best model so far, with ``model.interrupted = True``
     (it propagates if no epoch has finished yet).
     """
     cfg = (config or TrainConfig()).validate()
+    args = dict(progress=progress, log=log, on_epoch=on_epoch)
+    model = _fit(train, dev, cfg, hold_out=True, **args)
+    if model.calibration is None or not cfg.calibration_refit or model.interrupted:
+        return model
+    if log:
+        log(f"calibration fitted on {model.calibration.info['held_out_sentences']} held-out sentences; "
+            "training again on all sentences")
+    try:
+        final = _fit(train, dev, cfg, hold_out=False, **args)
+    except TrainingDiverged as exc:
+        if getattr(exc, "model", None) is not None:
+            exc.model.calibration = model.calibration
+            exc.model.config["calibrated"] = True
+        raise
+    except KeyboardInterrupt:  # no epoch of the second run finished: the calibrated first model is the best
+        model.interrupted = True
+        return model
+    dev_f1 = [h["dev_f1"] for h in model.history if "dev_f1" in h]
+    first = {"calibration_model_best_epoch": model.config.get("best_epoch"),
+             "calibration_model_dev_f1": max(dev_f1) if dev_f1 else None}
+    final.calibration = Calibration(model.calibration.entity, model.calibration.token,
+                                    {**model.calibration.info, "refit": True, **first})
+    final.config["calibrated"] = True
+    return final
+
+
+def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, progress: bool,
+         log: Callable[[str], None] | None, on_epoch: Callable[[NERModel, dict], None] | None) -> NERModel:
+    """One training run of :func:`fit`; with ``hold_out``, on all but the calibration sentences, then calibrated."""
     train = [(list(t), list(g)) for t, g in train if len(t)]
     if not train:
         raise WindownerError("the training data has no sentences")
@@ -117,7 +150,7 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
     if cfg.labels:  # types not asked for become O
         train = [(t, [x if x[2:] in cfg.labels else "O" for x in g]) for t, g in train]
     index = {t: i for i, t in enumerate(tags)}
-    train, held_out = split_for_calibration(train, cfg)
+    train, held_out = split_for_calibration(train, cfg) if hold_out else (train, [])
 
     pretrained = None
     if cfg.vectors not in ("none", None):
