@@ -59,7 +59,7 @@ class TrainConfig:
     average_from: int = param(3, "also try the running average of epoch-end weights from this epoch on (0: off)",
                               low=0, metavar="EPOCH")
     patience: int = param(4, "epochs without dev improvement before stopping", low=1)
-    calibration: str = param("isotonic", "map from lattice probabilities to calibrated scores, fitted on the "
+    calibration: str = param("temperature", "map from lattice probabilities to calibrated scores, fitted on the "
                              "held-out training sentences (none: raw probabilities)", choices=CALIBRATION_METHODS)
     calibration_split: float = param(0.1, "fraction of the training sentences (the last ones) held out from SGD to "
                                      "fit the calibration (0: no calibration)", low=0, high=0.5, metavar="FRACTION")
