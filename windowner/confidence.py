@@ -184,6 +184,15 @@ def pr_curve(scores: np.ndarray, correct: np.ndarray, n_gold: int,
     return PRCurve(t, precision, np.asarray(recall, dtype=np.float64), f1, predicted, hit)
 
 
+def _joined(name: str, dtype, doc: str) -> property:
+    """A read-only property: the arrays collected in list attribute ``name``, concatenated."""
+    def get(self) -> np.ndarray:
+        parts = getattr(self, name)
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+    return property(get, doc=doc)
+
+
 class Outcomes:
     """Running totals for scoring confidence over batches: each predicted entity's score and whether it is
     exactly right, the number of gold entities, and each token's tag probability and whether the tag is right.
@@ -211,25 +220,10 @@ class Outcomes:
             self._tok_right.append(np.array([p == g for pred, ref in zip(scored.tags, gold)
                                              for p, g in zip(pred, ref)], dtype=bool))
 
-    @staticmethod
-    def _joined(parts: list[np.ndarray], dtype) -> np.ndarray:
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-
-    @property
-    def entity_scores(self) -> np.ndarray:
-        return self._joined(self._ent_scores, np.float64)
-
-    @property
-    def entity_correct(self) -> np.ndarray:
-        return self._joined(self._ent_correct, bool)
-
-    @property
-    def token_proba(self) -> np.ndarray:
-        return self._joined(self._tok_proba, np.float64)
-
-    @property
-    def token_right(self) -> np.ndarray:
-        return self._joined(self._tok_right, bool)
+    entity_scores = _joined("_ent_scores", np.float64, "(m,) the score of every predicted entity")
+    entity_correct = _joined("_ent_correct", bool, "(m,) whether each predicted entity is exactly right")
+    token_proba = _joined("_tok_proba", np.float64, "(n,) each token's tag probability")
+    token_right = _joined("_tok_right", bool, "(n,) whether each token's tag is right")
 
     def entity_reliability(self, bins: int = 10) -> Reliability:
         return reliability(self.entity_scores, self.entity_correct, bins)
