@@ -134,13 +134,13 @@ def test_pipe_equals_calling_one_by_one(tiny_tagger, batch_size):
 
 def test_pipe_is_a_lazy_generator_with_one_model_call_per_batch(tiny_tagger, monkeypatch):
     calls = []
-    predict = tiny_tagger.model.predict
+    predict = tiny_tagger.model.predict_scored
 
-    def counting(sentences, with_proba=False):
+    def counting(sentences, threshold=0.0):
         calls.append(len(sentences))
-        return predict(sentences, with_proba=with_proba)
+        return predict(sentences, threshold)
 
-    monkeypatch.setattr(tiny_tagger.model, "predict", counting)
+    monkeypatch.setattr(tiny_tagger.model, "predict_scored", counting)
     texts = _texts()
     stream = tiny_tagger.pipe(iter(texts), batch_size=4)
     assert inspect.isgenerator(stream) and calls == []
@@ -193,9 +193,9 @@ def test_one_megabyte_in_one_call(tiny_tagger, monkeypatch):
     text = unit * (1_000_000 // len(unit) + 1)
     assert len(text) >= 1_000_000
     calls = []
-    predict = tiny_tagger.model.predict
-    monkeypatch.setattr(tiny_tagger.model, "predict",
-                        lambda s, with_proba=False: calls.append(sum(map(len, s))) or predict(s, with_proba))
+    predict = tiny_tagger.model.predict_scored
+    monkeypatch.setattr(tiny_tagger.model, "predict_scored",
+                        lambda s, threshold=0.0: calls.append(sum(map(len, s))) or predict(s, threshold))
     doc = tiny_tagger(text)
     assert len(doc.tokens) > 150_000 and len(doc.ents) > 10_000
     assert max(calls) <= tagger_module.MAX_CALL_TOKENS < sum(calls)  # memory stays bounded

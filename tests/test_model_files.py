@@ -106,7 +106,7 @@ def test_no_pickle_in_windowner_sources():
 def test_model_directory_holds_only_json_text_and_plain_arrays(tiny_model_dir):
     names = sorted(p.name for p in tiny_model_dir.iterdir())
     assert set(MODEL_FILES) <= set(names) <= set(MODEL_FILES) | {"history.json", "tokenizer.json", "pretrained.npy",
-                                                                 "pretrained.txt"}
+                                                                 "pretrained.txt", "calibration.json"}
     with np.load(tiny_model_dir / "weights.npz", allow_pickle=False) as data:
         for name in data.files:
             assert data[name].dtype != object
@@ -218,6 +218,39 @@ def test_invalid_config_values(model_copy, changes, fragment, capsys):
     _fails_everywhere(model_copy, "config.json", fragment, capsys)
 
 
+def test_model_without_calibration_loads_uncalibrated_and_says_so(model_copy, tiny_model_dir, tmp_path):
+    """A directory from before calibration (no calibration.json, no calibration keys) loads with raw scores."""
+    calibrated = load_model(tiny_model_dir)
+    assert calibrated.calibration is not None and calibrated.config["calibrated"] is True
+    (model_copy / "calibration.json").unlink()
+    _edit_config(model_copy, calibrated=None, calibration=None, calibration_split=None)
+    old = load_model(model_copy)
+    assert old.calibration is None and old.config["calibrated"] is False
+    assert "not calibrated" in old.config["calibration_note"]
+    sents = [["Kofi", "Mensah", "visited", "Paris", "on", "Monday", "."], ["Anna", "left", "Lima", "."]]
+    assert old.predict(sents) == calibrated.predict(sents)
+    raw, cal = old.predict_scored(sents), calibrated.predict_scored(sents)
+    assert [[e[:3] for e in s] for s in raw.ents] == [[e[:3] for e in s] for s in cal.ents]
+    np.testing.assert_allclose([e[3] for s in cal.ents for e in s],
+                               calibrated.calibration.entity([e[3] for s in raw.ents for e in s]))
+    again = save_model(old, tmp_path / "again")
+    config = json.loads((again / "config.json").read_text(encoding="utf-8"))
+    assert config["calibrated"] is False and "not calibrated" in config["calibration_note"]
+    assert not (again / "calibration.json").exists()
+    assert "calibration_note" not in json.loads((save_model(calibrated, tmp_path / "cal") / "config.json").read_text())
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("{", "not valid JSON"),
+    ('{"entity": {"method": "isotonic", "x": [0.5, 0.1], "y": [0, 1]}, "token": {"method": "identity"}}',
+     "'entity' map: 'x' must be finite and increasing"),
+    ('{"entity": {"method": "identity"}}', "'token' map is missing"),
+])
+def test_corrupt_calibration(model_copy, content, fragment, capsys):
+    (model_copy / "calibration.json").write_text(content, encoding="utf-8")
+    _fails_everywhere(model_copy, "calibration.json", fragment, capsys)
+
+
 def test_non_utf8_vocabulary(model_copy, capsys):
     with open(model_copy / "vocab.txt", "ab") as f:
         f.write("Z\u00fcrich\n".encode("latin-1"))
@@ -269,7 +302,8 @@ def test_missing_model_directory(tmp_path, capsys):
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=st.sampled_from(MODEL_FILES + ("history.json", "tokenizer.json", "pretrained.npy", "pretrained.txt")),
+@given(name=st.sampled_from(MODEL_FILES + ("history.json", "tokenizer.json", "pretrained.npy", "pretrained.txt",
+                                           "calibration.json")),
        where=st.floats(0, 1), cut=st.booleans(), byte=st.integers(0, 255))
 def test_fuzz_any_damage_loads_or_raises_a_windowner_error(tmp_path_factory, tiny_model_dir, vectors_model_dir,
                                                            name, where, cut, byte):

@@ -52,9 +52,9 @@ def test_nlp_pipe_batches_and_equals_one_by_one(nlp, monkeypatch):
     one_by_one = [_ents(nlp(t)) for t in TEXTS]
     calls = []
     component = nlp.get_pipe("windowner")
-    predict = component.tagger.model.predict
-    monkeypatch.setattr(component.tagger.model, "predict",
-                        lambda s, with_proba=False: calls.append(len(s)) or predict(s, with_proba))
+    predict = component.tagger.model.predict_scored
+    monkeypatch.setattr(component.tagger.model, "predict_scored",
+                        lambda s, threshold=0.0: calls.append(len(s)) or predict(s, threshold))
     assert [_ents(d) for d in nlp.pipe(TEXTS * 3, batch_size=4)] == one_by_one * 3
     assert len(calls) == 4  # 15 docs in batches of 4
 

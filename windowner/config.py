@@ -12,6 +12,7 @@ import math
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
+from .calibration import METHODS as CALIBRATION_METHODS
 from .decode import TRANSITIONS
 from .errors import WindownerError
 from .network import ACTIVATIONS, HEADS
@@ -58,6 +59,13 @@ class TrainConfig:
     average_from: int = param(3, "also try the running average of epoch-end weights from this epoch on (0: off)",
                               low=0, metavar="EPOCH")
     patience: int = param(4, "epochs without dev improvement before stopping", low=1)
+    calibration: str = param("temperature", "map from lattice probabilities to calibrated scores, fitted on the "
+                             "held-out training sentences (none: raw probabilities)", choices=CALIBRATION_METHODS)
+    calibration_split: float = param(0.1, "fraction of the training sentences (the last ones) held out from SGD to "
+                                     "fit the calibration (0: no calibration)", low=0, high=0.5, metavar="FRACTION")
+    calibration_refit: bool = param(True, "do not train again on all sentences after fitting the calibration "
+                                    "(half the training time; the model never sees the held-out sentences)",
+                                    flag="--no-calibration-refit")
     seed: int = param(0, "random seed (same data, options and seed: the same weights)")
 
     def validate(self) -> "TrainConfig":

@@ -11,7 +11,8 @@ from .tags import bio2_spans
 
 class Entity(NamedTuple):
     """An entity span: ``doc.text[start_char:end_char] == text``; ``start``/``end`` are token indices
-    into ``doc.tokens``; ``score`` is the mean probability of the chosen tags over its tokens."""
+    into ``doc.tokens``; ``score`` is the probability that exactly this span with this label is right
+    (calibrated on held-out sentences when the model is; :mod:`windowner.confidence`)."""
 
     text: str
     label: str
@@ -23,7 +24,8 @@ class Entity(NamedTuple):
 
 
 class Token(NamedTuple):
-    """A non-whitespace token: ``doc.text[start_char:end_char] == text``, its BIO2 tag and that tag's probability."""
+    """A non-whitespace token: ``doc.text[start_char:end_char] == text``, its BIO2 tag and the probability that
+    this tag is right (its marginal under the tag lattice, calibrated when the model is)."""
 
     text: str
     start_char: int
@@ -44,13 +46,17 @@ class Doc:
         self._columns: tuple | None = None  # (words, starts, ends, tags, scores) until tokens are asked for
 
     @classmethod
-    def from_tags(cls, text: str, words: list[str], starts: list[int], tags: list[str], proba: np.ndarray) -> "Doc":
+    def from_tags(cls, text: str, words: list[str], starts: list[int], tags: list[str], proba: np.ndarray,
+                  scored: list[tuple[str, int, int, float]] | None = None) -> "Doc":
         """The Doc of ``text`` whose non-whitespace tokens ``words`` start at ``starts`` and are tagged ``tags``
-        (BIO2) with probabilities ``proba`` (n,); entities are the BIO2 spans, scored by their mean probability."""
+        (BIO2) with probabilities ``proba`` (n,). Entities: ``scored`` (label, start token, end token, score),
+        the BIO2 spans of ``tags`` with their scores; without it the spans scored by their mean probability."""
         ends = [a + len(w) for a, w in zip(starts, words)]
-        found = bio2_spans(tags)
+        if scored is None:
+            found = bio2_spans(tags)
+            scored = [(label, a, b, score) for (label, a, b), score in zip(found, span_scores(proba, found))]
         ents = [Entity(text[starts[a]:ends[b - 1]], label, starts[a], ends[b - 1], score, a, b)
-                for (label, a, b), score in zip(found, span_scores(proba, found))]
+                for label, a, b, score in scored]
         doc = cls(text, ents=ents)
         doc._tokens, doc._columns = None, (words, starts, ends, tags, proba.tolist())
         return doc

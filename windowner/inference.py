@@ -25,6 +25,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .calibration import Calibration
+from .confidence import Scored, check_threshold, score_paths
 from .decode import constraints, viterbi, viterbi_bio
 from .features import PADDING_FEATURES, Lexicon, window_types
 from .network import Embeddings, WindowNetwork
@@ -101,7 +103,8 @@ class NERModel:
     Attributes: ``config`` (hyper-parameters), ``tags`` (class names, "O" first), ``lexicon``,
     ``embeddings`` (input tables E, C, F), ``net`` (the window network: W, b, U), ``start``/``trans``
     (decoder scores), ``history`` (one record per training epoch), ``version`` (bumped by every change
-    of the weights: :meth:`set_weights`, :meth:`weights_changed`).
+    of the weights: :meth:`set_weights`, :meth:`weights_changed`), ``calibration`` (the maps that turn
+    lattice marginals into calibrated scores; None: uncalibrated, e.g. a model saved before calibration).
     """
 
     def __init__(self, config: dict, tags: Sequence[str], lexicon: Lexicon, embeddings: Embeddings,
@@ -113,6 +116,7 @@ class NERModel:
         self.start = hard_start if start is None else start
         self.trans = hard_trans if trans is None else trans
         self.history: list[dict] = []
+        self.calibration: Calibration | None = None
         self.version = 0
         self._lock = threading.Lock()  # held only to publish a grown TypeCache
         self._types = TypeCache({}, PADDING_FEATURES.copy(), 2, None, -1)
@@ -270,17 +274,31 @@ class NERModel:
         return TypeCache(type_of, feats, grown, proj, self.version)
 
     def predict(self, sentences: Sequence[Sequence[str]], with_proba: bool = False):
-        """BIO2 tags for each sentence (and, if asked, each chosen tag's probability)."""
+        """BIO2 tags for each sentence (and, if asked, the probability that each token's tag is right:
+        :meth:`predict_scored`)."""
+        if with_proba:
+            scored = self.predict_scored(sentences)
+            return scored.tags, scored.proba
         lengths = [len(s) for s in sentences]
-        logp = self.log_proba(sentences)
-        if self._bio_only:
-            best = viterbi_bio(logp, lengths, self.tags)
-        else:
-            best = viterbi(logp, lengths, self.start, self.trans)
+        best = self._decode(self.log_proba(sentences), lengths)
         tags = np.asarray(self.tags, dtype=object)[best].tolist()
         bounds = np.cumsum([0] + lengths).tolist()
-        out = [tags[a:b] for a, b in zip(bounds, bounds[1:])]
-        if not with_proba:
-            return out
-        chosen = np.exp(logp[np.arange(len(best)), best])
-        return out, [chosen[a:b] for a, b in zip(bounds, bounds[1:])]
+        return [tags[a:b] for a, b in zip(bounds, bounds[1:])]
+
+    def predict_scored(self, sentences: Sequence[Sequence[str]], threshold: float = 0.0) -> Scored:
+        """Tags, token probabilities and scored entities (:class:`~windowner.confidence.Scored`) per sentence.
+
+        The tags are the decoder's best path; a token's probability is the (calibrated) marginal probability
+        of its tag, an entity's score the (calibrated) probability that exactly this span has this label.
+        Entities scoring below ``threshold`` are dropped and their tokens tagged O.
+        """
+        threshold = check_threshold(threshold)
+        lengths = [len(s) for s in sentences]
+        logp = self.log_proba(sentences)
+        best = self._decode(logp, lengths)
+        return score_paths(logp, lengths, best, self.tags, self.start, self.trans, self.calibration, threshold)
+
+    def _decode(self, logp: np.ndarray, lengths: list[int]) -> np.ndarray:
+        if self._bio_only:
+            return viterbi_bio(logp, lengths, self.tags)
+        return viterbi(logp, lengths, self.start, self.trans)

@@ -1,10 +1,11 @@
 """Model directories: saving atomically and loading without pickle.
 
 A model directory holds :data:`MODEL_FILES` (and, for vectors other than the embedded default,
-``pretrained.npy`` + ``pretrained.txt``). ``tokenizer.json`` holds the tokenizer conventions learned from
-the training data (:mod:`windowner.tokenization`); directories written before it existed load without it
-and tokenize raw text with spaCy's English tokenizer. It is written into a hidden sibling directory and swapped in
-atomically (Linux ``renameat2(RENAME_EXCHANGE)``), so a killed save leaves the old model or the new one.
+``pretrained.npy`` + ``pretrained.txt``; for a calibrated model, :data:`CALIBRATION_FILE`). ``tokenizer.json``
+holds the tokenizer conventions learned from the training data (:mod:`windowner.tokenization`); directories
+written before it existed load without it and tokenize raw text with spaCy's English tokenizer. It is written
+into a hidden sibling directory and swapped in atomically (Linux ``renameat2(RENAME_EXCHANGE)``), so a
+killed save leaves the old model or the new one.
 Every problem on loading is a :class:`~windowner.errors.ModelError` naming the file and what to do.
 """
 
@@ -22,6 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .calibration import Calibration
 from .errors import ModelError, WindownerError
 from .features import CASES, Lexicon
 from .inference import WEIGHT_NAMES, NERModel
@@ -33,6 +35,9 @@ FORMAT_VERSION = 1
 MODEL_FILES = ("config.json", "weights.npz", "vocab.txt", "suffixes.txt", "history.json", "tokenizer.json")
 TOKENIZER_FILE = "tokenizer.json"  # optional: older model directories have none
 PRETRAINED_FILES = ("pretrained.npy", "pretrained.txt")  # vectors other than the embedded default travel along
+CALIBRATION_FILE = "calibration.json"  # the calibration maps (JSON numbers); absent: uncalibrated scores
+UNCALIBRATED_NOTE = (f"no {CALIBRATION_FILE}: scores are raw lattice probabilities, not calibrated (a model "
+                     "written before calibration, or trained with --calibration none)")
 
 
 def save_model(model: NERModel, path: str | os.PathLike) -> Path:
@@ -50,7 +55,13 @@ def save_model(model: NERModel, path: str | os.PathLike) -> Path:
     try:
         config = dict(model.config, tags=model.tags, labels=model.labels, windowner_version=__version__,
                       format_version=FORMAT_VERSION, cases=list(CASES), suffix_len=model.lexicon.suffix_len,
-                      n_words=model.lexicon.n_words)
+                      n_words=model.lexicon.n_words, calibrated=model.calibration is not None)
+        config.pop("calibration_note", None)
+        if model.calibration is None:
+            config["calibration_note"] = UNCALIBRATED_NOTE
+        else:
+            (tmp / CALIBRATION_FILE).write_text(json.dumps(model.calibration.to_dict(), indent=1) + "\n",
+                                                encoding="utf-8")
         pretrained = model.lexicon.pretrained
         if pretrained is not None and not config.get("vectors_embedded", False):
             # non-default vectors travel with the model, so that it loads anywhere
@@ -148,6 +159,10 @@ def _read_model(path: Path) -> NERModel:
     if (path / "history.json").exists():
         model.history = _read_json(path / "history.json")
     model.tokenizer_rules = _read_tokenizer_rules(path / TOKENIZER_FILE)
+    model.calibration = _read_calibration(path / CALIBRATION_FILE)
+    model.config["calibrated"] = model.calibration is not None
+    if model.calibration is None:
+        model.config["calibration_note"] = UNCALIBRATED_NOTE
     return model
 
 
@@ -160,6 +175,17 @@ def _read_tokenizer_rules(path: Path) -> TokenizerRules | None:
     except ValueError as exc:
         raise ModelError(f"{path}: {exc}; the file is corrupt or from another windowner version — retrain the "
                          "model, or delete the file to tokenize with spaCy's English tokenizer") from None
+
+
+def _read_calibration(path: Path) -> Calibration | None:
+    """The calibration maps of ``path``, or None without the file (an older or uncalibrated model)."""
+    if not path.exists():
+        return None
+    try:
+        return Calibration.from_dict(_read_json(path))
+    except ValueError as exc:
+        raise ModelError(f"{path}: {exc}; the file is corrupt — retrain the model, or delete the file to use "
+                         "uncalibrated scores") from None
 
 
 def _exchange(a: Path, b: Path) -> bool:

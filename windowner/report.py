@@ -183,9 +183,11 @@ class ErrorAnalysis:
         self.kept: list[ErrorSentence] = []
 
     def add(self, tokens: Sequence[str], gold_tags: Sequence[str], pred_tags: Sequence[str],
-            proba: Sequence[float] | None = None, line: int | None = None) -> list[Match]:
-        """Add one sentence and return its outcomes. Tags are BIO2; ``proba`` holds each predicted tag's
-        probability (an entity's score is their mean over its tokens; without ``proba`` every score is 1)."""
+            proba: Sequence[float] | None = None, line: int | None = None,
+            ent_scores: Sequence[tuple[str, int, int, float]] | None = None) -> list[Match]:
+        """Add one sentence and return its outcomes. Tags are BIO2; an entity's score is its entry of
+        ``ent_scores`` (label, start, end, score) if given, else the mean of ``proba`` (each predicted tag's
+        probability) over its tokens, else 1."""
         if not len(tokens) == len(gold_tags) == len(pred_tags):
             raise ValueError(f"sentence {self.sentences}: {len(tokens)} tokens, {len(gold_tags)} gold tags, "
                              f"{len(pred_tags)} predicted tags")
@@ -195,7 +197,8 @@ class ErrorAnalysis:
             self.counts.setdefault(label, Counter()).update(kinds)
         self.confusion.update(confusion(matches))
         p = None if proba is None else np.asarray(proba, dtype=np.float64)
-        scores = {s: (float(p[s[1]:s[2]].mean()) if p is not None else 1.0) for s in pred}
+        given = {} if ent_scores is None else {(lab, a, b): float(sc) for lab, a, b, sc in ent_scores}
+        scores = {s: given[s] if s in given else float(p[s[1]:s[2]].mean()) if p is not None else 1.0 for s in pred}
         exact = {m.pred for m in matches if m.kind == "exact"}
         self.scores += scores.values()
         self.exact += (s in exact for s in scores)
@@ -324,7 +327,7 @@ def _curve_section(a: ErrorAnalysis) -> str:
                    f'</td><td>{100 * pt.recall:.2f}</td><td>{100 * pt.f1:.2f}</td><td>{pt.predicted}</td>'
                    f'<td>{pt.correct}</td></tr>' for pt in sorted(shown, key=lambda pt: pt.threshold))
     return (f'<p>Best F1 {100 * best.f1:.2f} at t = {best.threshold:.2f} (vertical line); t = 0 keeps every '
-            f'prediction (the scores above). An entity\'s score is the mean probability of its tags.</p>'
+            f'prediction (the scores above). An entity\'s score is the tagger\'s <code>ent.score</code>.</p>'
             f'<div class="curvebox">{_curve_svg(points)}<table id="thresholds"><thead><tr><th>t</th>'
             f'<th>P %</th><th>R %</th><th>F1</th><th>predicted</th><th>correct</th></tr></thead>'
             f'<tbody>{rows}</tbody></table></div>')

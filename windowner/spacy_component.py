@@ -1,7 +1,8 @@
 """A spaCy pipeline component: ``nlp.add_pipe("windowner", config={"model": "model/"})`` sets ``doc.ents``.
 
 The factory is registered with spaCy through the ``spacy_factories`` entry point (and by importing this
-module). Each entity's score (mean probability of its chosen tags) is in ``span._.windowner_score``.
+module). Each entity's score (the probability that the span with its label is exactly right) is in
+``span._.windowner_score``; with ``config={"threshold": 0.8}`` only entities scoring at least 0.8 are set.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from spacy.tokens import Doc, Span
 
 from .errors import ModelError
 from .model_files import save_model
-from .segment import SCORE_ATTR, set_spacy_entities
+from .confidence import check_threshold
+from .segment import SCORE_ATTR
 from .tagger import Tagger, load
 
 if not Span.has_extension(SCORE_ATTR):
@@ -31,9 +33,14 @@ class WindownerComponent:
     learned tokenizer conventions.
     """
 
-    def __init__(self, model_path: str | Path | None, name: str = "windowner", batch_size: int = 1000):
+    def __init__(self, model_path: str | Path | None, name: str = "windowner", batch_size: int = 1000,
+                 threshold: float = 0.0):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"windowner component: batch_size must be a positive int, got {batch_size!r}")
+        try:
+            self.threshold = check_threshold(threshold)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"windowner component: {exc}") from None
         self.name, self.batch_size = name, batch_size
         try:
             self.tagger = load(model_path)
@@ -59,8 +66,8 @@ class WindownerComponent:
             if not batch:
                 return
             segs = [self.tagger.segment_spacy(d) for d in batch]
-            for d, seg, (tags, proba) in zip(batch, segs, self.tagger.tag_segments(segs)):
-                yield set_spacy_entities(d, seg, tags, proba)
+            for d, seg, tagged in zip(batch, segs, self.tagger.tag_segments(segs, self.threshold)):
+                yield self.tagger.set_entities(d, seg, tagged)
 
     # -- serialization: nlp.to_disk copies the model into the pipeline directory ---------------
 
@@ -72,7 +79,9 @@ class WindownerComponent:
         return self
 
 
-@Language.factory("windowner", default_config={"model": None, "batch_size": 1000})
-def make_windowner(nlp: Language, name: str, model: Optional[str], batch_size: int) -> WindownerComponent:
-    """spaCy factory: ``model`` is a model directory written by ``windowner train``."""
-    return WindownerComponent(model, name, batch_size)
+@Language.factory("windowner", default_config={"model": None, "batch_size": 1000, "threshold": 0.0})
+def make_windowner(nlp: Language, name: str, model: Optional[str], batch_size: int,
+                   threshold: float) -> WindownerComponent:
+    """spaCy factory: ``model`` is a model directory written by ``windowner train``; entities scoring below
+    ``threshold`` are left out."""
+    return WindownerComponent(model, name, batch_size, threshold)

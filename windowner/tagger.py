@@ -16,13 +16,14 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from .config import TrainConfig
+from .confidence import Scored, ScoredSpan, check_threshold
 from .doc import Doc
 from .errors import ModelError
 from .inference import NERModel
 from .model_files import load_model, save_model
 from .explain import TokenSaliency, explain_segmentation
-from .segment import (Segmentation, check_text, segment_doc, segment_text, set_spacy_entities, tokenizable,
-                      tokenizer_is_full)
+from .segment import (SCORE_ATTR, Segmentation, check_text, segment_doc, segment_text, set_spacy_entities,
+                      tokenizable, tokenizer_is_full)
 from .tokenization import build_tokenizer
 from .training import Pairs, check_tagged, fit
 
@@ -87,12 +88,25 @@ class Tagger:
 
     # -- pre-tokenized input --------------------------------------------------------------------
 
-    def tag_tokens(self, sentences: Iterable[Sequence[str]]) -> list[list[str]]:
-        """Pre-tokenized sentences -> BIO2 tags, one list per sentence (same lengths)."""
-        return self.predict(sentences)[0]
+    def tag_tokens(self, sentences: Iterable[Sequence[str]], threshold: float = 0.0) -> list[list[str]]:
+        """Pre-tokenized sentences -> BIO2 tags, one list per sentence (same lengths); entities scoring below
+        ``threshold`` are tagged O."""
+        threshold = check_threshold(threshold)
+        return self._checked(sentences, threshold, tags_only=threshold == 0.0).tags  # no scores needed at 0
 
-    def predict(self, sentences: Iterable[Sequence[str]]) -> tuple[list[list[str]], list[np.ndarray]]:
-        """Pre-tokenized sentences -> (BIO2 tags, each chosen tag's probability), one entry per sentence."""
+    def predict(self, sentences: Iterable[Sequence[str]],
+                threshold: float = 0.0) -> tuple[list[list[str]], list[np.ndarray]]:
+        """Pre-tokenized sentences -> (BIO2 tags, the probability that each tag is right), one entry per
+        sentence; entities scoring below ``threshold`` are tagged O."""
+        return self.predict_scored(sentences, threshold)[:2]
+
+    def predict_scored(self, sentences: Iterable[Sequence[str]], threshold: float = 0.0) -> Scored:
+        """Pre-tokenized sentences -> :class:`~windowner.confidence.Scored`: per sentence the BIO2 tags, each
+        tag's probability, and the entities (label, start, end, score) scoring at least ``threshold``."""
+        return self._checked(sentences, check_threshold(threshold))
+
+    def _checked(self, sentences: Iterable[Sequence[str]], threshold: float, tags_only: bool = False) -> Scored:
+        """:meth:`_predict` on ``sentences`` after checking that they are lists of tokens."""
         if isinstance(sentences, (str, bytes)):
             raise TypeError("tag_tokens takes a list of sentences, each a list of token strings, "
                             "e.g. [['Obama', 'visited', 'Paris']]; for raw text call tagger(text)")
@@ -103,7 +117,7 @@ class Tagger:
                                 f"is {type(sent).__name__}; e.g. [['Obama', 'visited', 'Paris']]")
             checked.append(sent if type(sent) is list else list(sent))
         try:  # token types are checked where a token is first seen (the lexicon), not once per token here
-            return self._predict(checked)
+            return self._predict(checked, threshold, tags_only)
         except TypeError:
             for i, sent in enumerate(checked):
                 for j, tok in enumerate(sent):
@@ -111,40 +125,44 @@ class Tagger:
                         raise TypeError(f"sentence {i}, token {j} is {type(tok).__name__}; tokens must be str") from None
             raise
 
-    def _predict(self, sentences: list[list[str]]) -> tuple[list[list[str]], list[np.ndarray]]:
-        """``model.predict`` in calls of at most MAX_CALL_TOKENS tokens (whole sentences)."""
+    def _predict(self, sentences: list[list[str]], threshold: float, tags_only: bool = False) -> Scored:
+        """``model.predict_scored`` in calls of at most MAX_CALL_TOKENS tokens (whole sentences); with
+        ``tags_only``, ``model.predict`` (proba and ents are then left empty)."""
+        def call(part: list[list[str]]) -> Scored:
+            return Scored(self.model.predict(part), [], []) if tags_only else self.model.predict_scored(part, threshold)
+
         if sum(map(len, sentences)) <= MAX_CALL_TOKENS:
-            return self.model.predict(sentences, with_proba=True)
-        tags: list = []
-        proba: list = []
+            return call(sentences)
+        out = Scored([], [], [])
         lo, count = 0, 0
         for hi in range(len(sentences) + 1):
             n = len(sentences[hi]) if hi < len(sentences) else 0
             if hi == len(sentences) or (count + n > MAX_CALL_TOKENS and hi > lo):
-                t, p = self.model.predict(sentences[lo:hi], with_proba=True)
-                tags += t
-                proba += p
+                for whole, part in zip(out, call(sentences[lo:hi])):
+                    whole += part
                 lo, count = hi, 0
             count += n
-        return tags, proba
+        return out
 
     # -- raw text -------------------------------------------------------------------------------
 
-    def __call__(self, text: str) -> Doc:
-        """Tag one text. Empty or whitespace-only text gives a Doc without tokens."""
-        return self._tag_batch([check_text(text)])[0]
+    def __call__(self, text: str, threshold: float = 0.0) -> Doc:
+        """Tag one text. Empty or whitespace-only text gives a Doc without tokens. Only entities scoring at
+        least ``threshold`` are kept (the tokens of the others are tagged O)."""
+        return self._tag_batch([check_text(text)], check_threshold(threshold))[0]
 
-    def pipe(self, texts: Iterable[str], batch_size: int = 1000) -> Iterator[Doc]:
-        """Tag a stream of texts lazily (a generator), sentences of ``batch_size`` texts tagged together."""
+    def pipe(self, texts: Iterable[str], batch_size: int = 1000, threshold: float = 0.0) -> Iterator[Doc]:
+        """Tag a stream of texts lazily (a generator), sentences of ``batch_size`` texts tagged together; only
+        entities scoring at least ``threshold`` are kept."""
         if isinstance(texts, (str, bytes)):
             raise TypeError("pipe takes an iterable of texts (e.g. a list of str); to tag one text call tagger(text)")
         if not isinstance(texts, Iterable):
             raise TypeError(f"pipe takes an iterable of texts, got {type(texts).__name__}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        return self._pipe(iter(texts), batch_size)
+        return self._pipe(iter(texts), batch_size, check_threshold(threshold))
 
-    def _pipe(self, texts: Iterator[str], batch_size: int) -> Iterator[Doc]:
+    def _pipe(self, texts: Iterator[str], batch_size: int, threshold: float) -> Iterator[Doc]:
         done = 0
         while True:
             batch = list(islice(texts, batch_size))
@@ -153,7 +171,7 @@ class Tagger:
             for i, t in enumerate(batch):
                 check_text(t, f"text {done + i} of the stream")
             done += len(batch)
-            yield from self._tag_batch(batch)
+            yield from self._tag_batch(batch, threshold)
 
     def segment(self, text: str) -> Segmentation:
         """The tokens and sentence cuts of ``text``, exactly as :meth:`__call__` tags them."""
@@ -169,25 +187,29 @@ class Tagger:
         rules = getattr(self.model, "tokenizer_rules", None)
         return rules is not None and rules.split["final_period"]
 
-    def tag_segments(self, segs: Sequence[Segmentation]) -> list[tuple[list[str], np.ndarray]]:
-        """One (BIO2 tags, probabilities (n,)) pair per segmented text, all sentences tagged together."""
+    def tag_segments(self, segs: Sequence[Segmentation],
+                     threshold: float = 0.0) -> list[tuple[list[str], np.ndarray, list[ScoredSpan]]]:
+        """One (BIO2 tags, tag probabilities (n,), entities (label, start, end, score)) triple per segmented
+        text, token indices counted over the whole text; all sentences tagged together."""
         sentences = [sent for seg in segs for sent in seg.sentences()]
-        tags, proba = self._predict(sentences)
+        tags, proba, ents = self._predict(sentences, check_threshold(threshold))
         out, s = [], 0
         for seg in segs:
             n = len(seg.cuts) - 1
             doc_tags = [t for sent in tags[s:s + n] for t in sent]
             doc_proba = np.concatenate(proba[s:s + n]) if n else np.zeros(0)
-            out.append((doc_tags, doc_proba))
+            doc_ents = [(label, a + cut, b + cut, score)
+                        for sent, cut in zip(ents[s:s + n], seg.cuts) for label, a, b, score in sent]
+            out.append((doc_tags, doc_proba, doc_ents))
             s += n
         return out
 
-    def _tag_batch(self, texts: list[str]) -> list[Doc]:
+    def _tag_batch(self, texts: list[str], threshold: float) -> list[Doc]:
         tokenizer = self.tokenizer
         final_period = self._final_period
         segs = [segment_text(tokenizer, text, final_period) for text in texts]
-        return [Doc.from_tags(text, seg.words, seg.starts, tags, proba)
-                for text, seg, (tags, proba) in zip(texts, segs, self.tag_segments(segs))]
+        return [Doc.from_tags(text, seg.words, seg.starts, tags, proba, ents)
+                for text, seg, (tags, proba, ents) in zip(texts, segs, self.tag_segments(segs, threshold))]
 
     # -- integrations -----------------------------------------------------------------------------
 
@@ -196,13 +218,24 @@ class Tagger:
         :mod:`windowner.explain`. ``label``: an entity type, a tag, or None (each token's predicted tag)."""
         return explain_segmentation(self.model, self.segment(text), label, method)
 
-    def to_spacy(self, text: str):
-        """Tag ``text`` into a spaCy ``Doc`` (same tokenizer) with ``doc.ents`` set and each entity's score
-        in ``span._.windowner_score``. Lone surrogates, which spaCy cannot hold, become U+FFFD."""
+    def to_spacy(self, text: str, threshold: float = 0.0):
+        """Tag ``text`` into a spaCy ``Doc`` (same tokenizer) with ``doc.ents`` set (those scoring at least
+        ``threshold``) and each entity's score in ``span._.windowner_score``. Lone surrogates, which spaCy
+        cannot hold, become U+FFFD."""
         doc = self.tokenizer(tokenizable(check_text(text)))
         seg = self.segment_spacy(doc)
-        [(tags, proba)] = self.tag_segments([seg])
-        return set_spacy_entities(doc, seg, tags, proba)
+        [tagged] = self.tag_segments([seg], threshold)
+        return self.set_entities(doc, seg, tagged)
+
+    @staticmethod
+    def set_entities(doc, seg: Segmentation, tagged: tuple[list[str], np.ndarray, list[ScoredSpan]]):
+        """Put one :meth:`tag_segments` result on the spaCy ``doc`` it was segmented from: ``doc.ents`` and
+        each entity's score in ``span._.windowner_score``. Returns ``doc``."""
+        tags, proba, ents = tagged
+        set_spacy_entities(doc, seg, tags, proba)
+        for span, (_, _, _, score) in zip(doc.ents, ents):  # the entities' own scores, not token means
+            span._.set(SCORE_ATTR, score)
+        return doc
 
 
 def default_model_path() -> Path:

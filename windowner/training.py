@@ -9,7 +9,9 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .calibration import Calibration, fit_map
 from .config import TrainConfig
+from .confidence import Outcomes, expected_calibration_error
 from .decode import constraints, learned_transitions
 from .errors import WindownerError
 from .features import CASES, SPECIAL_WORDS, UNK_ROW, Lexicon
@@ -100,11 +102,47 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
         on_epoch: Callable[[NERModel, dict], None] | None = None) -> NERModel:
     """Train on (tokens, BIO2 tags) pairs; keep the epoch with the best dev F1 (or the last, without dev).
 
+    Calibration (unless ``config.calibration`` is "none" or ``config.calibration_split`` 0): the last
+    ``calibration_split`` of the training sentences are held out from SGD (and from the lexicon), and the
+    calibration maps are fitted on what that model predicts for them (:func:`calibrate`). With
+    ``calibration_refit`` (the default) the model is then trained again, exactly as without calibration, on all
+    the sentences, and the maps carry over to it (as scikit-learn's ``CalibratedClassifierCV(ensemble=False)``
+    does): the tags are those of an uncalibrated run, at twice the training time.
+
     Raises :class:`TrainingDiverged` on a NaN/inf loss (the best model so far is on the exception as
     ``.model``); a KeyboardInterrupt returns the best model so far, with ``model.interrupted = True``
     (it propagates if no epoch has finished yet).
     """
     cfg = (config or TrainConfig()).validate()
+    args = dict(progress=progress, log=log, on_epoch=on_epoch)
+    model = _fit(train, dev, cfg, hold_out=True, **args)
+    if model.calibration is None or not cfg.calibration_refit or model.interrupted:
+        return model
+    if log:
+        log(f"calibration fitted on {model.calibration.info['held_out_sentences']} held-out sentences; "
+            "training again on all sentences")
+    try:
+        final = _fit(train, dev, cfg, hold_out=False, **args)
+    except TrainingDiverged as exc:
+        if getattr(exc, "model", None) is not None:
+            exc.model.calibration = model.calibration
+            exc.model.config["calibrated"] = True
+        raise
+    except KeyboardInterrupt:  # no epoch of the second run finished: the calibrated first model is the best
+        model.interrupted = True
+        return model
+    dev_f1 = [h["dev_f1"] for h in model.history if "dev_f1" in h]
+    first = {"calibration_model_best_epoch": model.config.get("best_epoch"),
+             "calibration_model_dev_f1": max(dev_f1) if dev_f1 else None}
+    final.calibration = Calibration(model.calibration.entity, model.calibration.token,
+                                    {**model.calibration.info, "refit": True, **first})
+    final.config["calibrated"] = True
+    return final
+
+
+def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, progress: bool,
+         log: Callable[[str], None] | None, on_epoch: Callable[[NERModel, dict], None] | None) -> NERModel:
+    """One training run of :func:`fit`; with ``hold_out``, on all but the calibration sentences, then calibrated."""
     train = [(list(t), list(g)) for t, g in train if len(t)]
     if not train:
         raise WindownerError("the training data has no sentences")
@@ -113,6 +151,7 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
     if cfg.labels:  # types not asked for become O
         train = [(t, [x if x[2:] in cfg.labels else "O" for x in g]) for t, g in train]
     index = {t: i for i, t in enumerate(tags)}
+    train, held_out = split_for_calibration(train, cfg) if hold_out else (train, [])
 
     pretrained = None
     if cfg.vectors not in ("none", None):
@@ -227,7 +266,38 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
             raise
         model.interrupted = True
     _restore(model, best)
+    if held_out:
+        calibrate(model, held_out, cfg.calibration)
+    model.config["calibrated"] = model.calibration is not None
     return model
+
+
+def split_for_calibration(train: list, cfg: TrainConfig) -> tuple[list, list]:
+    """(sentences for SGD, sentences held out for calibration): the last ``cfg.calibration_split`` of
+    ``train`` (a contiguous block, like a dev set), none if the calibration is off or nothing would be left."""
+    if cfg.calibration == "none" or cfg.calibration_split == 0:
+        return train, []
+    n = int(round(len(train) * cfg.calibration_split))
+    if n == 0 or n == len(train):
+        return train, []
+    return train[:-n], train[-n:]
+
+
+def calibrate(model: NERModel, held_out: Pairs, method: str) -> Calibration:
+    """Fit ``model.calibration`` on held-out (tokens, BIO2 tags): the entity map on the raw scores of the
+    predicted entities against "exactly right", the token map on each token's raw tag probability against
+    "tag right". ``info`` records what it was fitted on and the expected calibration error there."""
+    model.calibration = None  # raw lattice probabilities
+    seen = Outcomes()
+    seen.add([g for _, g in held_out], model.predict_scored([t for t, _ in held_out]))
+    scores, correct = seen.entity_scores, seen.entity_correct
+    entity, token = fit_map(method, scores, correct), fit_map(method, seen.token_proba, seen.token_right)
+    info = {"method": method, "held_out_sentences": len(held_out), "held_out_gold_entities": seen.n_gold,
+            "entities": len(scores), "tokens": len(seen.token_proba),
+            "entity_ece_raw": expected_calibration_error(scores, correct),
+            "entity_ece_fitted": expected_calibration_error(entity(scores), correct)}
+    model.calibration = Calibration(entity, token, info)
+    return model.calibration
 
 
 def _restore(model: NERModel, best: dict | None) -> None:

@@ -7,7 +7,7 @@ import time
 
 
 def add_parser(sub) -> None:
-    from .options import add_data_args, positive_int
+    from .options import add_data_args, add_threshold_arg, positive_int
 
     p = sub.add_parser("evaluate", help="entity-level P/R/F1 on a CoNLL file",
                        description="Tag FILE with MODEL and score entities exactly as conlleval does.")
@@ -18,6 +18,10 @@ def add_parser(sub) -> None:
                    help="also write a self-contained HTML error report (taxonomy, confusion, threshold curve, "
                         "sentences with errors) to PATH")
     p.add_argument("--batch-size", type=positive_int, default=5000, help="sentences per model call")
+    add_threshold_arg(p)
+    g = p.add_argument_group("confidence (how far the entity scores can be trusted)")
+    g.add_argument("--pr-curve", metavar="PNG", help="plot precision, recall and F1 against the threshold")
+    g.add_argument("--calibration", metavar="PNG", help="plot the reliability diagram of the entity scores, with ECE")
     add_data_args(p)
     p.set_defaults(func=run)
 
@@ -26,6 +30,7 @@ def run(args) -> int:
     from itertools import islice
 
     from ..conll import read_conll
+    from ..confidence import Outcomes
     from ..metrics import Accumulator
     from ..model_files import load_model
     from .options import data_kwargs, report_warnings
@@ -34,6 +39,7 @@ def run(args) -> int:
     kw = data_kwargs(args, model.labels)
     t0 = time.perf_counter()
     acc = Accumulator()
+    kept, every = Outcomes(), Outcomes()  # entities at or above --threshold; all of them, for the curve
     analysis = None
     if args.html is not None:
         from pathlib import Path
@@ -50,26 +56,32 @@ def run(args) -> int:
             batch = list(islice(sentences, args.batch_size))
             if not batch:
                 break
-            tokens = [s.tokens for s in batch]
-            if analysis is None:
-                preds, probas = model.predict(tokens), [None] * len(batch)
-            else:  # the same pass gives the report its scores
-                preds, probas = model.predict(tokens, with_proba=True)
-            for s, pred, proba in zip(batch, preds, probas):
-                acc.add(s.tags, pred)
-                if analysis is not None:
-                    analysis.add(s.tokens, s.tags, pred, proba, line=s.line)
+            tokens, gold = [s.tokens for s in batch], [s.tags for s in batch]
+            scored = model.predict_scored(tokens, args.threshold)
+            for g, pred in zip(gold, scored.tags):
+                acc.add(g, pred)
+            kept.add(gold, scored)
+            every.add(gold, scored if args.threshold == 0 else model.predict_scored(tokens), tokens=False)
+            if analysis is not None:  # the same pass gives the report its entities and scores
+                for s, pred, proba, ents in zip(batch, *scored):
+                    analysis.add(s.tokens, s.tags, pred, proba, line=s.line, ent_scores=ents)
     report = acc.report()
     seconds = time.perf_counter() - t0
+    confidence = _confidence(model, args, kept, every)
     if analysis is not None:
         _write_html(args, analysis, report)
     if args.json:
         out = report.to_dict()
         out["seconds"] = round(seconds, 4)
+        out["confidence"] = confidence
         print(json.dumps(out, indent=2))
     else:
         print(report.format())
         print(f"({report.tokens / max(seconds, 1e-9):,.0f} tokens/s)")
+        ent, best = confidence["entity"], confidence["best_threshold"]
+        print(f"entity scores{'' if confidence['calibrated'] else ' (uncalibrated model)'}: ECE {ent['ece']:.4f} over "
+              f"{sum(ent['count']):,} entities; token ECE {confidence['token']['ece']:.4f}; best F1 "
+              f"{best['f1']:.4f} at --threshold {best['threshold']:g}")
     return 0
 
 
@@ -78,9 +90,9 @@ def _write_html(args, analysis, report) -> None:
     import sys
     from pathlib import Path
 
-    from ..version import __version__
     from ..errors import WindownerError
     from ..report import render_html
+    from ..version import __version__
 
     page = render_html(analysis, report, source=Path(args.file).name if args.file != "-" else "stdin",
                        model=Path(args.model).name, version=__version__)
@@ -89,3 +101,22 @@ def _write_html(args, analysis, report) -> None:
     except OSError as exc:
         raise WindownerError(f"{args.html}: cannot write the HTML report ({exc.strerror or exc})") from None
     print(f"wrote {args.html}", file=sys.stderr)
+
+
+def _confidence(model, args, kept, every) -> dict:
+    """ECE and reliability bins of the entities kept at --threshold (and of the token probabilities), the
+    PR-against-threshold curve of all entities; plots when asked."""
+    rel, curve = kept.entity_reliability(), every.pr_curve()
+    if args.pr_curve:
+        from ..plots import plot_pr_curve
+
+        plot_pr_curve(curve, args.pr_curve, marked=args.threshold)
+    if args.calibration:
+        from ..plots import plot_reliability
+
+        plot_reliability(rel, args.calibration)
+    best = curve.best()
+    return {"threshold": args.threshold, "calibrated": model.calibration is not None,
+            "entity": rel.to_dict(), "token": kept.token_reliability().to_dict(), "pr_curve": curve.to_dict(),
+            "best_threshold": {"threshold": float(curve.threshold[best]), "precision": float(curve.precision[best]),
+                               "recall": float(curve.recall[best]), "f1": float(curve.f1[best])}}

@@ -21,6 +21,24 @@ def positive_int(text: str) -> int:
     return value
 
 
+def threshold(text: str) -> float:
+    """argparse type for --threshold: a number from 0 to 1."""
+    import argparse
+
+    from ..confidence import check_threshold
+
+    try:
+        return check_threshold(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+
+
+def add_threshold_arg(p) -> None:
+    p.add_argument("--threshold", type=threshold, default=0.0, metavar="P",
+                   help="keep only entities whose score (the calibrated probability that the entity is exactly "
+                        "right) is at least P; the tokens of the others are tagged O (default 0: keep all)")
+
+
 def add_data_args(p, tags: bool = True) -> None:
     g = p.add_argument_group("CoNLL input")
     if tags:

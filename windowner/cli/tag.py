@@ -16,7 +16,7 @@ from ..output import doc_record, dumps
 
 
 def add_parser(sub) -> None:
-    from .options import add_data_args, positive_int
+    from .options import add_data_args, add_threshold_arg, positive_int
 
     p = sub.add_parser("tag", help="tag raw text or CoNLL files",
                        description="Tag text (one document per line) or CoNLL tokens. MODEL defaults to the "
@@ -29,6 +29,7 @@ def add_parser(sub) -> None:
                         "default conll for conll input, json for text")
     p.add_argument("--batch-size", type=positive_int, default=1000, help="documents or sentences per model call "
                    "(with --workers/--scheduler: per Dask task)")
+    add_threshold_arg(p)
     g = p.add_argument_group("Dask (pip install 'windowner[dask]')")
     g.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="tag on a local Dask cluster of N worker processes (loopback only)")
@@ -60,7 +61,7 @@ def run(args) -> int:
     tagger = load(model_path)
     for path in inputs:
         for kind, items, first_id in _batches(path, args):
-            out.write(_format_batch(tagger, kind, items, first_id, fmt))
+            out.write(_format_batch(tagger, kind, items, first_id, fmt, args.threshold))
     out.flush()
     return 0
 
@@ -82,23 +83,24 @@ def _batches(path: str, args):
         first_id += len(batch)
 
 
-def _format_batch(tagger, kind: str, items: list, first_id: int, fmt: str) -> str:
+def _format_batch(tagger, kind: str, items: list, first_id: int, fmt: str, threshold: float = 0.0) -> str:
     """One batch of lines (kind "text") or token lists ("conll") -> its output text."""
     out = io.StringIO()
     if kind == "conll":
-        _write_conll_batch(tagger, items, first_id, fmt, out)
+        _write_conll_batch(tagger, items, first_id, fmt, out, threshold)
     else:
-        for doc_id, doc in enumerate(tagger.pipe(items, batch_size=len(items)), first_id):
+        for doc_id, doc in enumerate(tagger.pipe(items, batch_size=len(items), threshold=threshold), first_id):
             _write_doc(doc, doc_id, fmt, out)
     return out.getvalue()
 
 
-def _format_batch_on_worker(model_dir: str, kind: str, items: list, first_id: int, fmt: str) -> str:
+def _format_batch_on_worker(model_dir: str, kind: str, items: list, first_id: int, fmt: str,
+                            threshold: float = 0.0) -> str:
     """Dask task: the same as :func:`_format_batch`, with the worker process's cached model."""
     from ..dask import worker_tagger
 
     with worker_tagger(model_dir) as tagger:
-        return _format_batch(tagger, kind, items, first_id, fmt)
+        return _format_batch(tagger, kind, items, first_id, fmt, threshold)
 
 
 def _run_on_dask(model_path, inputs: list[str], args, fmt: str, out) -> None:
@@ -117,7 +119,8 @@ def _run_on_dask(model_path, inputs: list[str], args, fmt: str, out) -> None:
     if not (model / "config.json").is_file():  # fail before starting a cluster
         raise ModelError(f"{model_path}: not a model directory (no config.json); pass a directory written by "
                          "`windowner train`, or run `make demo` to train the default one")
-    tasks = ((str(model), kind, items, first_id, fmt) for path in inputs for kind, items, first_id in _batches(path, args))
+    tasks = ((str(model), kind, items, first_id, fmt, args.threshold)
+             for path in inputs for kind, items, first_id in _batches(path, args))
     with connect(workers=args.workers, scheduler=args.scheduler) as client:
         for text in map_ordered(client, _format_batch_on_worker, tasks):
             out.write(text)
@@ -183,10 +186,10 @@ def _write_doc(doc, doc_id: int, fmt: str, out) -> None:
         out.write("".join(f"{t.text} {t.tag}\n" for t in doc.tokens) + "\n")
 
 
-def _write_conll_batch(tagger, sentences: list[list[str]], first_id: int, fmt: str, out) -> None:
+def _write_conll_batch(tagger, sentences: list[list[str]], first_id: int, fmt: str, out, threshold: float = 0.0) -> None:
     from ..tags import bio2_spans as spans
 
-    tags = tagger.tag_tokens(sentences)
+    tags = tagger.tag_tokens(sentences, threshold)
     for sent_id, (tokens, t) in enumerate(zip(sentences, tags), first_id):
         if fmt == "conll":
             out.write("".join(f"{w} {g}\n" for w, g in zip(tokens, t)) + "\n")
