@@ -30,6 +30,7 @@ import windowner
 from windowner.cli import main
 from windowner.errors import ModelError, WindownerError
 from windowner.model_files import FORMAT_VERSION, load_model, save_model
+from windowner.tagger import Tagger
 
 PACKAGE = Path(windowner.__file__).parent
 MODEL_FILES = ("config.json", "weights.npz", "vocab.txt", "suffixes.txt")
@@ -323,7 +324,7 @@ def test_fuzz_any_damage_loads_or_raises_a_windowner_error(tmp_path_factory, tin
         assert str(d) in str(exc)
         return
     model.predict([["Kofi", "visited", "Paris", "."]])
-    windowner.tagger.Tagger(model)("Kofi Jong-un visited Paris on Jan. 5.")  # the tokenizer file is usable too
+    Tagger(model)("Kofi Jong-un visited Paris on Jan. 5.")  # the tokenizer file is usable too
 
 
 # --------------------------------------------------------------------------- saving

@@ -28,6 +28,7 @@ from .errors import ModelError, WindownerError
 from .features import CASES, Lexicon
 from .inference import WEIGHT_NAMES, NERModel
 from .network import ACTIVATIONS, HEADS, Embeddings, WindowNetwork
+from .tags import label_problem
 from .tokenization import TokenizerRules
 from .version import __version__
 
@@ -276,8 +277,11 @@ def _check_config(path: Path, config) -> None:
             raise ModelError(f"{path}: {key!r} is missing or not a valid {kind.__name__} (found {value!r}); "
                              "the file is corrupt — retrain the model")
     tags = config["tags"]
-    bad = [t for t in tags if t != "O" and not (isinstance(t, str) and t[:2] in ("B-", "I-") and len(t) > 2)]
-    if bad or "O" not in tags or len(set(map(str, tags))) != len(tags):
+    bad = [t for t in tags if t != "O" and not (isinstance(t, str) and t[:2] in ("B-", "I-") and len(t) > 2
+                                                and label_problem(t[2:]) is None)]
+    types = {t[2:] for t in tags if isinstance(t, str) and t != "O"}
+    unpaired = [x for x in types if f"B-{x}" not in tags or f"I-{x}" not in tags]
+    if bad or unpaired or "O" not in tags or len(set(map(str, tags))) != len(tags):
         raise ModelError(f"{path}: 'tags' must be 'O' plus distinct B-X/I-X tags, found {tags!r}; retrain the model")
     for key, valid in (("activation", ACTIVATIONS), ("head", HEADS)):
         if config[key] not in valid:
@@ -294,9 +298,12 @@ def _load_pretrained(path: Path, config: dict):
     spec = config.get("vectors")
     if spec in (None, "none"):
         return None
-    from .vectors import WordVectors, load_vectors
+    from .vectors import DEFAULT_VECTORS, WordVectors, load_vectors
 
     if config.get("vectors_embedded", False):
+        if spec != DEFAULT_VECTORS:
+            raise ModelError(f"{path / 'config.json'}: 'vectors' is {spec!r}, but the model uses the embedded "
+                             f"{DEFAULT_VECTORS!r} vectors; the file is corrupt — retrain the model")
         return load_vectors(spec)
     vec_file = path / "pretrained.npy"
     if not vec_file.exists():
