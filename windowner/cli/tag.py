@@ -186,7 +186,8 @@ def _write_doc(doc, doc_id: int, fmt: str, out) -> None:
         out.write("".join(f"{t.text} {t.tag}\n" for t in doc.tokens) + "\n")
 
 
-def _write_conll_batch(tagger, sentences: list[list[str]], first_id: int, fmt: str, out, threshold: float = 0.0) -> None:
+def _write_conll_batch(tagger, sentences: list[list[str]], first_id: int, fmt: str, out,
+                       threshold: float = 0.0) -> None:
     from ..tags import bio2_spans as spans
 
     tags = tagger.tag_tokens(sentences, threshold)
