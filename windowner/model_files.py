@@ -3,8 +3,9 @@
 A model directory holds :data:`MODEL_FILES` (and, for vectors other than the embedded default,
 ``pretrained.npy`` + ``pretrained.txt``). ``tokenizer.json`` holds the tokenizer conventions learned from
 the training data (:mod:`windowner.tokenization`); directories written before it existed load without it
-and tokenize raw text with spaCy's English tokenizer. It is written into a hidden sibling directory and swapped in
-atomically (Linux ``renameat2(RENAME_EXCHANGE)``), so a killed save leaves the old model or the new one.
+and tokenize raw text with spaCy's English tokenizer. A model directory is written into a hidden sibling
+directory and swapped in atomically (Linux ``renameat2(RENAME_EXCHANGE)``), so a killed save leaves the
+old model or the new one.
 Every problem on loading is a :class:`~windowner.errors.ModelError` naming the file and what to do.
 """
 
