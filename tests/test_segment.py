@@ -116,12 +116,10 @@ def test_tokens_follow_the_training_data(keeping, text, expected):
 
 
 def test_data_that_splits_abbreviations_and_keeps_clitics_is_followed():
-    lines = ["Mr . Smith said Kim 's dog is cute .", "Dr . Jones said it does n't matter .",
-             "J . Lee said they don't know .", "We can't tell , said Mr . Park ."]
-    rules = learn_rules(corpus([lines[0], lines[1], lines[2].replace("don't", "don't"), lines[3]]))
+    rules = learn_rules(corpus(["Mr . Smith said Kim 's dog is cute .", "Dr . Jones said it does n't matter .",
+                                "J . Lee said they know .", "We tell , said Mr . Park ."]))
     assert rules.split["abbreviation"] is False
-    tok = build_tokenizer(rules)
-    assert words(tok, "Mr. Smith left.") == ["Mr", ".", "Smith", "left", "."]
+    assert words(build_tokenizer(rules), "Mr. Smith left.") == ["Mr", ".", "Smith", "left", "."]
     keeps = learn_rules(corpus(["They don't know .", "We can't tell .", "It isn't so .", "You won't go ."]))
     assert keeps.split["clitic"] is False
     assert words(build_tokenizer(keeps), "I don't know.") == ["I", "don't", "know", "."]

@@ -83,7 +83,8 @@ class Tagger:
     def spacy_tokenizer(self, vocab):
         """A new spaCy ``Tokenizer`` on ``vocab`` that tokenizes as this tagger does: ``nlp.tokenizer =
         tagger.spacy_tokenizer(nlp.vocab)`` gives a pipeline whose ``windowner`` component finds the entities
-        ``tagger(text)`` finds."""
+        ``tagger(text)`` finds (one that ends inside a spaCy token, ``Corp`` of a final ``Corp.``, takes all
+        of it). Unlike :attr:`tokenizer`, its Vocab is the pipeline's, and is never replaced."""
         return build_tokenizer(getattr(self.model, "tokenizer_rules", None), vocab)
 
     # -- pre-tokenized input --------------------------------------------------------------------
