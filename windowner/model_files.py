@@ -159,34 +159,27 @@ def _read_model(path: Path) -> NERModel:
     model = NERModel(config, tags, lexicon, embeddings, net, weights["start"], weights["trans"])
     if (path / "history.json").exists():
         model.history = _read_json(path / "history.json")
-    model.tokenizer_rules = _read_tokenizer_rules(path / TOKENIZER_FILE)
-    model.calibration = _read_calibration(path / CALIBRATION_FILE)
+    model.tokenizer_rules = _read_optional(
+        path / TOKENIZER_FILE, TokenizerRules.from_json, "the file is corrupt or from another windowner version — "
+        "retrain the model, or delete the file to tokenize with spaCy's English tokenizer")
+    model.calibration = _read_optional(
+        path / CALIBRATION_FILE, Calibration.from_dict, "the file is corrupt — retrain the model, or delete the "
+        "file to use uncalibrated scores")
     model.config["calibrated"] = model.calibration is not None
     if model.calibration is None:
         model.config["calibration_note"] = UNCALIBRATED_NOTE
     return model
 
 
-def _read_tokenizer_rules(path: Path) -> TokenizerRules | None:
-    """The tokenizer conventions in ``path``, or None for a model directory written before they existed."""
+def _read_optional(path: Path, parse, fix: str):
+    """``parse`` of the JSON in ``path``, or None without the file (a model directory written before it
+    existed, or without it); a file that does not parse is a ModelError that says ``fix``."""
     if not path.exists():
         return None
     try:
-        return TokenizerRules.from_json(_read_json(path))
+        return parse(_read_json(path))
     except ValueError as exc:
-        raise ModelError(f"{path}: {exc}; the file is corrupt or from another windowner version — retrain the "
-                         "model, or delete the file to tokenize with spaCy's English tokenizer") from None
-
-
-def _read_calibration(path: Path) -> Calibration | None:
-    """The calibration maps of ``path``, or None without the file (an older or uncalibrated model)."""
-    if not path.exists():
-        return None
-    try:
-        return Calibration.from_dict(_read_json(path))
-    except ValueError as exc:
-        raise ModelError(f"{path}: {exc}; the file is corrupt — retrain the model, or delete the file to use "
-                         "uncalibrated scores") from None
+        raise ModelError(f"{path}: {exc}; {fix}") from None
 
 
 def _exchange(a: Path, b: Path) -> bool:
