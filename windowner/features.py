@@ -110,25 +110,12 @@ class Lexicon:
     def n_words(self) -> int:
         return len(self.words)
 
-    def token_features(self, tok: str) -> tuple[int, int, int]:
-        """(word row, casing class, suffix id) of one token; TypeError for anything but a str."""
-        if not isinstance(tok, str):
-            raise TypeError(f"a token is {type(tok).__name__}; tokens must be str")
-        row = self.word_row.get(tok)
-        if row is None and self.pretrained is not None:
-            key = self.pretrained.key_for(tok)
-            if key is not None:
-                row = self.word_row.get(key)
-                if row is None:
-                    row = self.n_words + self.pretrained.index(key)
-        if row is None:
-            row = self.word_row.get(word_key(tok), UNK_ROW)
-        suf = self.suffix_id.get(tok[-self.suffix_len:].lower(), 0) if self.suffix_len else 0
-        return row, casing(tok), suf
-
     def features(self, tokens: Sequence[str]) -> np.ndarray:
-        """tokens: n strings -> (n, 3) word row, casing class, suffix id (as :meth:`token_features`, with the
-        pretrained vectors searched for all tokens at once)."""
+        """tokens: n strings -> (n, 3) word row, casing class, suffix id.
+
+        Word row: the token's own training-vocabulary row, else the row its pretrained-vectors key has in the
+        training vocabulary or, failing that, in the frozen vectors (all tokens searched at once), else the
+        row of its lowercase digit-normalised form, else <unk>. TypeError for anything but a str."""
         for tok in tokens:
             if not isinstance(tok, str):
                 raise TypeError(f"a token is {type(tok).__name__}; tokens must be str")

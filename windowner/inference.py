@@ -121,6 +121,7 @@ class NERModel:
         self._lock = threading.Lock()  # held only to publish a grown TypeCache
         self._types = TypeCache({}, PADDING_FEATURES.copy(), 2, None, -1)
         self.weights_changed()
+        self._decoder_changed()
 
     def weights(self) -> dict[str, np.ndarray]:
         """Every array of the model by name (:data:`WEIGHT_NAMES`); the arrays themselves, not copies."""
@@ -142,11 +143,14 @@ class NERModel:
             else:
                 store[name] = arr
         self.weights_changed()
+        self._decoder_changed()
 
     def weights_changed(self) -> None:
         """Call after changing weights in place (an optimiser step): cached projections are dropped."""
         self.version += 1
-        # pure BIO constraints allow the O(K) decoder
+
+    def _decoder_changed(self) -> None:
+        # pure BIO constraints allow the O(K) decoder; start/trans change only through __init__ and set_weights
         self._bio_only = bool(np.array_equal(self.start, self._hard[0]) and np.array_equal(self.trans, self._hard[1]))
 
     @property
