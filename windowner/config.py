@@ -52,6 +52,11 @@ class TrainConfig:
     case_dim: int = param(8, "size of the casing embedding", low=1)
     suffix_dim: int = param(16, "size of the suffix embedding", low=1)
     suffix_len: int = param(3, "suffix feature length (0: off)", low=0)
+    prefix_len: int = param(0, "prefix feature length (0: off)", low=0)
+    prefix_dim: int = param(16, "size of the prefix embedding", low=1)
+    shape_dim: int = param(0, "size of the word-shape embedding (0: off)", low=0)
+    gazetteer_dim: int = param(0, "size of the gazetteer-membership embedding (0: off; lists of countries, cities, "
+                               "regions and names from PyPI data packages, stored in the model)", low=0)
     use_case: bool = param(True, "turn the casing feature off", flag="--no-case")
     min_count: int = param(2, "words absent from the vectors get a row when seen this often", low=1)
     transitions: str = param("constrained", "decoder: BIO constraints only, or plus learned tag-bigram scores",

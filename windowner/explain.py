@@ -1,6 +1,6 @@
 """What the model looks at: the gradient of a class score with respect to each window position's input.
 
-For token i with window input ``x ∈ R^{(2k+1)·d}`` (``d = d_total``, word ⊕ case ⊕ suffix embedding) and a
+For token i with window input ``x ∈ R^{(2k+1)·d}`` (``d = d_total``, word ⊕ case ⊕ suffix ⊕ … embeddings) and a
 class c, the network's score is ``s_c = U[:, c]ᵀ f(W x + b)``, so::
 
     ∂s_c/∂x = Wᵀ ((U[:, c]) ∘ f'(z))        # (2k+1)·d, reshaped to (2k+1, d)
@@ -26,7 +26,8 @@ from .segment import Segmentation
 __all__ = ["TokenSaliency", "explain_segmentation", "explain_tokens", "METHODS"]
 
 METHODS = ("norm", "input")
-FEATURES = ("word", "case", "suffix")
+FEATURES = ("word", "case", "suffix", "prefix", "shape", "gazetteer")  # by table: E, C, F, P, S, G
+FEATURE_OF_TABLE = dict(zip("ECFPSG", FEATURES))
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,14 @@ class TokenSaliency:
     saliency: np.ndarray  # (2k+1,)
     gradient: np.ndarray  # (2k+1, d_total)
     inputs: np.ndarray  # (2k+1, d_total)
-    dims: tuple[int, int, int]  # (d_word, d_case, d_suffix): the column blocks of gradient
+    dims: tuple[int, ...]  # (d_word, d_case, d_suffix, ...): the column blocks of gradient, one per feature table
+    tables: tuple[str, ...] = ("E", "C", "F")  # the feature table of each block
 
     def by_feature(self) -> dict[str, np.ndarray]:
-        """L2 norm of the gradient per feature block: {"word"|"case"|"suffix": (2k+1,)}."""
-        edges = np.cumsum((0,) + self.dims)
-        return {name: np.linalg.norm(self.gradient[:, a:b], axis=1)
-                for name, a, b in zip(FEATURES, edges[:-1], edges[1:])}
+        """L2 norm of the gradient per feature block: {"word"|"case"|"suffix"|...: (2k+1,)}."""
+        edges = np.cumsum((0,) + tuple(self.dims))
+        return {FEATURE_OF_TABLE[name]: np.linalg.norm(self.gradient[:, a:b], axis=1)
+                for name, a, b in zip(self.tables, edges[:-1], edges[1:])}
 
 
 def _targets(model: NERModel, logp: np.ndarray, predicted: np.ndarray, label: str | None) -> np.ndarray:
@@ -122,7 +124,8 @@ def explain_tokens(model: NERModel, sentences: Sequence[Sequence[str]], label: s
             row.append(TokenSaliency(
                 token=tok, index=i, start_char=None, end_char=None, tag=model.tags[predicted[i]],
                 target=model.tags[target[i]], score=float(S[i, target[i]]), window=tuple(padded[j:j + m]),
-                saliency=saliency[i], gradient=grad[i], inputs=x[i], dims=embeddings.dims))
+                saliency=saliency[i], gradient=grad[i], inputs=x[i], dims=embeddings.dims,
+                tables=embeddings.names))
             i += 1
         out.append(row)
     return out

@@ -1,10 +1,11 @@
 """From tokens to window feature ids: what the network's input layer embeds.
 
-Each token is a *type* with three features: a word-vector row, a casing class and a suffix.
-A window of half-size k around token i holds the types of tokens i-k .. i+k, padded with
-sentence-start ``<s>`` and sentence-end ``</s>`` types at the edges. Embedding each feature
-and concatenating over the 2k+1 positions (:class:`windowner.network.Embeddings`) gives
-``X: (n, (2k+1)·d_total)``.
+Each token is a *type* with a few categorical features, one column each (:attr:`Lexicon.columns`, named
+after the embedding table that embeds it): a word-vector row (E), a casing class (C) and a suffix (F),
+and, when the model uses them, a prefix (P), a word shape (S) and gazetteer membership (G). A window of
+half-size k around token i holds the types of tokens i-k .. i+k, padded with sentence-start ``<s>`` and
+sentence-end ``</s>`` types at the edges. Embedding each feature and concatenating over the 2k+1
+positions (:class:`windowner.network.Embeddings`) gives ``X: (n, (2k+1)·d_total)``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,19 @@ def word_key(token: str) -> str:
     return re.sub(r"\d", "0", token.lower())
 
 
+MAX_SHAPE = 6  # characters of a collapsed shape kept (long shapes are rare and unhelpful)
+_RUNS = re.compile(r"(.)\1+")
+
+
+def shape(token: str) -> str:
+    """The collapsed word shape: capitals -> "X", other letters -> "x", digits -> "d", other characters kept,
+    runs of one class collapsed; at most MAX_SHAPE characters, then "~" ("McDonald's" -> "XxXx'x",
+    "1,300" -> "d,d", "U.S." -> "X.X.")."""
+    out = _RUNS.sub(r"\1", "".join("X" if c.isupper() else "x" if c.isalpha() else "d" if c.isdigit() else c
+                                    for c in token))
+    return out if len(out) <= MAX_SHAPE else out[:MAX_SHAPE] + "~"
+
+
 def _centres(lengths: np.ndarray, k: int) -> np.ndarray:
     """Index of each token in the padded layout: flat index + k pads before + 2k per earlier sentence."""
     sent = np.repeat(np.arange(len(lengths)), lengths)
@@ -70,48 +84,98 @@ def pad_flat(values: np.ndarray, lengths: Sequence[int] | np.ndarray, k: int, be
     return out
 
 
-class Lexicon:
-    """Maps token strings to feature ids: word row, casing class, suffix id.
+def prefix_of(n: int):
+    """token -> its first ``n`` characters, lowercased."""
+    return lambda tok: tok[:n].lower()
 
-    Word rows: ``0 .. T-1`` index the trainable table (``<unk>``, ``<s>``, ``</s>``, then the
+
+def suffix_of(n: int):
+    """token -> its last ``n`` characters, lowercased."""
+    return lambda tok: tok[-n:].lower()
+
+
+# The string-valued features with a vocabulary learned from the training tokens (ids: 0 unknown, 1 padding,
+# then the vocabulary): table name -> (file name of the vocabulary in a model directory, what it holds).
+STRING_FEATURES = {"F": ("suffixes.txt", "suffix"), "P": ("prefixes.txt", "prefix"), "S": ("shapes.txt", "shape")}
+
+
+class Lexicon:
+    """Maps token strings to feature ids, one column per embedding table (:attr:`columns`).
+
+    Word rows (E): ``0 .. T-1`` index the trainable table (``<unk>``, ``<s>``, ``</s>``, then the
     training vocabulary); rows ``T + r`` index row r of the frozen pretrained vectors, used for
-    words seen only at tagging time. Suffix ids: 0 unknown, 1 padding, then frequent suffixes.
+    words seen only at tagging time. Casing (C): an index into CASES. Suffix (F, always a column; all 0 when
+    ``suffix_len`` is 0), prefix (P, when ``prefix_len`` > 0) and shape (S, when ``shapes`` is given): 0
+    unknown, 1 padding, then the vocabulary. Gazetteer (G, when ``gazetteer`` is given): the membership
+    bitmask of :meth:`windowner.gazetteers.Gazetteer.ids` (padding: 0, no membership).
     """
 
-    def __init__(self, words: Sequence[str], suffixes: Sequence[str], suffix_len: int, pretrained=None):
+    def __init__(self, words: Sequence[str], suffixes: Sequence[str], suffix_len: int, pretrained=None, *,
+                 prefixes: Sequence[str] = (), prefix_len: int = 0, shapes: Sequence[str] | None = None,
+                 gazetteer=None):
         self.words = list(words)
         self.word_row = {w: i for i, w in enumerate(self.words)}
-        self.suffixes = list(suffixes)
-        self.suffix_id = {s: i + 2 for i, s in enumerate(self.suffixes)}
-        self.suffix_len = suffix_len
+        self.suffix_len, self.prefix_len = suffix_len, prefix_len
         self.pretrained = pretrained
+        self.gazetteer = gazetteer
+        self.vocabs: dict[str, list[str]] = {"F": list(suffixes)}
+        self._key_of = {"F": suffix_of(suffix_len) if suffix_len else None}
+        if prefix_len:
+            self.vocabs["P"], self._key_of["P"] = list(prefixes), prefix_of(prefix_len)
+        if shapes is not None:
+            self.vocabs["S"], self._key_of["S"] = list(shapes), shape
+        self._ids = {name: {v: i + 2 for i, v in enumerate(vocab)} for name, vocab in self.vocabs.items()}
+        self.columns = ("E", "C") + tuple(self.vocabs) + (("G",) if gazetteer is not None else ())
+        pad = {"E": (BOS_ROW, EOS_ROW), "C": (PAD, PAD), "G": (0, 0)}
+        self.padding = np.array([[pad.get(c, (1, 1))[j] for c in self.columns] for j in (0, 1)], dtype=np.int64)
 
     @classmethod
     def build(cls, sentences: Iterable[Sequence[str]], pretrained=None, min_count: int = 2,
-              suffix_len: int = 3, suffix_min_count: int = 5) -> "Lexicon":
+              suffix_len: int = 3, suffix_min_count: int = 5, prefix_len: int = 0, shapes: bool = False,
+              gazetteer=None) -> "Lexicon":
         """Vocabulary from training tokens: every pretrained key they use, plus words absent from the
-        pretrained vectors seen at least ``min_count`` times; suffixes seen ``suffix_min_count`` times."""
+        pretrained vectors seen at least ``min_count`` times; suffixes, prefixes and shapes seen
+        ``suffix_min_count`` times."""
         counts = Counter(tok for sent in sentences for tok in sent)
         keys: dict[str, int] = {}
-        suffixes: Counter = Counter()
         for tok, c in counts.items():
             key = pretrained.key_for(tok) if pretrained is not None else None
             if key is None and c >= min_count:
                 key = word_key(tok)
             if key is not None:
                 keys[key] = keys.get(key, 0) + c
-            if suffix_len:
-                suffixes[tok[-suffix_len:].lower()] += c
         words = list(SPECIAL_WORDS) + sorted(keys, key=lambda w: (-keys[w], w))
-        sufs = sorted((s for s, c in suffixes.items() if c >= suffix_min_count), key=lambda s: (-suffixes[s], s))
-        return cls(words, sufs, suffix_len, pretrained)
+
+        def vocab(key_of) -> list[str]:
+            seen: Counter = Counter()
+            for tok, c in counts.items():
+                seen[key_of(tok)] += c
+            return sorted((v for v, c in seen.items() if c >= suffix_min_count), key=lambda v: (-seen[v], v))
+
+        return cls(words, vocab(suffix_of(suffix_len)) if suffix_len else [], suffix_len, pretrained,
+                   prefixes=vocab(prefix_of(prefix_len)) if prefix_len else (), prefix_len=prefix_len,
+                   shapes=vocab(shape) if shapes else None, gazetteer=gazetteer)
 
     @property
     def n_words(self) -> int:
         return len(self.words)
 
+    @property
+    def suffixes(self) -> list[str]:
+        return self.vocabs["F"]
+
+    def table_rows(self, name: str) -> int:
+        """How many rows the embedding table of column ``name`` needs (ids 0 .. rows-1)."""
+        if name == "E":
+            return self.n_words
+        if name == "C":
+            return len(CASES)
+        if name == "G":
+            return self.gazetteer.n_ids
+        return len(self.vocabs[name]) + 2
+
     def features(self, tokens: Sequence[str]) -> np.ndarray:
-        """tokens: n strings -> (n, 3) word row, casing class, suffix id.
+        """tokens: n strings -> (n, len(columns)) feature ids.
 
         Word row: the token's own training-vocabulary row, else the row its pretrained-vectors key has in the
         training vocabulary or, failing that, in the frozen vectors (all tokens searched at once), else the
@@ -119,7 +183,7 @@ class Lexicon:
         for tok in tokens:
             if not isinstance(tok, str):
                 raise TypeError(f"a token is {type(tok).__name__}; tokens must be str")
-        out = np.empty((len(tokens), 3), dtype=np.int64)
+        out = np.zeros((len(tokens), len(self.columns)), dtype=np.int64)
         rows = [self.word_row.get(tok) for tok in tokens]
         missing = [i for i, row in enumerate(rows) if row is None]
         if missing and self.pretrained is not None:
@@ -128,24 +192,26 @@ class Lexicon:
                 if key is not None:
                     row = self.word_row.get(key)
                     rows[i] = self.n_words + r if row is None else row
-        for i, (tok, row) in enumerate(zip(tokens, rows)):
-            if row is None:
-                row = self.word_row.get(word_key(tok), UNK_ROW)
-            suf = self.suffix_id.get(tok[-self.suffix_len:].lower(), 0) if self.suffix_len else 0
-            out[i] = (row, casing(tok), suf)
+        out[:, 0] = [self.word_row.get(word_key(tok), UNK_ROW) if row is None else row
+                     for tok, row in zip(tokens, rows)]
+        out[:, 1] = [casing(tok) for tok in tokens]
+        for col, name in enumerate(self.vocabs, start=2):
+            key_of, ids = self._key_of[name], self._ids[name]
+            if key_of is not None:
+                out[:, col] = [ids.get(key_of(tok), 0) for tok in tokens]
+        if self.gazetteer is not None:
+            out[:, -1] = self.gazetteer.ids(tokens)
         return out
 
     def window_features(self, sentences: Sequence[Sequence[str]], k: int) -> np.ndarray:
-        """Feature ids of every window position: (n_tokens, 2k+1, 3), sentence edges padded with <s>/</s>."""
+        """Feature ids of every window position: (n_tokens, 2k+1, len(columns)), sentence edges padded
+        with <s>/</s>."""
         lengths = [len(s) for s in sentences]
         type_of: dict[str, int] = {}
         flat = np.fromiter((type_of.setdefault(t, len(type_of) + 2) for s in sentences for t in s),
                            dtype=np.int64, count=sum(lengths))
-        table = np.concatenate([PADDING_FEATURES, self.features(list(type_of))])  # rows 0, 1: <s>, </s>
+        table = np.concatenate([self.padding, self.features(list(type_of))])  # rows 0, 1: <s>, </s>
         return table[window_types(flat, lengths, k)]
-
-
-PADDING_FEATURES = np.array([(BOS_ROW, PAD, 1), (EOS_ROW, PAD, 1)], dtype=np.int64)  # the <s> and </s> types
 
 
 def window_types(flat_types: np.ndarray, lengths: Sequence[int], k: int,

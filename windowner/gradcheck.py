@@ -2,7 +2,7 @@
 
 Covered: ∂J/∂W, ∂J/∂b, ∂J/∂U and ∂J/∂X of the network for every activation × head, the same through a
 dropout mask (fixed by re-seeding its generator for each evaluation), and the row-sparse gradients of
-the three embedding tables (word E, casing C, suffix F) that :meth:`Embeddings.backward` scatters.
+every embedding table (word E, casing C, suffix F, prefix P, shape S, gazetteer G) that :meth:`Embeddings.backward` scatters.
 """
 
 from __future__ import annotations
@@ -81,16 +81,19 @@ def check_network(activation: str, head: str, n: int = 6, D: int = 10, h: int = 
     return {name: rel_error(grads[name], numeric_grad(loss, arr)) for name, arr in arrays.items()}
 
 
-def check_embeddings(activation: str, head: str, n: int = 6, m: int = 3, dims: tuple[int, int, int] = (4, 3, 2),
-                     rows: tuple[int, int, int] = (5, 4, 6), n_base: int = 3, h: int = 5, K: int = 3,
+TABLES = ("E", "C", "F", "P", "S", "G")  # word, casing, suffix, prefix, shape, gazetteer: every feature table
+
+
+def check_embeddings(activation: str, head: str, n: int = 6, m: int = 3, dims: tuple[int, ...] = (4, 3, 2, 2, 3, 2),
+                     rows: tuple[int, ...] = (5, 4, 6, 3, 4, 5), n_base: int = 3, h: int = 5, K: int = 3,
                      seed: int = 0) -> dict[str, float]:
-    """Relative error of the gradients of the embedding tables E, C, F (dense (rows, d) views of the sparse
-    row gradients) through the whole network. Word rows ≥ len(E) index the frozen ``base`` and get none."""
+    """Relative error of the gradients of every embedding table (:data:`TABLES`; dense (rows, d) views of the
+    sparse row gradients) through the whole network. Word rows ≥ len(E) index the frozen ``base`` and get none."""
     rng = np.random.default_rng(seed)
-    tables = {name: rng.normal(0, 1.0, (r, d)) for name, r, d in zip(Embeddings.NAMES, rows, dims)}
+    tables = {name: rng.normal(0, 1.0, (r, d)) for name, r, d in zip(TABLES, rows, dims)}
     emb = Embeddings(tables, base=rng.normal(0, 1.0, (n_base, dims[0])))
-    feats = np.stack([rng.integers(0, rows[0] + n_base, (n, m)),  # repeats: rows must accumulate
-                      rng.integers(0, rows[1], (n, m)), rng.integers(0, rows[2], (n, m))], axis=-1)
+    feats = np.stack([rng.integers(0, rows[0] + n_base, (n, m))] +  # repeats: rows must accumulate
+                     [rng.integers(0, r, (n, m)) for r in rows[1:]], axis=-1)
     net, _ = _network(activation, head, rng, m * sum(dims), h, K, n, 0.0, X=emb.forward(feats))
     Y = _targets(head, rng, n, K)
 

@@ -28,7 +28,7 @@ import numpy as np
 from .calibration import Calibration
 from .confidence import Scored, check_threshold, score_paths
 from .decode import constraints, viterbi, viterbi_bio
-from .features import PADDING_FEATURES, Lexicon, window_types
+from .features import Lexicon, window_types
 from .network import Embeddings, WindowNetwork
 
 PROJECTION_CACHE_BYTES = 128 * 2**20  # first-layer projections kept across calls, per model
@@ -77,7 +77,7 @@ class TypeCache:
 
     ``type_of`` maps a token to its type id; it is shared by the snapshots of one generation and only
     ever gains entries, so an id ≥ ``n`` belongs to a later snapshot and counts as unseen here.
-    ``feats[:n]`` (n, 3) are the types' feature ids (types 0, 1: the <s>, </s> padding); ``proj[:, :n]``
+    ``feats[:n]`` (n, c) are the types' feature ids (types 0, 1: the <s>, </s> padding); ``proj[:, :n]``
     (m, n, h) their first-layer projections for weights ``version`` (None: over the cache budget).
     """
 
@@ -94,14 +94,14 @@ class TypeCache:
         return ids
 
 
-WEIGHT_NAMES = ("W", "b", "U", "E", "C", "F", "start", "trans")  # every array of a model, as saved
+WEIGHT_NAMES = ("W", "b", "U", "E", "C", "F", "start", "trans")  # every model's arrays (plus its extra feature tables)
 
 
 class NERModel:
     """A trained window tagger over pre-tokenized sentences (what a model directory holds).
 
     Attributes: ``config`` (hyper-parameters), ``tags`` (class names, "O" first), ``lexicon``,
-    ``embeddings`` (input tables E, C, F), ``net`` (the window network: W, b, U), ``start``/``trans``
+    ``embeddings`` (input tables E, C, F and the lexicon's other columns), ``net`` (the window network: W, b, U), ``start``/``trans``
     (decoder scores), ``history`` (one record per training epoch), ``version`` (bumped by every change
     of the weights: :meth:`set_weights`, :meth:`weights_changed`), ``calibration`` (the maps that turn
     lattice marginals into calibrated scores; None: uncalibrated, e.g. a model saved before calibration).
@@ -119,7 +119,7 @@ class NERModel:
         self.calibration: Calibration | None = None
         self.version = 0
         self._lock = threading.Lock()  # held only to publish a grown TypeCache
-        self._types = TypeCache({}, PADDING_FEATURES.copy(), 2, None, -1)
+        self._types = TypeCache({}, lexicon.padding.copy(), 2, None, -1)
         self.weights_changed()
         self._decoder_changed()
 
@@ -132,7 +132,7 @@ class NERModel:
         current = self.weights()
         for name, arr in arrays.items():
             if name not in current:
-                raise KeyError(f"unknown weight {name!r}; the model has {', '.join(WEIGHT_NAMES)}")
+                raise KeyError(f"unknown weight {name!r}; the model has {', '.join(current)}")
             arr = np.asarray(arr, dtype=current[name].dtype)
             if arr.shape != current[name].shape:
                 raise ValueError(f"weight {name} has shape {arr.shape}, the model's {current[name].shape}")
@@ -165,13 +165,13 @@ class NERModel:
     # -- features -----------------------------------------------------------------------------
 
     def window_features(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
-        """(n_tokens, 2k+1, 3) word row / case / suffix ids of every window position."""
+        """(n_tokens, 2k+1, c) feature ids (one column per embedding table) of every window position."""
         return self.lexicon.window_features(sentences, self.window)
 
     # -- scores -------------------------------------------------------------------------------
 
     def log_proba_dense(self, feats: np.ndarray) -> np.ndarray:
-        """Reference path: build X explicitly. feats: (n, m, 3) -> log P: (n, K)."""
+        """Reference path: build X explicitly. feats: (n, m, c) -> log P: (n, K)."""
         return self.net.log_proba(self.embeddings.forward(feats))
 
     def log_proba(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
@@ -214,7 +214,7 @@ class NERModel:
         return logp[:n]
 
     def _project(self, feats: np.ndarray) -> np.ndarray:
-        """feats: (t, 3) feature ids of t types -> (m, t, h) first-layer projections ``W_p v(type)`` of each
+        """feats: (t, c) feature ids of t types -> (m, t, h) first-layer projections ``W_p v(type)`` of each
         window position p (b folded into p = 0), in products of exactly PROJECTION_BLOCK rows."""
         W, b = self.net.params["W"], self.net.params["b"]
         h, D = W.shape
@@ -255,11 +255,11 @@ class NERModel:
                 raise TypeError(f"a token is {type(t).__name__}; tokens must be str")
         type_of, feats, n = cache.type_of, cache.feats, cache.n
         if n + len(new) > MAX_CACHED_TYPES:  # start afresh; snapshots in use keep the old table
-            type_of, feats, n = {}, PADDING_FEATURES.copy(), 2
+            type_of, feats, n = {}, self.lexicon.padding.copy(), 2
             new = list(dict.fromkeys(tokens))
         grown = n + len(new)
         if grown > len(feats):  # rows beyond n are unpublished, so they may be written in place
-            feats = np.concatenate([feats[:n], np.empty((grown + max(grown, 1024), 3), dtype=np.int64)])
+            feats = np.concatenate([feats[:n], np.empty((grown + max(grown, 1024), feats.shape[1]), dtype=np.int64)])
         feats[n:grown] = self.lexicon.features(new)
         h = self.net.params["W"].shape[0]
         m = 2 * self.window + 1

@@ -25,7 +25,7 @@ import numpy as np
 
 from .calibration import Calibration
 from .errors import ModelError, WindownerError
-from .features import CASES, Lexicon
+from .features import CASES, STRING_FEATURES, Lexicon
 from .inference import WEIGHT_NAMES, NERModel
 from .network import ACTIVATIONS, HEADS, Embeddings, WindowNetwork
 from .tags import label_problem
@@ -37,6 +37,7 @@ MODEL_FILES = ("config.json", "weights.npz", "vocab.txt", "suffixes.txt", "histo
 TOKENIZER_FILE = "tokenizer.json"  # optional: older model directories have none
 PRETRAINED_FILES = ("pretrained.npy", "pretrained.txt")  # vectors other than the embedded default travel along
 CALIBRATION_FILE = "calibration.json"  # the calibration maps (JSON numbers); absent: uncalibrated scores
+GAZETTEER_FILE = "gazetteer.json.gz"  # the gazetteer lists of a model trained with gazetteer features
 UNCALIBRATED_NOTE = (f"no {CALIBRATION_FILE}: scores are raw lattice probabilities, not calibrated (a model "
                      "written before calibration, or trained with --calibration none)")
 
@@ -56,6 +57,7 @@ def save_model(model: NERModel, path: str | os.PathLike) -> Path:
     try:
         config = dict(model.config, tags=model.tags, labels=model.labels, windowner_version=__version__,
                       format_version=FORMAT_VERSION, cases=list(CASES), suffix_len=model.lexicon.suffix_len,
+                      prefix_len=model.lexicon.prefix_len, feature_columns=list(model.lexicon.columns),
                       n_words=model.lexicon.n_words, calibrated=model.calibration is not None)
         config.pop("calibration_note", None)
         if model.calibration is None:
@@ -70,7 +72,10 @@ def save_model(model: NERModel, path: str | os.PathLike) -> Path:
             _write_lines(tmp / "pretrained.txt", pretrained.keys)
         (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         _write_lines(tmp / "vocab.txt", model.lexicon.words)
-        _write_lines(tmp / "suffixes.txt", model.lexicon.suffixes)
+        for name, vocab in model.lexicon.vocabs.items():
+            _write_lines(tmp / STRING_FEATURES[name][0], vocab)
+        if model.lexicon.gazetteer is not None:
+            (tmp / GAZETTEER_FILE).write_bytes(model.lexicon.gazetteer.to_bytes())
         (tmp / "history.json").write_text(json.dumps(model.history, indent=2) + "\n", encoding="utf-8")
         rules = getattr(model, "tokenizer_rules", None)
         if rules is not None:
@@ -130,20 +135,39 @@ def _read_model(path: Path) -> NERModel:
     suffixes = _read_lines(path / "suffixes.txt")
     weights = _load_npz(path / "weights.npz")
     pretrained = _load_pretrained(path, config)
-    lexicon = Lexicon(words, suffixes, int(config["suffix_len"]), pretrained)
+    columns = config.get("feature_columns", ["E", "C", "F"])  # older models: word, casing, suffix
+    known = {"E", "C", "G"} | set(STRING_FEATURES)
+    if not isinstance(columns, list) or columns[:3] != ["E", "C", "F"] or not set(columns) <= known \
+            or len(set(columns)) != len(columns) or columns[3:] != [c for c in ("P", "S", "G") if c in columns]:
+        raise ModelError(f"{path / 'config.json'}: 'feature_columns' is {columns!r}, not E, C, F and some of P, S, G "
+                         "in that order; the model was written by another windowner version — upgrade windowner or "
+                         "retrain the model")
+    missing = [c for c in columns if c not in weights]
+    if missing:
+        raise ModelError(f"{path / 'weights.npz'}: arrays {', '.join(missing)} are missing; retrain the model")
+    gazetteer = None
+    if "G" in columns:
+        from .gazetteers import Gazetteer
+
+        try:
+            gazetteer = Gazetteer.from_bytes(_read_bytes(path / GAZETTEER_FILE))
+        except WindownerError as exc:
+            raise ModelError(f"{path / GAZETTEER_FILE}: {exc}; the file is corrupt — retrain the model") from None
+    lexicon = Lexicon(words, suffixes, int(config["suffix_len"]), pretrained,
+                      prefixes=_read_lines(path / "prefixes.txt") if "P" in columns else (),
+                      prefix_len=int(config.get("prefix_len", 0)) if "P" in columns else 0,
+                      shapes=_read_lines(path / "shapes.txt") if "S" in columns else None, gazetteer=gazetteer)
     tags = list(config["tags"])
     m = 2 * int(config["window"]) + 1
-    d_total = weights["E"].shape[1] + weights["C"].shape[1] + weights["F"].shape[1]
-    expected = {
-        "E": (len(words), weights["E"].shape[1]),
-        "C": (len(CASES), weights["C"].shape[1]),
-        "F": (len(suffixes) + 2, weights["F"].shape[1]),
+    d_total = sum(weights[c].shape[1] for c in columns)
+    expected = {c: (lexicon.table_rows(c), weights[c].shape[1]) for c in columns}
+    expected.update({
         "W": (int(config["hidden"]), m * d_total),
         "b": (int(config["hidden"]),),
         "U": (int(config["hidden"]), len(tags)),
         "start": (len(tags),),
         "trans": (len(tags), len(tags)),
-    }
+    })
     for name, shape in expected.items():
         if weights[name].shape != shape:
             raise ModelError(f"{path / 'weights.npz'}: array {name} has shape {weights[name].shape}, but config.json, "
@@ -155,7 +179,7 @@ def _read_model(path: Path) -> NERModel:
                         head=config["head"], random_state=0)
     net.params.update({name: weights[name] for name in ("W", "b", "U")})
     base = None if pretrained is None else pretrained.vectors
-    embeddings = Embeddings({name: weights[name] for name in Embeddings.NAMES}, base=base)
+    embeddings = Embeddings({name: weights[name] for name in columns}, base=base)
     model = NERModel(config, tags, lexicon, embeddings, net, weights["start"], weights["trans"])
     if (path / "history.json").exists():
         model.history = _read_json(path / "history.json")
@@ -245,6 +269,15 @@ def _read_text(path: Path) -> str:
         raise ModelError(f"{path}: not valid UTF-8 (byte offset {exc.start}); the file is corrupt — "
                          "retrain the model or copy it again") from None
     except OSError as exc:  # e.g. a directory in place of the file
+        raise ModelError(f"{path}: cannot be read ({exc.strerror or exc}); retrain the model or copy it again") from None
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.exists():
+        raise ModelError(f"{path}: missing; the model directory is incomplete — retrain or copy the whole directory")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
         raise ModelError(f"{path}: cannot be read ({exc.strerror or exc}); retrain the model or copy it again") from None
 
 

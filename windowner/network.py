@@ -185,22 +185,28 @@ class Output:
 class Embeddings:
     """The input layer: window feature ids -> X, and ∂J/∂X -> row-sparse gradients of the tables.
 
-    Each window position holds a token's three feature ids (word row, casing class, suffix id); its
-    input is the concatenation of the rows of ``tables["E"]`` (T, d_w) word vectors — or, for rows ≥ T,
-    of the frozen pretrained ``base`` (B, d_w) —, ``tables["C"]`` (n_cases, d_c) casing and
-    ``tables["F"]`` (n_suffixes, d_s) suffix embeddings. Tables are read by name at every call.
+    Each window position holds a token's feature ids, one per table in the order of ``tables`` (the
+    lexicon's columns): ``tables["E"]`` (T, d_w) word vectors — or, for rows ≥ T, the frozen pretrained
+    ``base`` (B, d_w) —, then ``tables["C"]`` (n_cases, d_c) casing, ``tables["F"]`` (n_suffixes, d_s)
+    suffix embeddings and any further feature tables (prefix, shape, gazetteer). A position's input is the
+    concatenation of its rows. Tables are read by name at every call.
     """
 
-    NAMES = ("E", "C", "F")
-
     def __init__(self, tables: dict[str, np.ndarray], base: np.ndarray | None = None):
+        if next(iter(tables), None) != "E":
+            raise ValueError(f"the first embedding table must be the word table E, got {list(tables)}")
         self.tables = tables
         self.base = base
 
     @property
-    def dims(self) -> tuple[int, int, int]:
-        """(d_w, d_c, d_s): the column blocks of one position's input."""
-        return tuple(self.tables[name].shape[1] for name in self.NAMES)
+    def names(self) -> tuple[str, ...]:
+        """The tables, in the order of the feature columns and of the input's column blocks."""
+        return tuple(self.tables)
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        """(d_w, d_c, d_s, ...): the column blocks of one position's input."""
+        return tuple(table.shape[1] for table in self.tables.values())
 
     @property
     def d_total(self) -> int:
@@ -219,13 +225,14 @@ class Embeddings:
         return out
 
     def type_vectors(self, feats: np.ndarray) -> np.ndarray:
-        """feats: (..., 3) word row / case / suffix -> (..., d_total) concatenated embeddings."""
-        return np.concatenate([self.word_vectors(feats[..., 0]),
-                               self.tables["C"][feats[..., 1]],
-                               self.tables["F"][feats[..., 2]]], axis=-1)
+        """feats: (..., c) ids, one per table -> (..., d_total) concatenated embeddings."""
+        tables = iter(self.tables.values())
+        next(tables)  # E: word_vectors
+        return np.concatenate([self.word_vectors(feats[..., 0])] +
+                              [table[feats[..., col]] for col, table in enumerate(tables, start=1)], axis=-1)
 
     def forward(self, feats: np.ndarray) -> np.ndarray:
-        """feats: (n, m, 3) ids of each window position -> X: (n, m·d_total)."""
+        """feats: (n, m, c) ids of each window position -> X: (n, m·d_total)."""
         self.feats = feats
         n, m, _ = feats.shape
         return self.type_vectors(feats).reshape(n, m * self.d_total)
@@ -237,7 +244,7 @@ class Embeddings:
         dX = dX.reshape(n * m, self.d_total)
         grads = {}
         offset = 0
-        for col, (name, d) in enumerate(zip(self.NAMES, self.dims)):
+        for col, (name, d) in enumerate(zip(self.names, self.dims)):
             ids = self.feats[..., col].reshape(-1)
             part = dX[:, offset:offset + d]
             offset += d

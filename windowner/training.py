@@ -14,7 +14,7 @@ from .config import TrainConfig
 from .confidence import Outcomes, expected_calibration_error
 from .decode import constraints, learned_transitions
 from .errors import WindownerError
-from .features import CASES, SPECIAL_WORDS, UNK_ROW, Lexicon
+from .features import SPECIAL_WORDS, UNK_ROW, Lexicon
 from .inference import NERModel
 from .metrics import evaluate
 from .network import Embeddings, WindowNetwork
@@ -79,7 +79,8 @@ def tag_set(tag_sequences, labels: Sequence[str] | None) -> list[str]:
     return ["O"] + [f"{p}-{t}" for t in sorted(types) for p in "BI"]
 
 
-def _init_tables(lexicon: Lexicon, cfg: TrainConfig, rng: np.random.Generator):
+def _init_tables(lexicon: Lexicon, cfg: TrainConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The embedding tables, one per lexicon column: E from the pretrained vectors, the others random."""
     pretrained = lexicon.pretrained
     if pretrained is not None:
         dim = pretrained.dim
@@ -92,9 +93,12 @@ def _init_tables(lexicon: Lexicon, cfg: TrainConfig, rng: np.random.Generator):
         known = rows >= 0
         E[known] = pretrained.vectors[rows[known]]
     E[: len(SPECIAL_WORDS)] = rng.normal(0, scale, (len(SPECIAL_WORDS), dim))
-    C = rng.normal(0, 0.1, (len(CASES), cfg.case_dim if cfg.use_case else 0)).astype(np.float32)
-    F = rng.normal(0, 0.1, (len(lexicon.suffixes) + 2, cfg.suffix_dim if cfg.suffix_len else 0)).astype(np.float32)
-    return E, C, F
+    dims = {"C": cfg.case_dim if cfg.use_case else 0, "F": cfg.suffix_dim if cfg.suffix_len else 0,
+            "P": cfg.prefix_dim, "S": cfg.shape_dim, "G": cfg.gazetteer_dim}
+    tables = {"E": E}
+    for name in lexicon.columns[1:]:
+        tables[name] = rng.normal(0, 0.1, (lexicon.table_rows(name), dims[name])).astype(np.float32)
+    return tables
 
 
 def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = None, *, progress: bool = True,
@@ -156,9 +160,14 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
     pretrained = None
     if cfg.vectors not in ("none", None):
         pretrained = load_vectors(cfg.vectors)
-    lexicon = Lexicon.build((t for t, _ in train), pretrained, min_count=cfg.min_count, suffix_len=cfg.suffix_len)
-    E, C, F = _init_tables(lexicon, cfg, rng)
-    embeddings = Embeddings({"E": E, "C": C, "F": F}, base=None if pretrained is None else pretrained.vectors)
+    gazetteer = None
+    if cfg.gazetteer_dim:
+        from .gazetteers import Gazetteer
+
+        gazetteer = Gazetteer.from_packages()
+    lexicon = Lexicon.build((t for t, _ in train), pretrained, min_count=cfg.min_count, suffix_len=cfg.suffix_len,
+                            prefix_len=cfg.prefix_len, shapes=cfg.shape_dim > 0, gazetteer=gazetteer)
+    embeddings = Embeddings(_init_tables(lexicon, cfg, rng), base=None if pretrained is None else pretrained.vectors)
     m = 2 * cfg.window + 1
     net = WindowNetwork(m * embeddings.d_total, cfg.hidden, len(tags), activation=cfg.activation, head=cfg.head,
                         l2=cfg.l2, dropout=cfg.dropout, random_state=rng)
@@ -172,13 +181,13 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
     # how the training data is tokenized, so that raw text is cut into tokens the same way (tokenizer.json)
     model.tokenizer_rules = learn_rules(t for t, _ in train)
 
-    feats = model.window_features([t for t, _ in train])  # (N, m, 3)
+    feats = model.window_features([t for t, _ in train])  # (N, m, c)
     y = np.array([index[tag] for _, g in train for tag in g])
     eye = np.eye(len(tags), dtype=np.float32)
     opt = SGD(cfg.lr, cfg.momentum, cfg.decay, clip=5.0)
     # the loss is a batch mean, so a row seen once gets 1/batch of its gradient: scale sparse steps back up
     emb_opt = SGD(cfg.lr * cfg.embed_lr * cfg.batch_size, 0.0, cfg.decay, clip=5.0)
-    trainable = ["C", "F"] + (["E"] if cfg.fine_tune else [])
+    trainable = list(lexicon.columns[1:]) + (["E"] if cfg.fine_tune else [])
 
     avg, n_avg = None, 0
     best, best_f1, bad_epochs = None, -math.inf, 0  # without dev the score is -loss, which may be < -1

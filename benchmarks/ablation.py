@@ -1,0 +1,139 @@
+"""Ablation of the accuracy levers (issue #18): dev F1 per lever, mean ± std over seeds, per type, training time.
+
+Each run trains ``windowner.train(<corpus>.train.conll, dev=<corpus>.dev.conll, seed=s, **lever)`` in a fresh
+process (one BLAS thread; ``--jobs`` runs go side by side) and records the dev scores of the kept model and the
+wall-clock training time. Results are appended to a JSON-lines file, so an interrupted ablation resumes where
+it stopped; ``--table`` prints the markdown table of ``benchmarks/RESULTS.md`` from that file.
+
+    python benchmarks/ablation.py --corpora gmb,conll03 --levers baseline,prefix,shape --seeds 0,1,2
+    python benchmarks/ablation.py --table
+
+Needs ``../shared/corpora`` (the dev splits only; never the sealed test splits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPORA = ROOT.parent / "shared" / "corpora"
+RESULTS = ROOT / "benchmarks" / "ablation.jsonl"
+
+# Each lever: TrainConfig fields changed from the defaults of the code being measured (the "base" row).
+LEVERS: dict[str, dict] = {
+    "base": {},
+    "prefix": {"prefix_len": 3},
+    "shape": {"shape_dim": 8},
+    "gazetteer": {"gazetteer_dim": 8},
+    "chars": {"prefix_len": 3, "shape_dim": 8},
+    "all": {"prefix_len": 3, "shape_dim": 8, "gazetteer_dim": 8},
+}
+
+
+def run_one(corpus: str, lever: str, seed: int, extra: dict) -> dict:
+    """Train one model in this process; its dev scores (overall and per type) and training time."""
+    import windowner
+    from windowner.conll import read_conll
+    from windowner.metrics import evaluate
+
+    params = {**LEVERS[lever], **extra}
+    dev_path = CORPORA / f"{corpus}.dev.conll"
+    t0 = time.perf_counter()
+    tagger = windowner.train(CORPORA / f"{corpus}.train.conll", dev=dev_path, seed=seed, **params)
+    seconds = time.perf_counter() - t0
+    dev = list(read_conll(dev_path))
+    report = evaluate([s.tags for s in dev], tagger.model.predict([s.tokens for s in dev]))
+    return {"corpus": corpus, "lever": lever, "seed": seed, "params": params, "train_s": round(seconds, 1),
+            "epochs": len(tagger.model.history), "best_epoch": tagger.model.config.get("best_epoch"),
+            "f1": report.overall.f1, "per_type": {t: s.f1 for t, s in report.per_type.items()}}
+
+
+def load(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown: one row per corpus × lever, F1 mean ± std over seeds, per-type means, mean training time."""
+    out = []
+    for corpus in sorted({r["corpus"] for r in rows}, key=lambda c: (c != "gmb", c)):
+        mine = [r for r in rows if r["corpus"] == corpus]
+        types = sorted({t for r in mine for t in r["per_type"]})
+        out += [f"### {corpus}.dev", "",
+                "| lever | TrainConfig | seeds | dev F1 mean ± std | " + " | ".join(types) + " | train s |",
+                "| --- | --- | ---: | ---: | " + " | ".join("---:" for _ in types) + " | ---: |"]
+        levers = list(dict.fromkeys(r["lever"] for r in mine))
+        for lever in levers:
+            rs = [r for r in mine if r["lever"] == lever]
+            f1 = [r["f1"] for r in rs]
+            std = statistics.stdev(f1) if len(f1) > 1 else 0.0
+            per = [statistics.mean(r["per_type"][t] for r in rs) for t in types]
+            out.append(f"| {lever} | `{json.dumps(rs[0]['params'])}` | {len(rs)} | {statistics.mean(f1):.4f} ± {std:.4f} | "
+                       + " | ".join(f"{p:.4f}" for p in per) + f" | {statistics.mean(r['train_s'] for r in rs):.1f} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--corpora", default="gmb,conll03")
+    p.add_argument("--levers", default=",".join(LEVERS), help=f"comma-separated, from {', '.join(LEVERS)}")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--set", default="{}", help="JSON of TrainConfig fields applied to every run (e.g. a new default)")
+    p.add_argument("--tag", default="", help="suffix of the lever names in the results (e.g. the commit)")
+    p.add_argument("--jobs", type=int, default=2, help="runs side by side, one BLAS thread each")
+    p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--table", action="store_true", help="print the markdown table of --out and stop")
+    p.add_argument("--one", nargs=3, metavar=("CORPUS", "LEVER", "SEED"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.table:
+        print(table(load(args.out)))
+        return 0
+    extra = json.loads(args.set)
+    if args.one:
+        corpus, lever, seed = args.one
+        print(json.dumps(run_one(corpus, lever, int(seed), extra)))
+        return 0
+    if not CORPORA.is_dir():
+        p.error(f"{CORPORA} not found: the ablation needs the shared corpora beside the checkout")
+    levers = args.levers.split(",")
+    for lever in levers:
+        if lever not in LEVERS:
+            p.error(f"unknown lever {lever!r}; choose from {', '.join(LEVERS)}")
+    done = {(r["corpus"], r["lever"], r["seed"]) for r in load(args.out)}
+    todo = [(c, lv, int(s)) for c in args.corpora.split(",") for lv in levers for s in args.seeds.split(",")
+            if (c, lv + args.tag, int(s)) not in done]
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               PYTHONPATH=str(ROOT))
+
+    def work(job):
+        corpus, lever, seed = job
+        proc = subprocess.run([sys.executable, __file__, "--one", corpus, lever, str(seed), "--set", args.set],
+                              env=env, capture_output=True, text=True)
+        if proc.returncode:
+            print(f"{corpus} {lever} seed {seed} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+            return
+        row = json.loads(proc.stdout.strip().splitlines()[-1])
+        row["lever"] += args.tag
+        with open(args.out, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(f"{corpus:8} {row['lever']:16} seed {seed}  F1 {row['f1']:.4f}  {row['train_s']:6.1f}s  "
+              f"{json.dumps({t: round(v, 4) for t, v in row['per_type'].items()})}", flush=True)
+
+    with ThreadPoolExecutor(args.jobs) as pool:
+        list(pool.map(work, todo))
+    print(table(load(args.out)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

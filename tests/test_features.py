@@ -1,0 +1,83 @@
+"""Feature columns of the lexicon: shape, prefix, gazetteer; their tables train, save, load and tag alike."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from windowner.config import TrainConfig
+from windowner.errors import ModelError
+from windowner.features import Lexicon, shape
+from windowner.model_files import GAZETTEER_FILE, load_model, save_model
+from windowner.training import fit
+
+ALL_FEATURES = dict(prefix_len=3, shape_dim=6, gazetteer_dim=4, hidden=24, epochs=2, batch_size=32, lr=0.1,
+                    seed=0, calibration_refit=False)
+
+
+@pytest.mark.parametrize("token, want", [
+    ("McDonald's", "XxXx'x"), ("1,300", "d,d"), ("U.S.", "X.X."), ("Obama", "Xx"), ("IBM", "X"), ("2-1", "d-d"),
+    ("Müller", "Xx"), ("", ""), ("New-York-based", "Xx-Xx-~"),
+])
+def test_shape(token, want):
+    assert shape(token) == want
+
+
+def test_columns_follow_the_options_and_padding_matches():
+    sents = [["Obama", "visited", "Paris"], ["Obama", "left", "."]] * 3
+    plain = Lexicon.build(sents, suffix_min_count=1)
+    assert plain.columns == ("E", "C", "F") and plain.padding.shape == (2, 3)
+    rich = Lexicon.build(sents, prefix_len=2, shapes=True, suffix_min_count=1)
+    assert rich.columns == ("E", "C", "F", "P", "S")
+    feats = rich.features(["Obama", "unseen", "PARIS"])
+    assert feats.shape == (3, 5)
+    assert feats[0, 3] == rich._ids["P"]["ob"] and feats[0, 4] == rich._ids["S"]["Xx"]
+    assert feats[1, 3] == 0  # an unseen prefix is id 0; 1 is the padding
+    win = rich.window_features([["Obama", "visited"]], 1)
+    assert win.shape == (2, 3, 5) and (win[0, 0] == rich.padding[0]).all() and (win[1, 2] == rich.padding[1]).all()
+
+
+@pytest.fixture(scope="module")
+def rich_model(tiny_corpus):
+    return fit(tiny_corpus["train"], tiny_corpus["dev"], TrainConfig(**ALL_FEATURES), progress=False, log=None)
+
+
+def test_every_feature_table_trains_and_round_trips(rich_model, tiny_corpus, tmp_path):
+    model = rich_model
+    assert model.lexicon.columns == ("E", "C", "F", "P", "S", "G")
+    assert model.embeddings.dims == (50, 8, 16, 16, 6, 4)
+    saved = save_model(model, tmp_path / "m")
+    assert (saved / "prefixes.txt").exists() and (saved / "shapes.txt").exists() and (saved / GAZETTEER_FILE).exists()
+    again = load_model(saved)
+    for name, arr in model.weights().items():
+        np.testing.assert_array_equal(again.weights()[name], arr)
+    sents = [t for t, _ in tiny_corpus["test"]] + [["Zbigniew", "flew", "to", "Ouagadougou", "."]]
+    np.testing.assert_array_equal(again.log_proba(sents), model.log_proba(sents))
+    # the fast path (projection cache) and the reference path (explicit X) agree with every table in use
+    np.testing.assert_allclose(model.log_proba(sents), model.log_proba_dense(model.window_features(sents)),
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_gazetteer_bits_reach_the_model(rich_model):
+    g = rich_model.lexicon.gazetteer
+    ids = rich_model.lexicon.features(["Germany", "zzqx"])[:, -1]
+    assert ids[0] == g.ids(["Germany"])[0] != 0 and ids[1] == 0
+
+
+def test_broken_feature_files_are_model_errors(rich_model, tmp_path):
+    d = save_model(rich_model, tmp_path / "m")
+    (d / GAZETTEER_FILE).write_bytes(b"not gzip")
+    with pytest.raises(ModelError, match=GAZETTEER_FILE):
+        load_model(d)
+    d = save_model(rich_model, tmp_path / "m2")
+    config = json.loads((d / "config.json").read_text())
+    config["feature_columns"] = ["E", "C", "F", "Q"]
+    (d / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="feature_columns"):
+        load_model(d)
+    d = save_model(rich_model, tmp_path / "m3")
+    (d / "prefixes.txt").write_text("ab\n")
+    with pytest.raises(ModelError, match="array P has shape"):
+        load_model(d)
