@@ -10,10 +10,10 @@ import pytest
 from windowner.config import TrainConfig
 from windowner.errors import ModelError
 from windowner.features import Lexicon, shape
-from windowner.model_files import GAZETTEER_FILE, load_model, save_model
+from windowner.model_files import CLUSTERS_FILE, GAZETTEER_FILE, load_model, save_model
 from windowner.training import fit
 
-ALL_FEATURES = dict(prefix_len=3, shape_dim=6, gazetteer_dim=4, hidden=24, epochs=2, batch_size=32, lr=0.1,
+ALL_FEATURES = dict(prefix_len=3, shape_dim=6, gazetteer_dim=4, cluster_dim=5, clusters=16, hidden=24, epochs=2, batch_size=32, lr=0.1,
                     seed=0, calibration_refit=False)
 
 
@@ -46,10 +46,11 @@ def rich_model(tiny_corpus):
 
 def test_every_feature_table_trains_and_round_trips(rich_model, tiny_corpus, tmp_path):
     model = rich_model
-    assert model.lexicon.columns == ("E", "C", "F", "P", "S", "G")
-    assert model.embeddings.dims == (50, 8, 16, 16, 6, 4)
+    assert model.lexicon.columns == ("E", "C", "F", "P", "S", "G", "K")
+    assert model.embeddings.dims == (50, 8, 16, 16, 6, 4, 5)
     saved = save_model(model, tmp_path / "m")
-    assert (saved / "prefixes.txt").exists() and (saved / "shapes.txt").exists() and (saved / GAZETTEER_FILE).exists()
+    for name in ("prefixes.txt", "shapes.txt", GAZETTEER_FILE, CLUSTERS_FILE):
+        assert (saved / name).exists()
     again = load_model(saved)
     for name, arr in model.weights().items():
         np.testing.assert_array_equal(again.weights()[name], arr)
@@ -62,7 +63,7 @@ def test_every_feature_table_trains_and_round_trips(rich_model, tiny_corpus, tmp
 
 def test_gazetteer_bits_reach_the_model(rich_model):
     g = rich_model.lexicon.gazetteer
-    ids = rich_model.lexicon.features(["Germany", "zzqx"])[:, -1]
+    ids = rich_model.lexicon.features(["Germany", "zzqx"])[:, rich_model.lexicon.columns.index("G")]
     assert ids[0] == g.ids(["Germany"])[0] != 0 and ids[1] == 0
 
 
@@ -81,3 +82,16 @@ def test_broken_feature_files_are_model_errors(rich_model, tmp_path):
     (d / "prefixes.txt").write_text("ab\n")
     with pytest.raises(ModelError, match="array P has shape"):
         load_model(d)
+
+
+def test_cluster_ids_are_the_nearest_centroid_in_any_batch(rich_model):
+    lex = rich_model.lexicon
+    col = lex.columns.index("K")
+    words = ["paris", "london", "monday", "tuesday", "zzqxv", "Obama", "reykjavik", "1999"]
+    alone = np.array([lex.features([w])[0, col] for w in words])
+    together = lex.features(words)[:, col]
+    np.testing.assert_array_equal(alone, together)
+    assert alone[4] == 0  # no pretrained vector: no cluster
+    vec = lex.pretrained.vectors[lex.pretrained.index("reykjavik")]
+    dist = ((lex.clusters.centroids - vec) ** 2).sum(axis=1)
+    assert alone[6] == 2 + int(np.argmin(dist))

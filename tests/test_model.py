@@ -23,9 +23,9 @@ def test_gradcheck_command_json(capsys):
     assert main(["gradcheck", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["max_rel_error"] < 1e-6
-    # W, b, U, X; the same through dropout; every embedding table: word, case, suffix, prefix, shape, gazetteer
-    assert len(out["checks"]) == len(ACTIVATIONS) * len(HEADS) * (4 + 4 + 6)
-    assert {c["param"] for c in out["checks"]} == {"W", "b", "U", "X", "E", "C", "F", "P", "S", "G",
+    # W, b, U, X; the same through dropout; every embedding table: word, case, suffix, prefix, shape, gazetteer, cluster
+    assert len(out["checks"]) == len(ACTIVATIONS) * len(HEADS) * (4 + 4 + 7)
+    assert {c["param"] for c in out["checks"]} == {"W", "b", "U", "X", "E", "C", "F", "P", "S", "G", "K",
                                                    "W (dropout)", "b (dropout)", "U (dropout)", "X (dropout)"}
 
 

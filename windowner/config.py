@@ -57,6 +57,9 @@ class TrainConfig:
     shape_dim: int = param(0, "size of the word-shape embedding (0: off)", low=0)
     gazetteer_dim: int = param(0, "size of the gazetteer-membership embedding (0: off; lists of countries, cities, "
                                "regions and names from PyPI data packages, stored in the model)", low=0)
+    cluster_dim: int = param(0, "size of the word-cluster embedding (0: off; k-means clusters of the pretrained "
+                             "vectors)", low=0)
+    clusters: int = param(256, "number of word clusters", low=2)
     use_case: bool = param(True, "turn the casing feature off", flag="--no-case")
     min_count: int = param(2, "words absent from the vectors get a row when seen this often", low=1)
     transitions: str = param("constrained", "decoder: BIO constraints only, or plus learned tag-bigram scores",

@@ -26,8 +26,8 @@ from .segment import Segmentation
 __all__ = ["TokenSaliency", "explain_segmentation", "explain_tokens", "METHODS"]
 
 METHODS = ("norm", "input")
-FEATURES = ("word", "case", "suffix", "prefix", "shape", "gazetteer")  # by table: E, C, F, P, S, G
-FEATURE_OF_TABLE = dict(zip("ECFPSG", FEATURES))
+FEATURES = ("word", "case", "suffix", "prefix", "shape", "gazetteer", "cluster")  # by table: E, C, F, P, S, G, K
+FEATURE_OF_TABLE = dict(zip("ECFPSGK", FEATURES))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Each token is a *type* with a few categorical features, one column each (:attr:`Lexicon.columns`, named
 after the embedding table that embeds it): a word-vector row (E), a casing class (C) and a suffix (F),
-and, when the model uses them, a prefix (P), a word shape (S) and gazetteer membership (G). A window of
+and, when the model uses them, a prefix (P), a word shape (S), gazetteer membership (G) and a word
+cluster (K). A window of
 half-size k around token i holds the types of tokens i-k .. i+k, padded with sentence-start ``<s>`` and
 sentence-end ``</s>`` types at the edges. Embedding each feature and concatenating over the 2k+1
 positions (:class:`windowner.network.Embeddings`) gives ``X: (n, (2k+1)·d_total)``.
@@ -107,12 +108,14 @@ class Lexicon:
     words seen only at tagging time. Casing (C): an index into CASES. Suffix (F, always a column; all 0 when
     ``suffix_len`` is 0), prefix (P, when ``prefix_len`` > 0) and shape (S, when ``shapes`` is given): 0
     unknown, 1 padding, then the vocabulary. Gazetteer (G, when ``gazetteer`` is given): the membership
-    bitmask of :meth:`windowner.gazetteers.Gazetteer.ids` (padding: 0, no membership).
+    bitmask of :meth:`windowner.gazetteers.Gazetteer.ids` (padding: 0, no membership). Word cluster (K,
+    when ``clusters`` is given): 0 for a word without a pretrained vector, 1 padding, 2 + the cluster of its
+    pretrained vector (``word_cluster[row]`` for the trainable rows, computed by :meth:`build`).
     """
 
     def __init__(self, words: Sequence[str], suffixes: Sequence[str], suffix_len: int, pretrained=None, *,
                  prefixes: Sequence[str] = (), prefix_len: int = 0, shapes: Sequence[str] | None = None,
-                 gazetteer=None):
+                 gazetteer=None, clusters=None, word_cluster: np.ndarray | None = None):
         self.words = list(words)
         self.word_row = {w: i for i, w in enumerate(self.words)}
         self.suffix_len, self.prefix_len = suffix_len, prefix_len
@@ -125,14 +128,24 @@ class Lexicon:
         if shapes is not None:
             self.vocabs["S"], self._key_of["S"] = list(shapes), shape
         self._ids = {name: {v: i + 2 for i, v in enumerate(vocab)} for name, vocab in self.vocabs.items()}
-        self.columns = ("E", "C") + tuple(self.vocabs) + (("G",) if gazetteer is not None else ())
+        self.clusters = clusters
+        if clusters is not None:
+            if word_cluster is None:
+                word_cluster = self._word_clusters()
+            word_cluster = np.asarray(word_cluster, dtype=np.int64)
+            if word_cluster.shape != (len(self.words),) or (len(word_cluster) and not (
+                    (word_cluster == 0) | ((word_cluster >= 2) & (word_cluster < clusters.k + 2))).all()):
+                raise ValueError(f"word_cluster must hold one id (0, or 2 .. {clusters.k + 1}) per vocabulary word")
+        self.word_cluster = word_cluster
+        self.columns = ("E", "C") + tuple(self.vocabs) + (("G",) if gazetteer is not None else ()) + \
+            (("K",) if clusters is not None else ())
         pad = {"E": (BOS_ROW, EOS_ROW), "C": (PAD, PAD), "G": (0, 0)}
         self.padding = np.array([[pad.get(c, (1, 1))[j] for c in self.columns] for j in (0, 1)], dtype=np.int64)
 
     @classmethod
     def build(cls, sentences: Iterable[Sequence[str]], pretrained=None, min_count: int = 2,
               suffix_len: int = 3, suffix_min_count: int = 5, prefix_len: int = 0, shapes: bool = False,
-              gazetteer=None) -> "Lexicon":
+              gazetteer=None, clusters=None) -> "Lexicon":
         """Vocabulary from training tokens: every pretrained key they use, plus words absent from the
         pretrained vectors seen at least ``min_count`` times; suffixes, prefixes and shapes seen
         ``suffix_min_count`` times."""
@@ -154,7 +167,16 @@ class Lexicon:
 
         return cls(words, vocab(suffix_of(suffix_len)) if suffix_len else [], suffix_len, pretrained,
                    prefixes=vocab(prefix_of(prefix_len)) if prefix_len else (), prefix_len=prefix_len,
-                   shapes=vocab(shape) if shapes else None, gazetteer=gazetteer)
+                   shapes=vocab(shape) if shapes else None, gazetteer=gazetteer, clusters=clusters)
+
+    def _word_clusters(self) -> np.ndarray:
+        """(T,) the K id of each vocabulary word: 2 + the cluster of its pretrained vector, 0 without one."""
+        out = np.zeros(len(self.words), dtype=np.int64)
+        if self.pretrained is not None:
+            rows = np.array([self.pretrained.index(w) for w in self.words], dtype=np.int64)
+            known = np.flatnonzero(rows >= 0)
+            out[known] = 2 + self.clusters.assign(np.asarray(self.pretrained.vectors[rows[known]]))
+        return out
 
     @property
     def n_words(self) -> int:
@@ -172,6 +194,8 @@ class Lexicon:
             return len(CASES)
         if name == "G":
             return self.gazetteer.n_ids
+        if name == "K":
+            return self.clusters.k + 2
         return len(self.vocabs[name]) + 2
 
     def features(self, tokens: Sequence[str]) -> np.ndarray:
@@ -200,7 +224,14 @@ class Lexicon:
             if key_of is not None:
                 out[:, col] = [ids.get(key_of(tok), 0) for tok in tokens]
         if self.gazetteer is not None:
-            out[:, -1] = self.gazetteer.ids(tokens)
+            out[:, self.columns.index("G")] = self.gazetteer.ids(tokens)
+        if self.clusters is not None:
+            word = out[:, 0]
+            T = self.n_words
+            out[:, -1] = self.word_cluster[np.minimum(word, T - 1)]
+            base = np.flatnonzero(word >= T)
+            if len(base):
+                out[base, -1] = 2 + self.clusters.assign(np.asarray(self.pretrained.vectors[word[base] - T]))
         return out
 
     def window_features(self, sentences: Sequence[Sequence[str]], k: int) -> np.ndarray:

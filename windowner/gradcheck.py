@@ -2,7 +2,7 @@
 
 Covered: ∂J/∂W, ∂J/∂b, ∂J/∂U and ∂J/∂X of the network for every activation × head, the same through a
 dropout mask (fixed by re-seeding its generator for each evaluation), and the row-sparse gradients of
-every embedding table (word E, casing C, suffix F, prefix P, shape S, gazetteer G) that :meth:`Embeddings.backward` scatters.
+every embedding table (word E, casing C, suffix F, prefix P, shape S, gazetteer G, cluster K) that :meth:`Embeddings.backward` scatters.
 """
 
 from __future__ import annotations
@@ -81,11 +81,11 @@ def check_network(activation: str, head: str, n: int = 6, D: int = 10, h: int = 
     return {name: rel_error(grads[name], numeric_grad(loss, arr)) for name, arr in arrays.items()}
 
 
-TABLES = ("E", "C", "F", "P", "S", "G")  # word, casing, suffix, prefix, shape, gazetteer: every feature table
+TABLES = ("E", "C", "F", "P", "S", "G", "K")  # word, casing, suffix, prefix, shape, gazetteer, cluster
 
 
-def check_embeddings(activation: str, head: str, n: int = 6, m: int = 3, dims: tuple[int, ...] = (4, 3, 2, 2, 3, 2),
-                     rows: tuple[int, ...] = (5, 4, 6, 3, 4, 5), n_base: int = 3, h: int = 5, K: int = 3,
+def check_embeddings(activation: str, head: str, n: int = 6, m: int = 3, dims: tuple[int, ...] = (4, 3, 2, 2, 3, 2, 3),
+                     rows: tuple[int, ...] = (5, 4, 6, 3, 4, 5, 4), n_base: int = 3, h: int = 5, K: int = 3,
                      seed: int = 0) -> dict[str, float]:
     """Relative error of the gradients of every embedding table (:data:`TABLES`; dense (rows, d) views of the
     sparse row gradients) through the whole network. Word rows ≥ len(E) index the frozen ``base`` and get none."""

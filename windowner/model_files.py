@@ -38,6 +38,7 @@ TOKENIZER_FILE = "tokenizer.json"  # optional: older model directories have none
 PRETRAINED_FILES = ("pretrained.npy", "pretrained.txt")  # vectors other than the embedded default travel along
 CALIBRATION_FILE = "calibration.json"  # the calibration maps (JSON numbers); absent: uncalibrated scores
 GAZETTEER_FILE = "gazetteer.json.gz"  # the gazetteer lists of a model trained with gazetteer features
+CLUSTERS_FILE = "clusters.npz"  # word-cluster centroids and the vocabulary's cluster ids (cluster features)
 UNCALIBRATED_NOTE = (f"no {CALIBRATION_FILE}: scores are raw lattice probabilities, not calibrated (a model "
                      "written before calibration, or trained with --calibration none)")
 
@@ -76,6 +77,9 @@ def save_model(model: NERModel, path: str | os.PathLike) -> Path:
             _write_lines(tmp / STRING_FEATURES[name][0], vocab)
         if model.lexicon.gazetteer is not None:
             (tmp / GAZETTEER_FILE).write_bytes(model.lexicon.gazetteer.to_bytes())
+        if model.lexicon.clusters is not None:
+            _save_npz(tmp / CLUSTERS_FILE, {"centroids": model.lexicon.clusters.centroids,
+                                            "word_cluster": model.lexicon.word_cluster})
         (tmp / "history.json").write_text(json.dumps(model.history, indent=2) + "\n", encoding="utf-8")
         rules = getattr(model, "tokenizer_rules", None)
         if rules is not None:
@@ -136,10 +140,10 @@ def _read_model(path: Path) -> NERModel:
     weights = _load_npz(path / "weights.npz")
     pretrained = _load_pretrained(path, config)
     columns = config.get("feature_columns", ["E", "C", "F"])  # older models: word, casing, suffix
-    known = {"E", "C", "G"} | set(STRING_FEATURES)
+    known = {"E", "C", "G", "K"} | set(STRING_FEATURES)
     if not isinstance(columns, list) or columns[:3] != ["E", "C", "F"] or not set(columns) <= known \
-            or len(set(columns)) != len(columns) or columns[3:] != [c for c in ("P", "S", "G") if c in columns]:
-        raise ModelError(f"{path / 'config.json'}: 'feature_columns' is {columns!r}, not E, C, F and some of P, S, G "
+            or len(set(columns)) != len(columns) or columns[3:] != [c for c in ("P", "S", "G", "K") if c in columns]:
+        raise ModelError(f"{path / 'config.json'}: 'feature_columns' is {columns!r}, not E, C, F and some of P, S, G, K "
                          "in that order; the model was written by another windowner version — upgrade windowner or "
                          "retrain the model")
     missing = [c for c in columns if c not in weights]
@@ -153,10 +157,24 @@ def _read_model(path: Path) -> NERModel:
             gazetteer = Gazetteer.from_bytes(_read_bytes(path / GAZETTEER_FILE))
         except WindownerError as exc:
             raise ModelError(f"{path / GAZETTEER_FILE}: {exc}; the file is corrupt — retrain the model") from None
+    clusters = word_cluster = None
+    if "K" in columns:
+        from .clusters import WordClusters
+
+        arrays = _load_npz(path / CLUSTERS_FILE, ("centroids", "word_cluster"))
+        try:
+            clusters = WordClusters(arrays["centroids"])
+        except WindownerError as exc:
+            raise ModelError(f"{path / CLUSTERS_FILE}: {exc}; the file is corrupt — retrain the model") from None
+        word_cluster = arrays["word_cluster"]
+        if pretrained is None or clusters.centroids.shape[1] != pretrained.dim:
+            raise ModelError(f"{path / CLUSTERS_FILE}: the centroids do not match the model's pretrained vectors; "
+                             "the model files do not belong together — retrain")
     lexicon = Lexicon(words, suffixes, int(config["suffix_len"]), pretrained,
                       prefixes=_read_lines(path / "prefixes.txt") if "P" in columns else (),
                       prefix_len=int(config.get("prefix_len", 0)) if "P" in columns else 0,
-                      shapes=_read_lines(path / "shapes.txt") if "S" in columns else None, gazetteer=gazetteer)
+                      shapes=_read_lines(path / "shapes.txt") if "S" in columns else None, gazetteer=gazetteer,
+                      clusters=clusters, word_cluster=word_cluster)
     tags = list(config["tags"])
     m = 2 * int(config["window"]) + 1
     d_total = sum(weights[c].shape[1] for c in columns)
@@ -245,7 +263,7 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
                 np.lib.format.write_array(fh, np.ascontiguousarray(arrays[name]), allow_pickle=False)
 
 
-def _load_npz(path: Path) -> dict[str, np.ndarray]:
+def _load_npz(path: Path, required: Sequence[str] = WEIGHT_NAMES) -> dict[str, np.ndarray]:
     if not path.exists():
         raise ModelError(f"{path}: missing; the model directory is incomplete — retrain or copy the whole directory")
     try:
@@ -254,7 +272,7 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
     except Exception as exc:  # zipfile.BadZipFile, ValueError, EOFError, ...
         raise ModelError(f"{path}: cannot be read ({type(exc).__name__}: {exc}); the file is truncated or corrupt — "
                          "retrain the model or copy it again") from None
-    missing = [n for n in WEIGHT_NAMES if n not in arrays]
+    missing = [n for n in required if n not in arrays]
     if missing:
         raise ModelError(f"{path}: arrays {', '.join(missing)} are missing; retrain the model")
     return arrays

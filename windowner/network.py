@@ -251,11 +251,22 @@ class Embeddings:
             if name == "E":
                 keep = ids < len(self.tables["E"])  # frozen pretrained rows get no gradient
                 ids, part = ids[keep], part[keep]
-            rows, inverse = np.unique(ids, return_inverse=True)
-            g = np.zeros((len(rows), d), dtype=dX.dtype)
-            np.add.at(g, inverse, part)  # rows repeated in the batch accumulate
+            rows, g = sum_rows(ids, part)  # rows repeated in the batch accumulate
             grads[name] = (rows, check_shape(g, (len(rows), self.tables[name].shape[1]), f"{name}[rows]"))
         return grads
+
+
+def sum_rows(ids: np.ndarray, part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ids: (r,), part: (r, d) -> (sorted unique ids u, (len(u), d) sums of the rows of ``part`` per id).
+
+    A stable sort groups equal ids and ``np.add.reduceat`` sums each group: the same sums as scattering
+    with ``np.add.at``, several times faster, in an order fixed by the ids alone."""
+    if len(ids) == 0:
+        return ids, part[:0]
+    order = np.argsort(ids, kind="stable")
+    ids = ids[order]
+    starts = np.flatnonzero(np.concatenate([[True], ids[1:] != ids[:-1]]))
+    return ids[starts], np.add.reduceat(part[order], starts, axis=0)
 
 
 # ---------------------------------------------------------------------------

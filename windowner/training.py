@@ -94,7 +94,7 @@ def _init_tables(lexicon: Lexicon, cfg: TrainConfig, rng: np.random.Generator) -
         E[known] = pretrained.vectors[rows[known]]
     E[: len(SPECIAL_WORDS)] = rng.normal(0, scale, (len(SPECIAL_WORDS), dim))
     dims = {"C": cfg.case_dim if cfg.use_case else 0, "F": cfg.suffix_dim if cfg.suffix_len else 0,
-            "P": cfg.prefix_dim, "S": cfg.shape_dim, "G": cfg.gazetteer_dim}
+            "P": cfg.prefix_dim, "S": cfg.shape_dim, "G": cfg.gazetteer_dim, "K": cfg.cluster_dim}
     tables = {"E": E}
     for name in lexicon.columns[1:]:
         tables[name] = rng.normal(0, 0.1, (lexicon.table_rows(name), dims[name])).astype(np.float32)
@@ -165,8 +165,17 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
         from .gazetteers import Gazetteer
 
         gazetteer = Gazetteer.from_packages()
+    clusters = None
+    if cfg.cluster_dim:
+        if pretrained is None:
+            raise WindownerError("word clusters (--cluster-dim) are k-means clusters of the pretrained vectors; "
+                                 "train with vectors, or with --cluster-dim 0")
+        from .clusters import WordClusters
+
+        clusters = WordClusters.fit(pretrained.vectors, cfg.clusters, seed=cfg.seed)
     lexicon = Lexicon.build((t for t, _ in train), pretrained, min_count=cfg.min_count, suffix_len=cfg.suffix_len,
-                            prefix_len=cfg.prefix_len, shapes=cfg.shape_dim > 0, gazetteer=gazetteer)
+                            prefix_len=cfg.prefix_len, shapes=cfg.shape_dim > 0, gazetteer=gazetteer,
+                            clusters=clusters)
     embeddings = Embeddings(_init_tables(lexicon, cfg, rng), base=None if pretrained is None else pretrained.vectors)
     m = 2 * cfg.window + 1
     net = WindowNetwork(m * embeddings.d_total, cfg.hidden, len(tags), activation=cfg.activation, head=cfg.head,
