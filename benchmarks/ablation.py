@@ -35,6 +35,13 @@ LEVERS: dict[str, dict] = {
     "gazetteer": {"gazetteer_dim": 8},
     "chars": {"prefix_len": 3, "shape_dim": 8},
     "all": {"prefix_len": 3, "shape_dim": 8, "gazetteer_dim": 8},
+    "cluster": {"cluster_dim": 16},
+    "window3": {"window": 3},
+    "softmax": {"head": "softmax"},
+    "learned": {"transitions": "learned"},
+    "dropout4": {"dropout": 0.4},
+    "hidden500": {"hidden": 500},
+    "norefit": {"calibration": "temperature", "calibration_refit": False},
 }
 
 
@@ -53,7 +60,8 @@ def run_one(corpus: str, lever: str, seed: int, extra: dict) -> dict:
     report = evaluate([s.tags for s in dev], tagger.model.predict([s.tokens for s in dev]))
     return {"corpus": corpus, "lever": lever, "seed": seed, "params": params, "train_s": round(seconds, 1),
             "epochs": len(tagger.model.history), "best_epoch": tagger.model.config.get("best_epoch"),
-            "f1": report.overall.f1, "per_type": {t: s.f1 for t, s in report.per_type.items()}}
+            "f1": report.overall.f1, "per_type": {t: s.f1 for t, s in report.per_type.items()},
+            "curve": [[h.get("dev_f1"), h.get("dev_f1_average")] for h in tagger.model.history]}
 
 
 def load(path: Path) -> list[dict]:
