@@ -42,6 +42,9 @@ LEVERS: dict[str, dict] = {
     "dropout4": {"dropout": 0.4},
     "hidden500": {"hidden": 500},
     "norefit": {"calibration": "temperature", "calibration_refit": False},
+    "e8": {"epochs": 8},
+    "e8d3": {"epochs": 8, "decay": 0.3},
+    "e6d5": {"epochs": 6, "decay": 0.5},
 }
 
 
