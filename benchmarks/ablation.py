@@ -48,8 +48,9 @@ LEVERS: dict[str, dict] = {
 }
 
 
-def run_one(corpus: str, lever: str, seed: int, extra: dict) -> dict:
-    """Train one model in this process; its dev scores (overall and per type) and training time."""
+def run_one(corpus: str, lever: str, seed: int, extra: dict, save: Path | None = None) -> dict:
+    """Train one model in this process; its dev scores (overall and per type) and training time (the model is
+    written to ``save``/<corpus>-<lever>-<seed> when ``save`` is given)."""
     import windowner
     from windowner.conll import read_conll
     from windowner.metrics import evaluate
@@ -59,12 +60,36 @@ def run_one(corpus: str, lever: str, seed: int, extra: dict) -> dict:
     t0 = time.perf_counter()
     tagger = windowner.train(CORPORA / f"{corpus}.train.conll", dev=dev_path, seed=seed, **params)
     seconds = time.perf_counter() - t0
+    if save is not None:
+        tagger.to_disk(save / f"{corpus}-{lever}-{seed}")
     dev = list(read_conll(dev_path))
     report = evaluate([s.tags for s in dev], tagger.model.predict([s.tokens for s in dev]))
     return {"corpus": corpus, "lever": lever, "seed": seed, "params": params, "train_s": round(seconds, 1),
             "epochs": len(tagger.model.history), "best_epoch": tagger.model.config.get("best_epoch"),
             "f1": report.overall.f1, "per_type": {t: s.f1 for t, s in report.per_type.items()},
             "curve": [[h.get("dev_f1"), h.get("dev_f1_average")] for h in tagger.model.history]}
+
+
+def ensemble(corpus: str, lever: str, seeds: list[int], save: Path) -> dict:
+    """Dev scores of the seed ensemble of saved models: the mean of their tag probabilities, decoded under the
+    BIO constraints (what averaging the members' predictions would give; measured, not a windowner option)."""
+    import numpy as np
+
+    import windowner
+    from windowner.conll import read_conll
+    from windowner.decode import viterbi_bio
+    from windowner.metrics import evaluate
+
+    dev = list(read_conll(CORPORA / f"{corpus}.dev.conll"))
+    sents = [s.tokens for s in dev]
+    models = [windowner.load(save / f"{corpus}-{lever}-{seed}").model for seed in seeds]
+    logp = np.log(np.mean([np.exp(m.log_proba(sents)) for m in models], axis=0))
+    lengths = [len(s) for s in sents]
+    tags = np.asarray(models[0].tags, dtype=object)[viterbi_bio(logp, lengths, models[0].tags)].tolist()
+    bounds = np.cumsum([0] + lengths).tolist()
+    report = evaluate([s.tags for s in dev], [tags[a:b] for a, b in zip(bounds, bounds[1:])])
+    return {"corpus": corpus, "lever": f"ensemble({lever}×{len(seeds)})", "seed": -1, "params": {"seeds": seeds},
+            "train_s": None, "f1": report.overall.f1, "per_type": {t: s.f1 for t, s in report.per_type.items()}}
 
 
 def load(path: Path) -> list[dict]:
@@ -88,8 +113,9 @@ def table(rows: list[dict]) -> str:
             f1 = [r["f1"] for r in rs]
             std = statistics.stdev(f1) if len(f1) > 1 else 0.0
             per = [statistics.mean(r["per_type"][t] for r in rs) for t in types]
+            secs = [r["train_s"] for r in rs if r["train_s"] is not None]
             out.append(f"| {lever} | `{json.dumps(rs[0]['params'])}` | {len(rs)} | {statistics.mean(f1):.4f} ± {std:.4f} | "
-                       + " | ".join(f"{p:.4f}" for p in per) + f" | {statistics.mean(r['train_s'] for r in rs):.1f} |")
+                       + " | ".join(f"{p:.4f}" for p in per) + f" | {statistics.mean(secs) if secs else float('nan'):.1f} |")
         out.append("")
     return "\n".join(out)
 
@@ -104,15 +130,20 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=2, help="runs side by side, one BLAS thread each")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--table", action="store_true", help="print the markdown table of --out and stop")
+    p.add_argument("--save", type=Path, help="keep each trained model in this directory")
+    p.add_argument("--ensemble", action="store_true", help="after training, score the seed ensemble of each lever "
+                   "(needs --save)")
     p.add_argument("--one", nargs=3, metavar=("CORPUS", "LEVER", "SEED"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.table:
         print(table(load(args.out)))
         return 0
     extra = json.loads(args.set)
+    if args.ensemble and not args.save:
+        p.error("--ensemble needs --save DIR (the members are loaded from there)")
     if args.one:
         corpus, lever, seed = args.one
-        print(json.dumps(run_one(corpus, lever, int(seed), extra)))
+        print(json.dumps(run_one(corpus, lever, int(seed), extra, args.save)))
         return 0
     if not CORPORA.is_dir():
         p.error(f"{CORPORA} not found: the ablation needs the shared corpora beside the checkout")
@@ -128,8 +159,9 @@ def main(argv=None) -> int:
 
     def work(job):
         corpus, lever, seed = job
-        proc = subprocess.run([sys.executable, __file__, "--one", corpus, lever, str(seed), "--set", args.set],
-                              env=env, capture_output=True, text=True)
+        cmd = [sys.executable, __file__, "--one", corpus, lever, str(seed), "--set", args.set]
+        proc = subprocess.run(cmd + (["--save", str(args.save)] if args.save else []), env=env, capture_output=True,
+                              text=True)
         if proc.returncode:
             print(f"{corpus} {lever} seed {seed} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
             return
@@ -142,6 +174,15 @@ def main(argv=None) -> int:
 
     with ThreadPoolExecutor(args.jobs) as pool:
         list(pool.map(work, todo))
+    if args.ensemble:
+        seeds = [int(s) for s in args.seeds.split(",")]
+        for corpus in args.corpora.split(","):
+            for lever in levers:
+                row = ensemble(corpus, lever, seeds, args.save)
+                row["lever"] += args.tag
+                with open(args.out, "a") as f:
+                    f.write(json.dumps(row) + "\n")
+                print(f"{corpus:8} {row['lever']:16} F1 {row['f1']:.4f}", flush=True)
     print(table(load(args.out)))
     return 0
 

@@ -151,8 +151,8 @@ class Lexicon:
         ``suffix_min_count`` times."""
         counts = Counter(tok for sent in sentences for tok in sent)
         keys: dict[str, int] = {}
-        for tok, c in counts.items():
-            key = pretrained.key_for(tok) if pretrained is not None else None
+        found = pretrained.lookup_many(list(counts))[1] if pretrained is not None else [None] * len(counts)
+        for (tok, c), key in zip(counts.items(), found):
             if key is None and c >= min_count:
                 key = word_key(tok)
             if key is not None:

@@ -118,7 +118,27 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
     (it propagates if no epoch has finished yet).
     """
     cfg = (config or TrainConfig()).validate()
+    train = list(train)
     args = dict(progress=progress, log=log, on_epoch=on_epoch)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="windowner-tokenizer") as pool:
+        # how the training data is tokenized, so that raw text is cut into tokens the same way (tokenizer.json):
+        # learned from all the training sentences, in pure Python, while SGD runs in numpy
+        rules = pool.submit(learn_rules, [t for t, _ in train])
+        try:
+            model = _fit_calibrated(train, dev, cfg, args)
+        except TrainingDiverged as exc:
+            if getattr(exc, "model", None) is not None:
+                exc.model.tokenizer_rules = rules.result()
+            raise
+        model.tokenizer_rules = rules.result()
+    return model
+
+
+def _fit_calibrated(train: Pairs, dev: Pairs | None, cfg: TrainConfig, args: dict) -> NERModel:
+    """The calibrated model of :func:`fit` (without its tokenizer rules)."""
+    log = args["log"]
     model = _fit(train, dev, cfg, hold_out=True, **args)
     if model.calibration is None or not cfg.calibration_refit or model.interrupted:
         return model
@@ -187,8 +207,6 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
         ls, lt = learned_transitions((g for _, g in train), tags)
         start, trans = start + ls, trans + lt
     model = NERModel(config, tags, lexicon, embeddings, net, start, trans)
-    # how the training data is tokenized, so that raw text is cut into tokens the same way (tokenizer.json)
-    model.tokenizer_rules = learn_rules(t for t, _ in train)
 
     feats = model.window_features([t for t, _ in train])  # (N, m, c)
     y = np.array([index[tag] for _, g in train for tag in g])
