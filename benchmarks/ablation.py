@@ -55,7 +55,7 @@ def run_one(corpus: str, lever: str, seed: int, extra: dict, save: Path | None =
     from windowner.conll import read_conll
     from windowner.metrics import evaluate
 
-    params = {**LEVERS[lever], **extra}
+    params = {**extra, **LEVERS[lever]}  # the lever wins over --set
     dev_path = CORPORA / f"{corpus}.dev.conll"
     t0 = time.perf_counter()
     tagger = windowner.train(CORPORA / f"{corpus}.train.conll", dev=dev_path, seed=seed, **params)
@@ -125,7 +125,8 @@ def main(argv=None) -> int:
     p.add_argument("--corpora", default="gmb,conll03")
     p.add_argument("--levers", default=",".join(LEVERS), help=f"comma-separated, from {', '.join(LEVERS)}")
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--set", default="{}", help="JSON of TrainConfig fields applied to every run (e.g. a new default)")
+    p.add_argument("--set", default="{}", help="JSON of TrainConfig fields applied to every run (e.g. a new default); "
+                   "a lever's own fields win")
     p.add_argument("--tag", default="", help="suffix of the lever names in the results (e.g. the commit)")
     p.add_argument("--jobs", type=int, default=2, help="runs side by side, one BLAS thread each")
     p.add_argument("--out", type=Path, default=RESULTS)
