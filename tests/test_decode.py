@@ -49,7 +49,13 @@ def test_learned_transitions_prefer_seen_bigrams():
     start, trans = learned_transitions([["B-PER", "I-PER", "O"], ["O", "B-LOC"]], TAGS)
     i = {t: k for k, t in enumerate(TAGS)}
     assert trans[i["B-PER"], i["I-PER"]] > trans[i["B-PER"], i["B-LOC"]]
-    assert np.allclose(np.exp(trans).sum(1), 1)
+    # log P(y_t | y_{t-1}) - log P(y_t): each row of P(y_t | y_{t-1}) sums to one, and the prior is divided out
+    seqs = [["B-PER", "I-PER", "O"], ["O", "B-LOC"]]
+    counts = {t: 1 + sum(s.count(t) for s in seqs) for t in TAGS}
+    prior = np.array([counts[t] for t in TAGS], dtype=float)
+    prior /= prior.sum()
+    assert np.allclose((np.exp(trans) * prior[None, :]).sum(1), 1)
+    assert np.allclose((np.exp(start) * prior).sum(), 1)
 
 
 @pytest.mark.parametrize("tags,expected", [

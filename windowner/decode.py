@@ -30,17 +30,25 @@ def constraints(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def learned_transitions(tag_sequences, tags: Sequence[str], smoothing: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Log-probabilities of the first tag and of tag bigrams counted in training data (add-k smoothed)."""
+    """Scores of the first tag and of tag bigrams from the training tags (add-k smoothed counts):
+    ``log P(y_1) − log P(y)`` and ``log P(y_t | y_{t−1}) − log P(y_t)``.
+
+    The emissions are already the network's log P(y_t | window), which holds the tag prior; a bigram
+    log-probability alone would count that prior twice (and, the tags being mostly O, push entities out),
+    so the prior is divided out, as hybrid HMM/network taggers turn posteriors into scaled likelihoods."""
     index = {t: i for i, t in enumerate(tags)}
     K = len(tags)
     start = np.full(K, smoothing)
     pair = np.full((K, K), smoothing)
+    unigram = np.full(K, smoothing)
     for seq in tag_sequences:
         ids = [index[t] for t in seq]
         if ids:
             start[ids[0]] += 1
             np.add.at(pair, (ids[:-1], ids[1:]), 1)
-    return np.log(start / start.sum()), np.log(pair / pair.sum(axis=1, keepdims=True))
+            np.add.at(unigram, ids, 1)
+    prior = np.log(unigram / unigram.sum())
+    return np.log(start / start.sum()) - prior, np.log(pair / pair.sum(axis=1, keepdims=True)) - prior[None, :]
 
 
 def viterbi(emissions: np.ndarray, lengths: Sequence[int], start: np.ndarray, trans: np.ndarray,
