@@ -155,3 +155,38 @@ def test_score_paths_scores_and_thresholds():
     np.testing.assert_allclose(np.concatenate(cal.proba), np.concatenate(raw.proba) / 2)
     top = score_paths(em, lengths, best, TAGS, start, trans, threshold=1.0)
     assert all(e[3] == 1.0 for s in top.ents for e in s)
+
+
+# -- what the maps are fitted on, at training time ----------------------------------------------------------------
+
+def _train(tiny_corpus, dev=True, **changes):
+    from windowner.config import TrainConfig
+    from windowner.training import fit
+
+    cfg = TrainConfig(**{**dict(hidden=16, epochs=2, batch_size=32, lr=0.1, seed=3), **changes})
+    return fit(tiny_corpus["train"], tiny_corpus["dev"] if dev else None, cfg, progress=False, log=None)
+
+
+def _same_weights(a, b) -> bool:
+    return all(np.array_equal(a.weights()[k], b.weights()[k]) for k in a.weights())
+
+
+def test_with_dev_the_maps_are_fitted_on_dev_and_the_model_trains_once(tiny_corpus):
+    model = _train(tiny_corpus)
+    info = model.calibration.info
+    assert info["fitted_on"] == "dev" and info["held_out_sentences"] == len(tiny_corpus["dev"])
+    assert "refit" not in info and len(model.history) <= 2  # one run, not two
+    # the weights are those of an uncalibrated run: calibration only adds the maps
+    assert _same_weights(model, _train(tiny_corpus, calibration="none"))
+
+
+def test_without_dev_or_when_asked_the_maps_are_fitted_on_held_out_training_sentences(tiny_corpus):
+    uncalibrated = _train(tiny_corpus, calibration="none")
+    for model in (_train(tiny_corpus, calibration_data="held-out"), _train(tiny_corpus, dev=False)):
+        info = model.calibration.info
+        assert info["fitted_on"] == "held-out" and info["refit"] is True
+        assert info["held_out_sentences"] == round(0.1 * len(tiny_corpus["train"]))
+    # the refit trains on all sentences exactly as an uncalibrated run (with the same dev set) does
+    assert _same_weights(_train(tiny_corpus, calibration_data="held-out"), uncalibrated)
+    no_refit = _train(tiny_corpus, calibration_data="held-out", calibration_refit=False)
+    assert "refit" not in no_refit.calibration.info and not _same_weights(no_refit, uncalibrated)

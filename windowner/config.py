@@ -38,11 +38,11 @@ class TrainConfig:
     hidden: int = param(300, "hidden units", low=1)
     activation: str = param("tanh", "hidden-layer activation f", choices=tuple(sorted(ACTIVATIONS)))
     head: str = param("sigmoid", "output head: per-class sigmoid or softmax", choices=tuple(sorted(HEADS)))
-    epochs: int = param(15, "maximum number of epochs", low=1)
-    lr: float = param(0.03, "learning rate", low=0, low_open=True)
+    epochs: int = param(8, "maximum number of epochs", low=1)
+    lr: float = param(0.1, "learning rate", low=0, low_open=True)
     momentum: float = param(0.9, "SGD momentum", low=0, high=1, high_open=True)
     decay: float = param(0.05, "learning-rate decay: lr / (1 + decay·epoch)", low=0)
-    batch_size: int = param(64, "windows per minibatch", low=1)
+    batch_size: int = param(256, "windows per minibatch", low=1)
     l2: float = param(0.0, "L2 penalty on W and U", low=0)
     dropout: float = param(0.2, "dropout on the hidden layer", low=0, high=1, high_open=True)
     word_dropout: float = param(0.1, "probability of replacing a word by <unk> while training", low=0, high=1,
@@ -69,6 +69,9 @@ class TrainConfig:
     patience: int = param(4, "epochs without dev improvement before stopping", low=1)
     calibration: str = param("temperature", "map from lattice probabilities to calibrated scores, fitted on the "
                              "held-out training sentences (none: raw probabilities)", choices=CALIBRATION_METHODS)
+    calibration_data: str = param("dev", "what the calibration is fitted on: the --dev sentences (when given; else "
+                                  "as held-out), or held-out training sentences (--calibration-split)",
+                                  choices=("dev", "held-out"))
     calibration_split: float = param(0.1, "fraction of the training sentences (the last ones) held out from SGD to "
                                      "fit the calibration (0: no calibration)", low=0, high=0.5, metavar="FRACTION")
     calibration_refit: bool = param(True, "do not train again on all sentences after fitting the calibration "

@@ -106,12 +106,15 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
         on_epoch: Callable[[NERModel, dict], None] | None = None) -> NERModel:
     """Train on (tokens, BIO2 tags) pairs; keep the epoch with the best dev F1 (or the last, without dev).
 
-    Calibration (unless ``config.calibration`` is "none" or ``config.calibration_split`` 0): the last
-    ``calibration_split`` of the training sentences are held out from SGD (and from the lexicon), and the
-    calibration maps are fitted on what that model predicts for them (:func:`calibrate`). With
-    ``calibration_refit`` (the default) the model is then trained again, exactly as without calibration, on all
-    the sentences, and the maps carry over to it (as scikit-learn's ``CalibratedClassifierCV(ensemble=False)``
-    does): the tags are those of an uncalibrated run, at twice the training time.
+    Calibration (unless ``config.calibration`` is "none"): with ``dev`` and ``calibration_data="dev"`` (the
+    default), the model trains once on all the training sentences and the calibration maps are fitted on
+    what it predicts for the dev sentences (:func:`calibrate`; temperature scaling on the validation set, as
+    Guo et al. 2017 fit it). Otherwise (no dev, or ``calibration_data="held-out"``) the last
+    ``calibration_split`` of the training sentences are held out from SGD (and from the lexicon), and the maps
+    are fitted on what that model predicts for them; with ``calibration_refit`` (the default) the model is
+    then trained again, exactly as without calibration, on all the sentences, and the maps carry over to it
+    (as scikit-learn's ``CalibratedClassifierCV(ensemble=False)`` does): the tags are those of an
+    uncalibrated run, at twice the training time.
 
     Raises :class:`TrainingDiverged` on a NaN/inf loss (the best model so far is on the exception as
     ``.model``); a KeyboardInterrupt returns the best model so far, with ``model.interrupted = True``
@@ -139,6 +142,13 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
 def _fit_calibrated(train: Pairs, dev: Pairs | None, cfg: TrainConfig, args: dict) -> NERModel:
     """The calibrated model of :func:`fit` (without its tokenizer rules)."""
     log = args["log"]
+    if dev and cfg.calibration != "none" and cfg.calibration_data == "dev":
+        model = _fit(train, dev, cfg, hold_out=False, **args)
+        if cfg.labels:  # types the model does not learn are O for it
+            dev = [(t, [x if x[2:] in cfg.labels else "O" for x in g]) for t, g in dev]
+        calibrate(model, dev, cfg.calibration, fitted_on="dev")
+        model.config["calibrated"] = True
+        return model
     model = _fit(train, dev, cfg, hold_out=True, **args)
     if model.calibration is None or not cfg.calibration_refit or model.interrupted:
         return model
@@ -319,16 +329,18 @@ def split_for_calibration(train: list, cfg: TrainConfig) -> tuple[list, list]:
     return train[:-n], train[-n:]
 
 
-def calibrate(model: NERModel, held_out: Pairs, method: str) -> Calibration:
-    """Fit ``model.calibration`` on held-out (tokens, BIO2 tags): the entity map on the raw scores of the
-    predicted entities against "exactly right", the token map on each token's raw tag probability against
-    "tag right". ``info`` records what it was fitted on and the expected calibration error there."""
+def calibrate(model: NERModel, held_out: Pairs, method: str, fitted_on: str = "held-out") -> Calibration:
+    """Fit ``model.calibration`` on (tokens, BIO2 tags) that SGD did not train on (held-out training sentences,
+    or the dev set): the entity map on the raw scores of the predicted entities against "exactly right", the
+    token map on each token's raw tag probability against "tag right". ``info`` records what it was fitted
+    on (``fitted_on``: "held-out" or "dev") and the expected calibration error there."""
     model.calibration = None  # raw lattice probabilities
     seen = Outcomes()
     seen.add([g for _, g in held_out], model.predict_scored([t for t, _ in held_out]))
     scores, correct = seen.entity_scores, seen.entity_correct
     entity, token = fit_map(method, scores, correct), fit_map(method, seen.token_proba, seen.token_right)
-    info = {"method": method, "held_out_sentences": len(held_out), "held_out_gold_entities": seen.n_gold,
+    info = {"method": method, "fitted_on": fitted_on, "held_out_sentences": len(held_out),
+            "held_out_gold_entities": seen.n_gold,
             "entities": len(scores), "tokens": len(seen.token_proba),
             "entity_ece_raw": expected_calibration_error(scores, correct),
             "entity_ece_fitted": expected_calibration_error(entity(scores), correct)}
