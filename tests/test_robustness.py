@@ -365,7 +365,7 @@ def test_cli_real_divergence_with_huge_learning_rate(tmp_path, tiny_files, capsy
     out = tmp_path / "m"
     with np.errstate(all="ignore"):
         rc, _, err = _run(["train", "--train", str(tiny_files["train"]), "--out", str(out), "--epochs", "5",
-                           "--hidden", "8", "--lr", "1e30", "--quiet"], capsys)
+                           "--hidden", "8", "--lr", "1e30", "--batch-size", "16", "--quiet"], capsys)
     assert rc == 2 and "try a smaller learning rate" in err
     if "saved to" in err:
         load_model(out)
