@@ -45,6 +45,7 @@ LEVERS: dict[str, dict] = {
     "e8": {"epochs": 8},
     "e8d3": {"epochs": 8, "decay": 0.3},
     "e6d5": {"epochs": 6, "decay": 0.5},
+    "hidden200": {"hidden": 200},
 }
 
 
@@ -98,24 +99,28 @@ def load(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def table(rows: list[dict]) -> str:
-    """Markdown: one row per corpus × lever, F1 mean ± std over seeds, per-type means, mean training time."""
+def table(rows: list[dict], reference: str | None = None) -> str:
+    """Markdown: one row per corpus × lever, F1 mean ± std over seeds (and its difference from the ``reference``
+    lever, in points), per-type means, mean training time."""
     out = []
     for corpus in sorted({r["corpus"] for r in rows}, key=lambda c: (c != "gmb", c)):
         mine = [r for r in rows if r["corpus"] == corpus]
         types = sorted({t for r in mine for t in r["per_type"]})
         out += [f"### {corpus}.dev", "",
-                "| lever | TrainConfig | seeds | dev F1 mean ± std | " + " | ".join(types) + " | train s |",
-                "| --- | --- | ---: | ---: | " + " | ".join("---:" for _ in types) + " | ---: |"]
+                "| lever | TrainConfig | seeds | dev F1 mean ± std | Δ points | " + " | ".join(types) + " | train s |",
+                "| --- | --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in types) + " | ---: |"]
         levers = list(dict.fromkeys(r["lever"] for r in mine))
+        ref = [r["f1"] for r in mine if r["lever"] == reference]
         for lever in levers:
             rs = [r for r in mine if r["lever"] == lever]
             f1 = [r["f1"] for r in rs]
             std = statistics.stdev(f1) if len(f1) > 1 else 0.0
+            delta = f"{100 * (statistics.mean(f1) - statistics.mean(ref)):+.2f}" if ref else ""
             per = [statistics.mean(r["per_type"][t] for r in rs) for t in types]
             secs = [r["train_s"] for r in rs if r["train_s"] is not None]
             out.append(f"| {lever} | `{json.dumps(rs[0]['params'])}` | {len(rs)} | {statistics.mean(f1):.4f} ± {std:.4f} | "
-                       + " | ".join(f"{p:.4f}" for p in per) + f" | {statistics.mean(secs) if secs else float('nan'):.1f} |")
+                       f"{delta} | " + " | ".join(f"{p:.4f}" for p in per)
+                       + f" | {statistics.mean(secs) if secs else float('nan'):.1f} |")
         out.append("")
     return "\n".join(out)
 
@@ -131,13 +136,16 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=2, help="runs side by side, one BLAS thread each")
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--table", action="store_true", help="print the markdown table of --out and stop")
+    p.add_argument("--reference", help="the lever the table's Δ column is measured from")
+    p.add_argument("--exclude", default="", help="comma-separated levers left out of the table")
     p.add_argument("--save", type=Path, help="keep each trained model in this directory")
     p.add_argument("--ensemble", action="store_true", help="after training, score the seed ensemble of each lever "
                    "(needs --save)")
     p.add_argument("--one", nargs=3, metavar=("CORPUS", "LEVER", "SEED"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.table:
-        print(table(load(args.out)))
+        skip = set(args.exclude.split(","))
+        print(table([r for r in load(args.out) if r["lever"] not in skip], args.reference))
         return 0
     extra = json.loads(args.set)
     if args.ensemble and not args.save:
