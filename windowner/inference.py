@@ -213,22 +213,31 @@ class NERModel:
         list(_pool().map(forward_block, range(0, padded, FORWARD_BLOCK)))  # numpy releases the GIL here
         return logp[:n]
 
-    def _project(self, feats: np.ndarray) -> np.ndarray:
+    def _project(self, feats: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """feats: (t, c) feature ids of t types -> (m, t, h) first-layer projections ``W_p v(type)`` of each
-        window position p (b folded into p = 0), in products of exactly PROJECTION_BLOCK rows."""
+        window position p (b folded into p = 0), written into ``out`` when given, in products of exactly
+        PROJECTION_BLOCK rows (the last block through a padded buffer)."""
         W, b = self.net.params["W"], self.net.params["b"]
         h, D = W.shape
         m = 2 * self.window + 1
         Wp = W.reshape(h, m, D // m)
         t = len(feats)
-        V = np.zeros((-(-t // PROJECTION_BLOCK) * PROJECTION_BLOCK, self.embeddings.d_total), dtype=W.dtype)
-        V[:t] = self.embeddings.type_vectors(feats)
-        out = np.empty((m, len(V), h), dtype=W.dtype)
+        if out is None:
+            out = np.empty((m, t, h), dtype=W.dtype)
+        V = self.embeddings.type_vectors(feats).astype(W.dtype, copy=False)
+        full = t - t % PROJECTION_BLOCK
+        last = np.zeros((PROJECTION_BLOCK, V.shape[1]), dtype=W.dtype)
+        last[:t - full] = V[full:]
+        buf = np.empty((PROJECTION_BLOCK, h), dtype=W.dtype)
         for p in range(m):
-            for a in range(0, len(V), PROJECTION_BLOCK):
-                np.matmul(V[a:a + PROJECTION_BLOCK], Wp[:, p, :].T, out=out[p, a:a + PROJECTION_BLOCK])
+            Wt = Wp[:, p, :].T
+            for a in range(0, full, PROJECTION_BLOCK):
+                np.matmul(V[a:a + PROJECTION_BLOCK], Wt, out=out[p, a:a + PROJECTION_BLOCK])
+            if full < t:
+                np.matmul(last, Wt, out=buf)
+                out[p, full:] = buf[:t - full]
         out[0] += b
-        return out[:, :t]
+        return out
 
     def _known_types(self, tokens: list[str]) -> tuple[np.ndarray, TypeCache]:
         """Type ids of ``tokens`` and a snapshot holding all of them (and their projections, within budget).
@@ -273,7 +282,7 @@ class NERModel:
                 if proj is not None:
                     bigger[:, :done] = proj[:, :done]
                 proj = bigger
-            proj[:, done:grown] = _pool().submit(self._project, feats[done:grown]).result()
+            _pool().submit(self._project, feats[done:grown], proj[:, done:grown]).result()
         type_of.update(zip(new, range(n, grown)))  # last: published ids point at rows already written
         return TypeCache(type_of, feats, grown, proj, self.version)
 
