@@ -35,7 +35,7 @@ class TrainConfig:
                          metavar="SPEC")
     labels: list[str] | None = param(None, "entity types to learn (default: all in --train)", metavar="A,B,...")
     window: int = param(2, "window half-size k (2k+1 tokens)", low=0)
-    hidden: int = param(300, "hidden units", low=1)
+    hidden: int = param(200, "hidden units", low=1)
     activation: str = param("tanh", "hidden-layer activation f", choices=tuple(sorted(ACTIVATIONS)))
     head: str = param("sigmoid", "output head: per-class sigmoid or softmax", choices=tuple(sorted(HEADS)))
     epochs: int = param(8, "maximum number of epochs", low=1)

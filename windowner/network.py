@@ -157,7 +157,8 @@ class Dropout:
         if not train or self.rate <= 0:
             self.mask = None
             return A
-        self.mask = (self.rng.random(A.shape) >= self.rate).astype(A.dtype) / (1.0 - self.rate)
+        scale = A.dtype.type(1.0 / (1.0 - self.rate))
+        self.mask = (self.rng.random(A.shape, dtype=np.float32) >= self.rate) * scale  # 0 or 1/(1-rate), A's dtype
         return A * self.mask
 
     def backward(self, dA: np.ndarray) -> np.ndarray:
