@@ -603,9 +603,9 @@ def write_markdown(path: Path, results: dict, meta: dict) -> None:
     for target, measured, ok in targets(results):
         lines.append(_row([target, measured, "—" if ok is None else "✓" if ok else "✗"]))
     lines += ["", "![F1 against tokens/s](results.png)" if path.parent == HERE else f"Plot: `{meta['plot']}`", ""]
-    kept = re.search(r"<!-- raw-text -->.*?<!-- /raw-text -->", path.read_text(encoding="utf-8"), re.S) \
-        if path.exists() else None
-    if kept:  # the section benchmarks/raw_text.py writes stays
+    # the sections other scripts write (user_path.py, raw_text.py, calibration.py, the ablation, serving) stay
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    for kept in re.finditer(r"<!-- ([a-z-]+) -->.*?<!-- /\1 -->", old, re.S):
         lines += [kept.group(0), ""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
