@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -233,3 +235,41 @@ def test_cli_train_and_info(tmp_path, capsys):
 
     assert main(["vectors", "info", str(tmp_path / "nope.txt")]) == 2
     assert "glove-6b-50d" in capsys.readouterr().err
+
+
+def test_read_rows_equals_indexing_for_maps_and_arrays(tmp_path):
+    from windowner.vectors import read_rows
+
+    rng = np.random.default_rng(0)
+    arr = rng.normal(size=(500, 7)).astype(np.float32)
+    np.save(tmp_path / "v.npy", arr)
+    mapped = np.load(tmp_path / "v.npy", mmap_mode="r")
+    rows = np.array([3, 499, 0, 3, 250])
+    np.testing.assert_array_equal(read_rows(mapped, rows), arr[rows])
+    np.testing.assert_array_equal(read_rows(arr, rows), arr[rows])
+    assert read_rows(mapped, np.array([], dtype=np.int64)).shape == (0, 7)
+    with pytest.raises(IndexError):
+        read_rows(mapped, np.array([500]))
+
+
+def test_column_major_vectors_get_a_cached_row_major_copy(tmp_path, monkeypatch):
+    from windowner.vectors import _row_major
+
+    monkeypatch.setenv("WINDOWNER_CACHE", str(tmp_path / "cache"))
+    arr = np.asfortranarray(np.random.default_rng(1).normal(size=(300, 5)).astype(np.float32))
+    np.save(tmp_path / "f.npy", arr)
+    src = np.load(tmp_path / "f.npy", mmap_mode="r")
+    assert not src.flags.c_contiguous
+    rows = _row_major(str(tmp_path / "f.npy"), src)
+    assert rows.flags.c_contiguous and isinstance(rows, np.memmap)
+    np.testing.assert_array_equal(rows, arr)
+    again = _row_major(str(tmp_path / "f.npy"), src)  # from the cache
+    assert again.filename == rows.filename
+    (tmp_path / "cache").chmod(0o500)  # a cache that cannot be written: the column-major map is used as it is
+    try:
+        (tmp_path / "g.npy").write_bytes((tmp_path / "f.npy").read_bytes())
+        g = np.load(tmp_path / "g.npy", mmap_mode="r")
+        if os.geteuid() != 0:  # root writes anyway
+            assert _row_major(str(tmp_path / "g.npy"), g) is g
+    finally:
+        (tmp_path / "cache").chmod(0o700)

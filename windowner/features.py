@@ -17,6 +17,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from .vectors import read_rows
+
 # Casing classes (Collobert et al. use a similar "caps" feature).
 CASES = ("<pad>", "lower", "Title", "UPPER", "mixed", "digit", "has_digit", "punct", "other")
 PAD, LOWER, TITLE, UPPER, MIXED, DIGIT, HAS_DIGIT, PUNCT, OTHER = range(len(CASES))
@@ -231,7 +233,7 @@ class Lexicon:
             out[:, -1] = self.word_cluster[np.minimum(word, T - 1)]
             base = np.flatnonzero(word >= T)
             if len(base):
-                out[base, -1] = 2 + self.clusters.assign(np.asarray(self.pretrained.vectors[word[base] - T]))
+                out[base, -1] = 2 + self.clusters.assign(read_rows(self.pretrained.vectors, word[base] - T))
         return out
 
     def window_features(self, sentences: Sequence[Sequence[str]], k: int) -> np.ndarray:

