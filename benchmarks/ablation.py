@@ -46,6 +46,7 @@ LEVERS: dict[str, dict] = {
     "e8d3": {"epochs": 8, "decay": 0.3},
     "e6d5": {"epochs": 6, "decay": 0.5},
     "hidden200": {"hidden": 200},
+    "defaults": {},
 }
 
 
