@@ -47,6 +47,8 @@ LEVERS: dict[str, dict] = {
     "e6d5": {"epochs": 6, "decay": 0.5},
     "hidden200": {"hidden": 200},
     "defaults": {},
+    "avg4": {"average_from": 4},
+    "avg5": {"average_from": 5},
 }
 
 
