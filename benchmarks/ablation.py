@@ -49,6 +49,7 @@ LEVERS: dict[str, dict] = {
     "defaults": {},
     "avg4": {"average_from": 4},
     "avg5": {"average_from": 5},
+    "defaults2": {},
 }
 
 
