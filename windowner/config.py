@@ -64,8 +64,8 @@ class TrainConfig:
     min_count: int = param(2, "words absent from the vectors get a row when seen this often", low=1)
     transitions: str = param("constrained", "decoder: BIO constraints only, or plus learned tag-bigram scores",
                              choices=TRANSITIONS)
-    average_from: int = param(3, "also try the running average of epoch-end weights from this epoch on (0: off)",
-                              low=0, metavar="EPOCH")
+    average_from: int = param(3, "from this epoch on, score on dev and keep the running average of the epoch-end "
+                              "weights (0: off)", low=0, metavar="EPOCH")
     patience: int = param(4, "epochs without dev improvement before stopping", low=1)
     calibration: str = param("temperature", "map from lattice probabilities to calibrated scores, fitted on the "
                              "held-out training sentences (none: raw probabilities)", choices=CALIBRATION_METHODS)

@@ -259,11 +259,9 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
                     bar.set_postfix(loss=f"{total / seen:.4f}")
             record = {"epoch": epoch + 1, "loss": total / seen, "seconds": time.perf_counter() - t0, "lr": opt.rate}
             if dev:
-                rep = evaluate([g for _, g in dev], model.predict([t for t, _ in dev]))
-                record.update(dev_precision=rep.overall.precision, dev_recall=rep.overall.recall, dev_f1=rep.overall.f1)
-                score = rep.overall.f1
                 if cfg.average_from and epoch + 1 >= cfg.average_from:
-                    # Polyak averaging of epoch-end weights smooths SGD's epoch-to-epoch noise
+                    # Polyak averaging of epoch-end weights smooths SGD's epoch-to-epoch noise: from here on the
+                    # running average is what dev scores and what is kept (one dev pass per epoch)
                     n_avg += 1
                     weights = model.weights()
                     if avg is None:
@@ -273,14 +271,15 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
                             avg[k] += (v - avg[k]) / n_avg
                     current = {k: v.copy() for k, v in weights.items()}
                     _restore(model, avg)
-                    rep_avg = evaluate([g for _, g in dev], model.predict([t for t, _ in dev]))
-                    record["dev_f1_average"] = rep_avg.overall.f1
-                    if rep_avg.overall.f1 > score and rep_avg.overall.f1 > best_f1:
-                        score = rep_avg.overall.f1
-                        record.update(dev_precision=rep_avg.overall.precision, dev_recall=rep_avg.overall.recall,
-                                      dev_f1=score, averaged=True)
+                    rep = evaluate([g for _, g in dev], model.predict([t for t, _ in dev]))
+                    record.update(dev_f1_average=rep.overall.f1, averaged=True)
+                    if rep.overall.f1 > best_f1:
                         best = {k: v.copy() for k, v in model.weights().items()}  # the average is the best
                     _restore(model, current)
+                else:
+                    rep = evaluate([g for _, g in dev], model.predict([t for t, _ in dev]))
+                record.update(dev_precision=rep.overall.precision, dev_recall=rep.overall.recall, dev_f1=rep.overall.f1)
+                score = rep.overall.f1
             else:
                 score = -record["loss"]
             model.history.append(record)
@@ -295,7 +294,7 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
                 bad_epochs += 1
             if log:
                 dev_part = (f"  dev P {record['dev_precision']:.4f} R {record['dev_recall']:.4f} "
-                            f"F1 {record['dev_f1']:.4f}") if dev else ""
+                            f"F1 {record['dev_f1']:.4f}{' (average)' if record.get('averaged') else ''}") if dev else ""
                 log(f"epoch {epoch + 1:>3}  loss {record['loss']:.4f}{dev_part}  ({record['seconds']:.1f}s)")
             if on_epoch:
                 on_epoch(model, record)
