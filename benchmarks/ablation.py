@@ -50,6 +50,8 @@ LEVERS: dict[str, dict] = {
     "avg4": {"average_from": 4},
     "avg5": {"average_from": 5},
     "defaults2": {},
+    "h300e8": {"hidden": 300},
+    "h200e10": {"epochs": 10},
 }
 
 
