@@ -52,6 +52,8 @@ LEVERS: dict[str, dict] = {
     "defaults2": {},
     "h300e8": {"hidden": 300},
     "h200e10": {"epochs": 10},
+    "h300e12": {"hidden": 300, "epochs": 12},
+    "h300e15": {"hidden": 300, "epochs": 15},
 }
 
 
