@@ -278,7 +278,11 @@ class NERModel:
             proj = None
         elif grown > done:
             if proj is None or grown > proj.shape[1]:
-                bigger = np.empty((m, max(2 * grown, 1024), h), dtype=self.net.params["W"].dtype)
+                # room for the whole budget at once: the pages of unused rows are never touched (so cost no
+                # memory), and growing never copies the cache (which held old and new copies at once)
+                itemsize = self.net.params["W"].itemsize
+                bigger = np.empty((m, max(PROJECTION_CACHE_BYTES // (m * h * itemsize), grown), h),
+                                  dtype=self.net.params["W"].dtype)
                 if proj is not None:
                     bigger[:, :done] = proj[:, :done]
                 proj = bigger
