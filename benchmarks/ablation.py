@@ -54,6 +54,8 @@ LEVERS: dict[str, dict] = {
     "h200e10": {"epochs": 10},
     "h300e12": {"hidden": 300, "epochs": 12},
     "h300e15": {"hidden": 300, "epochs": 15},
+    "h200e8lr2": {"hidden": 200, "epochs": 8, "lr": 0.2},
+    "h300e8lr2": {"hidden": 300, "epochs": 8, "lr": 0.2},
 }
 
 
