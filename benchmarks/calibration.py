@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import run as bench  # noqa: E402  (benchmarks/run.py: the commit helper)
 CORPORA = ("gmb", "conll03")
 
 
@@ -110,7 +112,7 @@ def main() -> int:
         note = f"{args.note}\n\n" if args.note else ""
         block = (f"<!-- calibration -->\n## Calibration (issue #19)\n\n"
                  f"Command: `python benchmarks/calibration.py{' --reuse' if args.reuse else ''} --write` "
-                 f"(commit {windowner_commit()}). {before['_note']}\n\n{text}\n\n{note}"
+                 f"(commit {bench.commit()}). {before['_note']}\n\n{text}\n\n{note}"
                  f"ECE: 10 equal-width score bins over the predicted entities, Σ n_b/N · |accuracy_b − mean score_b|; "
                  f"an entity is right when its label and both boundaries match. Plots for {CORPORA[0]} dev: "
                  f"[PR curve](../docs/pr_curve.png), [reliability diagram](../docs/calibration.png).\n"
@@ -120,14 +122,6 @@ def main() -> int:
         results.write_text(new if new != old or block in old else old.rstrip("\n") + "\n\n" + block + "\n",
                            encoding="utf-8")
     return 0
-
-
-def windowner_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 if __name__ == "__main__":

@@ -44,6 +44,8 @@ from typing import Sequence
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+import run as bench  # noqa: E402  (benchmarks/run.py: the commit helper)
 OUT = HERE / "out" / "raw-text"
 CORPORA = ("gmb", "conll03")
 NO_SPACE_BEFORE = frozenset({",", ".", ";", ":", "!", "?", ")", "%", "'s", "'S", "n't", "N'T",
@@ -196,14 +198,6 @@ def write_section(path: Path, section: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpora-dir", type=Path, default=ROOT.parent / "shared" / "corpora")
@@ -250,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in table(corpus, tagger.labels, rows):
             say(line)
     meta = {"command": command, "date": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-            "commit": git_commit(), "loadavg": loadavg, "min_tokens": args.min_tokens, "repeats": args.repeats}
+            "commit": bench.commit(), "loadavg": loadavg, "min_tokens": args.min_tokens, "repeats": args.repeats}
     section = report(results, meta)
     print(section)
     if args.json:

@@ -461,6 +461,11 @@ def machine_info() -> dict:
             "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
 
 
+def commit() -> str:
+    """The short hash of the checkout's HEAD, "unknown" outside git (what the other benchmark scripts record)."""
+    return _git("rev-parse", "--short", "HEAD") or "unknown"
+
+
 def _git(*args: str) -> str:
     try:
         proc = subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT, timeout=30)
