@@ -267,15 +267,20 @@ def cache_dir() -> Path:
     return Path.home() / ".cache" / "windowner"
 
 
-def _index_cache_path(source: str) -> Path | None:
-    """The cache folder of the index of vectors file ``source`` (its path, size and mtime), or None."""
+def _cache_path(source: str, folder: str, prefix: str) -> Path | None:
+    """``cache_dir()/folder/<name>``, the name a hash of ``prefix`` and file ``source``'s path, size and mtime
+    (so a changed file gets a new entry), or None if ``source`` cannot be read."""
     try:
         st = os.stat(source)
     except OSError:
         return None
-    ident = f"{INDEX_FORMAT}\0{_HASH_PRIME}\0{os.path.abspath(source)}\0{st.st_size}\0{st.st_mtime_ns}"
-    name = hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return cache_dir() / f"key-index-v{INDEX_FORMAT}" / name
+    ident = f"{prefix}\0{os.path.abspath(source)}\0{st.st_size}\0{st.st_mtime_ns}"
+    return cache_dir() / folder / hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _index_cache_path(source: str) -> Path | None:
+    """The cache folder of the index of vectors file ``source``, or None."""
+    return _cache_path(source, f"key-index-v{INDEX_FORMAT}", f"{INDEX_FORMAT}\0{_HASH_PRIME}")
 
 
 def _load_cached_index(folder: Path, n_keys: int) -> KeyIndex | None:
@@ -291,22 +296,25 @@ def _save_index(folder: Path, index: KeyIndex) -> bool:
     """Write the index arrays into ``folder``, each to a temporary file then renamed into place, so a
     reader never sees half a file and concurrent writers (whose arrays are identical) are harmless.
     False, and nothing left behind, if the folder cannot be written."""
-    tmp = None
+    return all(_write_npy(folder / f"{name}.npy", array) for name, array in index.arrays().items())
+
+
+def _write_npy(path: Path, array: np.ndarray) -> bool:
+    """Write ``array`` (C order) to ``path`` through a temporary file renamed into place, so a reader never
+    sees half a file and concurrent writers of the same array are harmless. False, and nothing left behind,
+    if it cannot be written."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, array in index.arrays().items():
-            tmp = folder / f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-            with open(tmp, "wb") as f:
-                np.lib.format.write_array(f, np.ascontiguousarray(array), allow_pickle=False)
-                f.flush()
-                os.fsync(f.fileno())  # on disk before the rename publishes it, even across a crash
-            os.replace(tmp, folder / f"{name}.npy")
-            tmp = None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            np.lib.format.write_array(f, np.ascontiguousarray(array), allow_pickle=False)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the rename publishes it, even across a crash
+        os.replace(tmp, path)
         return True
     except OSError:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         return False
 
 
@@ -536,32 +544,23 @@ def _row_major(source: str, vectors: np.ndarray) -> np.ndarray:
     index) and mapped instead; without a writable cache the column-major map is used as it is."""
     if vectors.flags.c_contiguous:
         return vectors
-    try:
-        st = os.stat(source)
-    except OSError:
+    folder = _cache_path(source, "vectors-v1", "rows")
+    if folder is None:
         return vectors
-    ident = f"rows\0{os.path.abspath(source)}\0{st.st_size}\0{st.st_mtime_ns}"
-    path = cache_dir() / "vectors-v1" / (hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()[:32] + ".npy")
-    with contextlib.suppress(Exception):  # a missing, truncated or garbled copy is rewritten below
+    path = folder.with_suffix(".npy")
+    cached = _mapped_copy(path, vectors)
+    if cached is None and _write_npy(path, vectors):  # missing, truncated or garbled: (re)written
+        cached = _mapped_copy(path, vectors)
+    return vectors if cached is None else cached
+
+
+def _mapped_copy(path: Path, like: np.ndarray) -> np.ndarray | None:
+    """The C-order memory map at ``path`` if it holds an array of ``like``'s shape and dtype, else None."""
+    with contextlib.suppress(Exception):
         cached = np.load(path, mmap_mode="r", allow_pickle=False)
-        if cached.shape == vectors.shape and cached.dtype == vectors.dtype and cached.flags.c_contiguous:
+        if cached.shape == like.shape and cached.dtype == like.dtype and cached.flags.c_contiguous:
             return cached
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-        with open(tmp, "wb") as f:
-            np.lib.format.write_array(f, np.ascontiguousarray(vectors), allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    except OSError:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        return vectors
+    return None
 
 
 def _load_default() -> WordVectors:
