@@ -20,14 +20,13 @@ from typing import Sequence
 
 import numpy as np
 
+from .features import TABLES
 from .inference import NERModel
 from .segment import Segmentation
 
 __all__ = ["TokenSaliency", "explain_segmentation", "explain_tokens", "METHODS"]
 
 METHODS = ("norm", "input")
-FEATURES = ("word", "case", "suffix", "prefix", "shape", "gazetteer", "cluster")  # by table: E, C, F, P, S, G, K
-FEATURE_OF_TABLE = dict(zip("ECFPSGK", FEATURES))
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ class TokenSaliency:
     def by_feature(self) -> dict[str, np.ndarray]:
         """L2 norm of the gradient per feature block: {"word"|"case"|"suffix"|...: (2k+1,)}."""
         edges = np.cumsum((0,) + tuple(self.dims))
-        return {FEATURE_OF_TABLE[name]: np.linalg.norm(self.gradient[:, a:b], axis=1)
+        return {TABLES[name]: np.linalg.norm(self.gradient[:, a:b], axis=1)
                 for name, a, b in zip(self.tables, edges[:-1], edges[1:])}
 
 

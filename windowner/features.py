@@ -97,9 +97,12 @@ def suffix_of(n: int):
     return lambda tok: tok[-n:].lower()
 
 
+# Every feature column, by the name of its embedding table, in column order (a lexicon uses E, C, F and some of
+# the others): what it holds.
+TABLES = {"E": "word", "C": "case", "F": "suffix", "P": "prefix", "S": "shape", "G": "gazetteer", "K": "cluster"}
 # The string-valued features with a vocabulary learned from the training tokens (ids: 0 unknown, 1 padding,
-# then the vocabulary): table name -> (file name of the vocabulary in a model directory, what it holds).
-STRING_FEATURES = {"F": ("suffixes.txt", "suffix"), "P": ("prefixes.txt", "prefix"), "S": ("shapes.txt", "shape")}
+# then the vocabulary): table name -> the vocabulary's file in a model directory.
+STRING_FEATURES = {"F": "suffixes.txt", "P": "prefixes.txt", "S": "shapes.txt"}
 
 
 class Lexicon:

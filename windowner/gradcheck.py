@@ -11,6 +11,7 @@ import itertools
 
 import numpy as np
 
+from .features import TABLES
 from .network import ACTIVATIONS, HEADS, Embeddings, WindowNetwork
 
 TOLERANCE = 1e-6
@@ -81,13 +82,12 @@ def check_network(activation: str, head: str, n: int = 6, D: int = 10, h: int = 
     return {name: rel_error(grads[name], numeric_grad(loss, arr)) for name, arr in arrays.items()}
 
 
-TABLES = ("E", "C", "F", "P", "S", "G", "K")  # word, casing, suffix, prefix, shape, gazetteer, cluster
 
 
 def check_embeddings(activation: str, head: str, n: int = 6, m: int = 3, dims: tuple[int, ...] = (4, 3, 2, 2, 3, 2, 3),
                      rows: tuple[int, ...] = (5, 4, 6, 3, 4, 5, 4), n_base: int = 3, h: int = 5, K: int = 3,
                      seed: int = 0) -> dict[str, float]:
-    """Relative error of the gradients of every embedding table (:data:`TABLES`; dense (rows, d) views of the
+    """Relative error of the gradients of every embedding table (:data:`windowner.features.TABLES`; dense (rows, d) views of the
     sparse row gradients) through the whole network. Word rows ≥ len(E) index the frozen ``base`` and get none."""
     rng = np.random.default_rng(seed)
     tables = {name: rng.normal(0, 1.0, (r, d)) for name, r, d in zip(TABLES, rows, dims)}

@@ -25,7 +25,7 @@ import numpy as np
 
 from .calibration import Calibration
 from .errors import ModelError, WindownerError
-from .features import CASES, STRING_FEATURES, Lexicon
+from .features import CASES, STRING_FEATURES, TABLES, Lexicon
 from .inference import WEIGHT_NAMES, NERModel
 from .network import ACTIVATIONS, HEADS, Embeddings, WindowNetwork
 from .tags import label_problem
@@ -74,7 +74,7 @@ def save_model(model: NERModel, path: str | os.PathLike) -> Path:
         (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         _write_lines(tmp / "vocab.txt", model.lexicon.words)
         for name, vocab in model.lexicon.vocabs.items():
-            _write_lines(tmp / STRING_FEATURES[name][0], vocab)
+            _write_lines(tmp / STRING_FEATURES[name], vocab)
         if model.lexicon.gazetteer is not None:
             (tmp / GAZETTEER_FILE).write_bytes(model.lexicon.gazetteer.to_bytes())
         if model.lexicon.clusters is not None:
@@ -140,9 +140,8 @@ def _read_model(path: Path) -> NERModel:
     weights = _load_npz(path / "weights.npz")
     pretrained = _load_pretrained(path, config)
     columns = config.get("feature_columns", ["E", "C", "F"])  # older models: word, casing, suffix
-    known = {"E", "C", "G", "K"} | set(STRING_FEATURES)
-    if not isinstance(columns, list) or columns[:3] != ["E", "C", "F"] or not set(columns) <= known \
-            or len(set(columns)) != len(columns) or columns[3:] != [c for c in ("P", "S", "G", "K") if c in columns]:
+    if not isinstance(columns, list) or columns[:3] != ["E", "C", "F"] \
+            or columns != [c for c in TABLES if c in columns]:  # E, C, F, then some of the others, in order
         raise ModelError(f"{path / 'config.json'}: 'feature_columns' is {columns!r}, not E, C, F and some of P, S, G, K "
                          "in that order; the model was written by another windowner version — upgrade windowner or "
                          "retrain the model")
