@@ -24,8 +24,8 @@ class WordClusters:
             raise WindownerError(f"cluster centroids must be a finite (k, d) matrix with k ≥ 1, got shape "
                                  f"{centroids.shape}")
         self.centroids = centroids.astype(np.float32)
-        c = self.centroids.astype(np.float64)
-        self._half_norms = 0.5 * (c * c).sum(axis=1)
+        self._C = self.centroids.astype(np.float64).T  # (d, k), for assign
+        self._half_norms = 0.5 * (self._C * self._C).sum(axis=0)
 
     @property
     def k(self) -> int:
@@ -48,10 +48,9 @@ class WordClusters:
         n = len(vectors)
         out = np.empty(n, dtype=np.int64)
         block = np.zeros((ASSIGN_BLOCK, self.centroids.shape[1]), dtype=np.float64)
-        C = self.centroids.astype(np.float64).T
         for a in range(0, n, ASSIGN_BLOCK):
             part = vectors[a:a + ASSIGN_BLOCK]
             block[:len(part)] = part
             block[len(part):] = 0
-            out[a:a + len(part)] = np.argmax(block @ C - self._half_norms, axis=1)[:len(part)]
+            out[a:a + len(part)] = np.argmax(block @ self._C - self._half_norms, axis=1)[:len(part)]
         return out

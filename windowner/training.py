@@ -144,9 +144,7 @@ def _fit_calibrated(train: Pairs, dev: Pairs | None, cfg: TrainConfig, args: dic
     log = args["log"]
     if dev and cfg.calibration != "none" and cfg.calibration_data == "dev":
         model = _fit(train, dev, cfg, hold_out=False, **args)
-        if cfg.labels:  # types the model does not learn are O for it
-            dev = [(t, [x if x[2:] in cfg.labels else "O" for x in g]) for t, g in dev]
-        calibrate(model, dev, cfg.calibration, fitted_on="dev")
+        calibrate(model, only_labels(dev, cfg.labels), cfg.calibration, fitted_on="dev")
         model.config["calibrated"] = True
         return model
     model = _fit(train, dev, cfg, hold_out=True, **args)
@@ -182,8 +180,7 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
         raise WindownerError("the training data has no sentences")
     rng = np.random.default_rng(cfg.seed)
     tags = tag_set((g for _, g in train), cfg.labels)
-    if cfg.labels:  # types not asked for become O
-        train = [(t, [x if x[2:] in cfg.labels else "O" for x in g]) for t, g in train]
+    train = only_labels(train, cfg.labels)
     index = {t: i for i, t in enumerate(tags)}
     train, held_out = split_for_calibration(train, cfg) if hold_out else (train, [])
 
@@ -315,6 +312,13 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
         calibrate(model, held_out, cfg.calibration)
     model.config["calibrated"] = model.calibration is not None
     return model
+
+
+def only_labels(pairs: Pairs, labels: Sequence[str] | None) -> list:
+    """(tokens, BIO2 tags) pairs with the tags of types not in ``labels`` turned to O (all kept without labels)."""
+    if not labels:
+        return list(pairs)
+    return [(t, [x if x[2:] in labels else "O" for x in g]) for t, g in pairs]
 
 
 def split_for_calibration(train: list, cfg: TrainConfig) -> tuple[list, list]:
