@@ -136,7 +136,7 @@ def _read_model(path: Path) -> NERModel:
         raise ModelError(f"{path / 'config.json'}: model format version {fmt!r} is not supported by windowner "
                          f"{__version__} (reads format {FORMAT_VERSION}); upgrade windowner or retrain the model")
     words = _read_lines(path / "vocab.txt")
-    suffixes = _read_lines(path / "suffixes.txt")
+    suffixes = _read_lines(path / STRING_FEATURES["F"])
     weights = _load_npz(path / "weights.npz")
     pretrained = _load_pretrained(path, config)
     columns = config.get("feature_columns", ["E", "C", "F"])  # older models: word, casing, suffix
@@ -170,9 +170,9 @@ def _read_model(path: Path) -> NERModel:
             raise ModelError(f"{path / CLUSTERS_FILE}: the centroids do not match the model's pretrained vectors; "
                              "the model files do not belong together — retrain")
     lexicon = Lexicon(words, suffixes, int(config["suffix_len"]), pretrained,
-                      prefixes=_read_lines(path / "prefixes.txt") if "P" in columns else (),
+                      prefixes=_read_lines(path / STRING_FEATURES["P"]) if "P" in columns else (),
                       prefix_len=int(config.get("prefix_len", 0)) if "P" in columns else 0,
-                      shapes=_read_lines(path / "shapes.txt") if "S" in columns else None, gazetteer=gazetteer,
+                      shapes=_read_lines(path / STRING_FEATURES["S"]) if "S" in columns else None, gazetteer=gazetteer,
                       clusters=clusters, word_cluster=word_cluster)
     tags = list(config["tags"])
     m = 2 * int(config["window"]) + 1
