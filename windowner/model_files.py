@@ -2,8 +2,9 @@
 
 A model directory holds :data:`MODEL_FILES` (and, for vectors other than the embedded default,
 ``pretrained.npy`` + ``pretrained.txt``; for a calibrated model, :data:`CALIBRATION_FILE`). ``tokenizer.json``
-holds the tokenizer conventions learned from the training data (:mod:`windowner.tokenization`); directories
-written before it existed load without it and tokenize raw text with spaCy's English tokenizer. It is written
+holds the tokenizer conventions learned from the training data (:mod:`windowner.tokenization`) and the tables of
+the spaCy tokenizer they make, with which raw text is tokenized without importing spaCy (:mod:`windowner.tokenizer`);
+directories written before it existed load without it and tokenize raw text with spaCy's English tokenizer. It is written
 into a hidden sibling directory and swapped in atomically (Linux ``renameat2(RENAME_EXCHANGE)``), so a
 killed save leaves the old model or the new one.
 Every problem on loading is a :class:`~windowner.errors.ModelError` naming the file and what to do.
@@ -29,7 +30,8 @@ from .features import CASES, STRING_FEATURES, TABLES, Lexicon
 from .inference import WEIGHT_NAMES, NERModel
 from .network import ACTIVATIONS, HEADS, Embeddings, WindowNetwork
 from .tags import label_problem
-from .tokenization import TokenizerRules
+from .tokenization import TokenizerRules, spacy_tables
+from .tokenizer import TokenizerTables
 from .version import __version__
 
 FORMAT_VERSION = 1
@@ -83,7 +85,10 @@ def save_model(model: NERModel, path: str | os.PathLike) -> Path:
         (tmp / "history.json").write_text(json.dumps(model.history, indent=2) + "\n", encoding="utf-8")
         rules = getattr(model, "tokenizer_rules", None)
         if rules is not None:
-            (tmp / TOKENIZER_FILE).write_text(json.dumps(rules.to_json(), indent=1, ensure_ascii=False) + "\n",
+            data = rules.to_json()
+            tables = getattr(model, "tokenizer_tables", None) or spacy_tables(rules)
+            data["tables"] = tables.to_json()  # what tagging raw text needs, without spaCy
+            (tmp / TOKENIZER_FILE).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n",
                                               encoding="utf-8")
         _save_npz(tmp / "weights.npz", model.weights())
         for f in tmp.iterdir():
@@ -200,9 +205,9 @@ def _read_model(path: Path) -> NERModel:
     model = NERModel(config, tags, lexicon, embeddings, net, weights["start"], weights["trans"])
     if (path / "history.json").exists():
         model.history = _read_json(path / "history.json")
-    model.tokenizer_rules = _read_optional(
-        path / TOKENIZER_FILE, TokenizerRules.from_json, "the file is corrupt or from another windowner version — "
-        "retrain the model, or delete the file to tokenize with spaCy's English tokenizer")
+    model.tokenizer_rules, model.tokenizer_tables = _read_optional(
+        path / TOKENIZER_FILE, _tokenizer_json, "the file is corrupt or from another windowner version — "
+        "retrain the model, or delete the file to tokenize with spaCy's English tokenizer") or (None, None)
     model.calibration = _read_optional(
         path / CALIBRATION_FILE, Calibration.from_dict, "the file is corrupt — retrain the model, or delete the "
         "file to use uncalibrated scores")
@@ -210,6 +215,12 @@ def _read_model(path: Path) -> NERModel:
     if model.calibration is None:
         model.config["calibration_note"] = UNCALIBRATED_NOTE
     return model
+
+
+def _tokenizer_json(data) -> tuple[TokenizerRules, TokenizerTables | None]:
+    """The rules of ``tokenizer.json`` and its tables (None in files written before windowner saved them)."""
+    rules = TokenizerRules.from_json(data)
+    return rules, TokenizerTables.from_json(data["tables"]) if "tables" in data else None
 
 
 def _read_optional(path: Path, parse, fix: str):

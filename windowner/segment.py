@@ -1,8 +1,9 @@
 """Raw text to sentences of tokens (the model's tokenizer, then sentence cuts), and tags back onto spaCy Docs.
 
-The tokenizer is a spaCy ``Tokenizer`` following the conventions of the model's training data
-(:mod:`windowner.tokenization`; spaCy's English tokenizer for models without them). It is
-non-destructive: every token knows its character offset. Whitespace tokens are dropped and the rest is
+The tokenizer follows the conventions of the model's training data (:mod:`windowner.tokenization`;
+spaCy's English tokenizer for models without them): spaCy's algorithm in plain Python
+(:mod:`windowner.tokenizer`), or a spaCy ``Tokenizer`` for spaCy Docs. It is non-destructive: every
+token knows its character offset. Whitespace tokens are dropped and the rest is
 cut into sentences by :func:`sentence_cuts`: after ``. ! ? …`` (and the quotes or brackets that close
 with them) when the next token can start a sentence, at blank lines, and at most every
 :data:`MAX_SENTENCE_TOKENS` tokens, never inside a run of capitalised tokens when it can be helped.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from functools import lru_cache
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -20,6 +20,7 @@ import numpy as np
 from .doc import span_scores
 from .tags import bio2_spans
 from .tokenization import gives_final_period
+from .tokenizer import Token
 
 SCORE_ATTR = "windowner_score"  # spaCy Span extension holding an entity's score
 MAX_SENTENCE_TOKENS = 256  # longer runs without a sentence end are cut into pieces
@@ -34,7 +35,7 @@ CLAUSE_END = SENTENCE_END | CLOSERS | {",", ";", ":", "—", "--"}  # the length
 _SURROGATE = re.compile("[\ud800-\udfff]")
 class Segmentation(NamedTuple):
     """The tokens of one text that get tagged: ``words[i]`` starts at character ``starts[i]`` and is (part of)
-    token ``index[i]`` of the spaCy Doc; sentence j is ``words[cuts[j]:cuts[j + 1]]``."""
+    token ``index[i]`` of the tokenizer's output (of the spaCy Doc); sentence j is ``words[cuts[j]:cuts[j + 1]]``."""
 
     words: list[str]
     starts: list[int]
@@ -46,32 +47,39 @@ class Segmentation(NamedTuple):
         return [self.words[a:b] for a, b in zip(self.cuts, self.cuts[1:])]
 
 
-def segment_doc(tokens, text: str | None = None, final_period: bool = False) -> Segmentation:
-    """Drop the whitespace tokens of a spaCy Doc and cut the rest into sentences (:func:`sentence_cuts`).
-
+def segment_doc(doc, text: str | None = None, final_period: bool = False) -> Segmentation:
+    """:func:`segment_tokens` on the tokens of a spaCy Doc (read as plain integer rows, never Token objects);
     ``text``: the text to slice words from (the original, when the Doc was made from a copy with lone
-    surrogates replaced; same length). ``final_period``: an abbreviation that ends the text or comes
-    before a blank line (``Lear Corp.``) is two words, ``Corp`` and ``.``, both parts of the one spaCy
-    token, as in training data whose sentences take the period of a final abbreviation. Reads plain
-    integer rows, never spaCy Token objects.
-    """
-    from spacy.attrs import IDX, IS_SPACE, LENGTH, ORTH
+    surrogates replaced; same length)."""
+    from spacy.attrs import IDX, IS_SPACE, LENGTH
 
-    src = tokens.text if text is None else text
-    ends = _end_ids()
+    rows = doc.to_array([IDX, LENGTH, IS_SPACE]).tolist()
+    return segment_tokens([(a, a + n, bool(space)) for a, n, space in rows], doc.text if text is None else text,
+                          final_period)
+
+
+def segment_tokens(tokens: Sequence[Token], text: str, final_period: bool = False) -> Segmentation:
+    """Drop the whitespace tokens of ``tokens`` ((start, end, is_space) offsets into ``text``, as
+    :class:`~windowner.tokenizer.Tokenizer` makes them) and cut the rest into sentences (:func:`sentence_cuts`).
+
+    ``final_period``: an abbreviation that ends the text or comes before a blank line (``Lear Corp.``) is
+    two words, ``Corp`` and ``.``, both parts of the one token, as in training data whose sentences take
+    the period of a final abbreviation.
+    """
     words: list[str] = []
     starts: list[int] = []
     index: list[int] = []
     candidates: list[int] = []
     breaks: list[int] = []
-    for i, (a, n, space, orth) in enumerate(tokens.to_array([IDX, LENGTH, IS_SPACE, ORTH]).tolist()):
+    for i, (a, b, space) in enumerate(tokens):
         if space:
-            if words and src.count("\n", a, a + n) >= 2:  # a blank line ends a sentence
+            if words and text.count("\n", a, b) >= 2:  # a blank line ends a sentence
                 breaks.append(len(words))
             continue
-        if orth in ends:
+        w = text[a:b]
+        if w in SENTENCE_END:
             candidates.append(len(words))
-        words.append(src[a:a + n])
+        words.append(w)
         starts.append(a)
         index.append(i)
     if final_period and words:
@@ -87,16 +95,7 @@ def segment_doc(tokens, text: str | None = None, final_period: bool = False) -> 
                 candidates = [c + (c > k) for c in candidates] + [k + 1]
                 breaks = [b + (b > k) for b in breaks]
         candidates.sort()
-    return Segmentation(words, starts, index, sentence_cuts(words, starts, src, candidates, breaks))
-
-
-@lru_cache(maxsize=1)
-def _end_ids() -> frozenset[int]:
-    """The spaCy ORTH ids (string hashes, the same in every StringStore) of :data:`SENTENCE_END`."""
-    from spacy.strings import StringStore
-
-    store = StringStore()
-    return frozenset(store.add(mark) for mark in SENTENCE_END)
+    return Segmentation(words, starts, index, sentence_cuts(words, starts, text, candidates, breaks))
 
 
 def sentence_cuts(words: Sequence[str], starts: Sequence[int], text: str, candidates: Sequence[int] | None = None,
@@ -240,9 +239,12 @@ def tokenizable(text: str) -> str:
 
 
 def segment_text(tokenizer, text: str, final_period: bool = False) -> Segmentation:
-    """Tokenize ``text`` with ``tokenizer`` and cut it into sentences (see :func:`segment_doc`); offsets index
-    ``text`` itself."""
-    return segment_doc(tokenizer(tokenizable(text)), text, final_period)
+    """Tokenize ``text`` with ``tokenizer`` (a :class:`~windowner.tokenizer.Tokenizer`, or a spaCy tokenizer)
+    and cut it into sentences (see :func:`segment_tokens`); offsets index ``text`` itself."""
+    tokens = tokenizer(tokenizable(text))
+    if isinstance(tokens, list):
+        return segment_tokens(tokens, text, final_period)
+    return segment_doc(tokens, text, final_period)
 
 
 def set_spacy_entities(doc, seg: Segmentation, tags: list[str], proba: np.ndarray):

@@ -9,6 +9,7 @@ A :class:`Tagger` wraps a trained :class:`~windowner.inference.NERModel`: raw te
 from __future__ import annotations
 
 import os
+import threading
 from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -24,7 +25,8 @@ from .model_files import load_model, save_model
 from .explain import TokenSaliency, explain_segmentation
 from .segment import (SCORE_ATTR, Segmentation, check_text, segment_doc, segment_text, set_spacy_entities,
                       tokenizable, tokenizer_is_full)
-from .tokenization import build_tokenizer
+from .tokenization import build_tokenizer, spacy_tables
+from .tokenizer import Tokenizer
 from .training import Pairs, check_tagged, fit
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "default"  # written by `make demo`
@@ -42,6 +44,8 @@ class Tagger:
         self.model = model
         self.path = None if path is None else Path(path)
         self._tok = None
+        self._raw = None
+        self._raw_lock = threading.Lock()
 
     def __repr__(self) -> str:
         where = f"path={str(self.path)!r}, " if self.path is not None else ""
@@ -71,7 +75,8 @@ class Tagger:
 
     @property
     def tokenizer(self):
-        """The spaCy tokenizer used for raw text: it follows the conventions of the model's training data
+        """The spaCy tokenizer of :meth:`to_spacy` (raw text otherwise goes through :attr:`raw_tokenizer`, which
+        makes the same tokens without spaCy): it follows the conventions of the model's training data
         (``model.tokenizer_rules``, saved as ``tokenizer.json``), or is spaCy's English tokenizer for models
         without them. spaCy adds every new word to its Vocab, so a tokenizer whose Vocab is full
         (:data:`~windowner.segment.MAX_TOKENIZER_WORDS`) is replaced by a fresh one: memory stays bounded."""
@@ -79,6 +84,33 @@ class Tagger:
         if tok is None or tokenizer_is_full(tok):
             self._tok = tok = build_tokenizer(getattr(self.model, "tokenizer_rules", None))
         return tok
+
+    @property
+    def raw_tokenizer(self) -> Tokenizer:
+        """The tokenizer :meth:`__call__`, :meth:`pipe` and :meth:`segment` use: the same tokens as
+        :attr:`tokenizer`, from spaCy's algorithm in plain Python over the tables saved in ``tokenizer.json``
+        (:mod:`windowner.tokenizer`), so tagging raw text neither imports spaCy nor grows a Vocab. For a model
+        without saved tables (trained in this process, or saved before windowner kept them) they are read off
+        spaCy's tokenizer once."""
+        tok = self._raw
+        if tok is None:
+            with self._raw_lock:
+                if self._raw is None:
+                    self._raw = self._build_raw_tokenizer()
+                tok = self._raw
+        return tok
+
+    def _build_raw_tokenizer(self) -> Tokenizer:
+        rules = getattr(self.model, "tokenizer_rules", None)
+        tables = getattr(self.model, "tokenizer_tables", None)
+        if tables is None:
+            tables = self.model.tokenizer_tables = spacy_tables(rules)
+        try:
+            return Tokenizer(tables)
+        except ValueError as exc:
+            where = self.path / "tokenizer.json" if self.path is not None else "the model's tokenizer tables"
+            raise ModelError(f"{where}: {exc}; retrain the model, or delete the file's \"tables\" to tokenize "
+                             "with spaCy") from None
 
     def spacy_tokenizer(self, vocab):
         """A new spaCy ``Tokenizer`` on ``vocab`` that tokenizes as this tagger does: ``nlp.tokenizer =
@@ -176,7 +208,7 @@ class Tagger:
 
     def segment(self, text: str) -> Segmentation:
         """The tokens and sentence cuts of ``text``, exactly as :meth:`__call__` tags them."""
-        return segment_text(self.tokenizer, check_text(text), self._final_period)
+        return segment_text(self.raw_tokenizer, check_text(text), self._final_period)
 
     def segment_spacy(self, doc) -> Segmentation:
         """The tokens (the Doc's own) and sentence cuts of a spaCy ``Doc``, as this tagger cuts them."""
@@ -206,7 +238,7 @@ class Tagger:
         return out
 
     def _tag_batch(self, texts: list[str], threshold: float) -> list[Doc]:
-        tokenizer = self.tokenizer
+        tokenizer = self.raw_tokenizer
         final_period = self._final_period
         segs = [segment_text(tokenizer, text, final_period) for text in texts]
         return [Doc.from_tags(text, seg.words, seg.starts, tags, proba, ents)

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Sequence
 
+from .tokenizer import TokenizerTables
+
 RULES_FORMAT = 1
 MIN_EVIDENCE = 3  # fewer occurrences than this either way: spaCy's default for the class
 KEEP_SHARE = 0.1  # a class is kept whole when at least this share of its occurrences is one token
@@ -328,3 +330,29 @@ def build_tokenizer(rules: TokenizerRules | None = None, vocab=None, *, exceptio
     # a copy of the cached special cases: Tokenizer.add_special_case changes the dict it was given
     return Tokenizer(vocab, rules=dict(special), prefix_search=prefix, suffix_search=suffix, infix_finditer=infix,
                      token_match=token_match, url_match=url_match)
+
+
+def spacy_tables(rules: TokenizerRules | None = None) -> TokenizerTables:
+    """The tables of :func:`build_tokenizer`'s spaCy tokenizer for ``rules``, for :class:`~windowner.tokenizer.
+    Tokenizer` (which then tokenizes as it does, without spaCy). ValueError for a tokenizer whose functions
+    are not plain ``re`` patterns."""
+    import spacy
+    from spacy.attrs import ORTH
+
+    tok = build_tokenizer(rules)
+    funcs = {"prefix": tok.prefix_search, "suffix": tok.suffix_search, "infix": tok.infix_finditer,
+             "url_match": tok.url_match}
+    patterns = {name: None if f is None else _source(f, name) for name, f in funcs.items()}
+    token_match = () if tok.token_match is None else (_source(tok.token_match, "token_match"),)
+    special = {key: tuple(p[ORTH] if ORTH in p else p["ORTH"] for p in pieces) for key, pieces in tok.rules.items()}
+    if not tok.faster_heuristics:
+        raise ValueError("a spaCy tokenizer without faster_heuristics has no tables")
+    return TokenizerTables(patterns, token_match, special, spacy.__version__)
+
+
+def _source(f, name: str) -> tuple[str, int]:
+    """(source, flags) of a bound method of a compiled ``re`` pattern."""
+    pattern = getattr(f, "__self__", None)
+    if not isinstance(pattern, re.Pattern):
+        raise ValueError(f"the tokenizer's {name} is not a method of a compiled re pattern")
+    return pattern.pattern, pattern.flags
