@@ -29,7 +29,7 @@ from itertools import accumulate
 TABLES_FORMAT = 1
 MAX_CACHE = 200_000  # pieces of text remembered; the cache is emptied when full (memory stays bounded)
 _PATTERNS = ("prefix", "suffix", "infix", "url_match")
-_RUNS = re.compile(r"\s+|\S+")
+_WORD = re.compile(r"\S+")
 
 Token = tuple[int, int, bool]  # (start, end, is_space)
 
@@ -135,37 +135,52 @@ class Tokenizer:
     # -- one text -------------------------------------------------------------------------------------
 
     def _tokens(self, text: str, specials: bool = True) -> tuple[list[Token], bool]:
-        """Step 1: whitespace; then :meth:`_pieces` of each run (cached when ``specials``). Also: may a token
+        """Step 1: the runs of whitespace and of other characters, each cut by :meth:`_run`. Also: may a token
         start a special case of step 3?"""
         out: list[Token] = []
         append = out.append
         cache = self._cache
         may_merge = False
-        for m in _RUNS.finditer(text):
+        pos = 0  # end of the last run
+        for m in _WORD.finditer(text):
             a, b = m.span()
-            space = text[a].isspace()
-            if space and a and text[a] == " ":  # the space after a token belongs to it
-                a += 1
-                if a == b:
-                    continue
-            run = text[a:b]
-            entry = cache.get(run) if specials else None
-            if entry is None:
-                lengths = self._pieces(run, specials)
-                entry = lengths, any(run[i - n:i] in self._merge for i, n in zip(accumulate(lengths), lengths))
-                if specials:
-                    if len(cache) >= MAX_CACHE:
-                        cache.clear()
-                    cache[run] = entry
-            lengths, starts_special = entry
+            if a > pos and not (a == pos + 1 and pos and text[pos] == " "):  # more than the space after a token
+                may_merge = self._run(text, pos, a, True, specials, append) or may_merge
+            pos = b
+            entry = cache.get(text[a:b]) if specials else None
+            if entry is None:  # not seen yet
+                may_merge = self._run(text, a, b, False, specials, append) or may_merge
+                continue
+            lengths, starts_special = entry  # the fast path of _run
             may_merge = may_merge or starts_special
             if len(lengths) == 1:
-                append((a, b, space))
+                append((a, b, False))
                 continue
             for n in lengths:
-                append((a, a + n, space))
+                append((a, a + n, False))
                 a += n
+        if pos < len(text):
+            may_merge = self._run(text, pos, len(text), True, specials, append) or may_merge
         return out, may_merge
+
+    def _run(self, text: str, a: int, b: int, space: bool, specials: bool, append) -> bool:
+        """Append the tokens of the run ``text[a:b]`` (all whitespace, or none; one space after a token is
+        not part of a run); True if one may start a special case of step 3."""
+        if space and a and text[a] == " ":  # the space after a token belongs to it
+            a += 1
+        run = text[a:b]
+        entry = self._cache.get(run) if specials else None
+        if entry is None:
+            lengths = self._pieces(run, specials)
+            entry = lengths, any(run[i - n:i] in self._merge for i, n in zip(accumulate(lengths), lengths))
+            if specials:
+                if len(self._cache) >= MAX_CACHE:
+                    self._cache.clear()
+                self._cache[run] = entry
+        for n in entry[0]:
+            append((a, a + n, space))
+            a += n
+        return entry[1]
 
     def _pieces(self, s: str, specials: bool) -> tuple[int, ...]:
         """Step 2 on one run of text: the lengths of its tokens."""
