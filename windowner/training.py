@@ -236,9 +236,8 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
             batches = list(minibatches(len(y), cfg.batch_size, rng))
             bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False)
             for step, idx in enumerate(bar):
-                batch = feats[idx]
+                batch = feats[idx]  # a copy (fancy indexing), so word dropout may write into it
                 if cfg.word_dropout:  # teaches the <unk> row and the context to stand in for unseen words
-                    batch = batch.copy()
                     batch[..., 0][rng.random(batch.shape[:2]) < cfg.word_dropout] = UNK_ROW
                 X = embeddings.forward(batch)
                 J, grads = net.loss_and_grads(X, eye[y[idx]], train=True, need_dX=True)
