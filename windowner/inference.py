@@ -195,7 +195,7 @@ class NERModel:
             present[ids] = True
             uniq = np.flatnonzero(present)
             rows = (np.cumsum(present) - 1)[ids]  # each token's rank among the call's distinct types
-            proj = _pool().submit(self._project, cache.feats[np.concatenate([uniq, [0, 1]])]).result()
+            proj = self._project_in_pool(cache.feats[np.concatenate([uniq, [0, 1]])])
             bos, eos = len(uniq), len(uniq) + 1
         win = window_types(rows, lengths, self.window, bos=bos, eos=eos)
         padded = -(-n // FORWARD_BLOCK) * FORWARD_BLOCK
@@ -237,6 +237,16 @@ class NERModel:
                 np.matmul(last, Wt, out=buf)
                 out[p, full:] = buf[:t - full]
         out[0] += b
+        return out
+
+    def _project_in_pool(self, feats: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`_project` on the pool's threads, in chunks of whole PROJECTION_BLOCKs: the products (and
+        so the bits) of one call, on every core."""
+        if out is None:
+            W = self.net.params["W"]
+            out = np.empty((2 * self.window + 1, len(feats), W.shape[0]), dtype=W.dtype)
+        step = max(1, -(-len(feats) // (_THREADS * PROJECTION_BLOCK))) * PROJECTION_BLOCK
+        list(_pool().map(lambda a: self._project(feats[a:a + step], out[:, a:a + step]), range(0, len(feats), step)))
         return out
 
     def _known_types(self, tokens: list[str]) -> tuple[np.ndarray, TypeCache]:
@@ -286,7 +296,7 @@ class NERModel:
                 if proj is not None:
                     bigger[:, :done] = proj[:, :done]
                 proj = bigger
-            _pool().submit(self._project, feats[done:grown], proj[:, done:grown]).result()
+            self._project_in_pool(feats[done:grown], proj[:, done:grown])
         type_of.update(zip(new, range(n, grown)))  # last: published ids point at rows already written
         return TypeCache(type_of, feats, grown, proj, self.version)
 
