@@ -40,7 +40,9 @@ class SGD:
         for name, p in params.items():
             g = self._clipped(check_shape(grads[name], p, name))
             if self.momentum:
-                v = self._velocity.setdefault(name, np.zeros_like(p))
+                v = self._velocity.get(name)
+                if v is None:  # (setdefault would build a zeroed array at every step)
+                    v = self._velocity[name] = np.zeros_like(p)
                 v *= self.momentum
                 v -= eta * g
                 p += v
