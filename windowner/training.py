@@ -227,6 +227,7 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
     best, best_f1, bad_epochs = None, -math.inf, 0  # without dev the score is -loss, which may be < -1
     model.history = []
     model.interrupted = False
+    model._sole_user = True
     tqdm = _tqdm(progress)
     try:
         for epoch in range(cfg.epochs):
@@ -306,6 +307,8 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
         if best is None:  # no epoch finished: there is no model worth keeping
             raise
         model.interrupted = True
+    finally:
+        model._sole_user = False  # the trained model may be shared by threads
     _restore(model, best)
     if held_out:
         calibrate(model, held_out, cfg.calibration)
