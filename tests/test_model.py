@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from windowner.gradcheck import TOLERANCE, check_network, run_all
-from windowner.network import ACTIVATIONS, HEADS, Linear, ShapeError, WindowNetwork, check_shape
+from windowner.network import ACTIVATIONS, HEADS, Linear, ShapeError, WindowNetwork, check_shape, sum_rows
 from windowner.optim import fit_dense
 
 
@@ -37,6 +37,21 @@ def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
     monkeypatch.setitem(network.ACTIVATIONS, "tanh", broken)
     assert check_network("tanh", "sigmoid")["W"] > 1e-3
     assert run_all()["max_rel_error"] > TOLERANCE
+
+
+@pytest.mark.parametrize("n_rows", [9, 2_000, 70_000])
+def test_sum_rows_sums_the_rows_of_each_id(n_rows):
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, n_rows, 1_000) if n_rows > 9 else rng.integers(0, n_rows, 40)
+    ids[:30] = ids[0]  # a large group besides singletons and small ones
+    part = rng.normal(size=(len(ids), 5)).astype(np.float32)
+    rows, sums = sum_rows(ids, part, n_rows)
+    want = np.zeros((n_rows, 5))
+    np.add.at(want, ids, part.astype(np.float64))
+    assert np.array_equal(rows, np.unique(ids))
+    np.testing.assert_allclose(sums, want[rows], rtol=1e-5, atol=1e-5)
+    # without the row count (no uint16 sort keys), the same sums to the bit
+    assert np.array_equal(sum_rows(ids, part)[1], sums)
 
 
 def test_gradients_have_their_parameters_shapes():

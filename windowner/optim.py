@@ -30,7 +30,9 @@ class SGD:
     def _clipped(self, g: np.ndarray) -> np.ndarray:
         if self.clip is None:
             return g
-        norm = float(np.linalg.norm(g))
+        # np.linalg.norm's own formula (sqrt of the flat dot product, in g's dtype) without its per-call checks
+        flat = g.ravel(order="K")
+        norm = float(np.sqrt(flat.dot(flat)))
         return g * (self.clip / norm) if norm > self.clip else g
 
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
@@ -38,7 +40,9 @@ class SGD:
         for name, p in params.items():
             g = self._clipped(check_shape(grads[name], p, name))
             if self.momentum:
-                v = self._velocity.setdefault(name, np.zeros_like(p))
+                v = self._velocity.get(name)
+                if v is None:  # (setdefault would build a zeroed array at every step)
+                    v = self._velocity[name] = np.zeros_like(p)
                 v *= self.momentum
                 v -= eta * g
                 p += v

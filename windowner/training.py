@@ -227,6 +227,7 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
     best, best_f1, bad_epochs = None, -math.inf, 0  # without dev the score is -loss, which may be < -1
     model.history = []
     model.interrupted = False
+    model._sole_user = True
     tqdm = _tqdm(progress)
     try:
         for epoch in range(cfg.epochs):
@@ -236,9 +237,8 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
             batches = list(minibatches(len(y), cfg.batch_size, rng))
             bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False)
             for step, idx in enumerate(bar):
-                batch = feats[idx]
+                batch = feats[idx]  # a copy (fancy indexing), so word dropout may write into it
                 if cfg.word_dropout:  # teaches the <unk> row and the context to stand in for unseen words
-                    batch = batch.copy()
                     batch[..., 0][rng.random(batch.shape[:2]) < cfg.word_dropout] = UNK_ROW
                 X = embeddings.forward(batch)
                 J, grads = net.loss_and_grads(X, eye[y[idx]], train=True, need_dX=True)
@@ -307,6 +307,8 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
         if best is None:  # no epoch finished: there is no model worth keeping
             raise
         model.interrupted = True
+    finally:
+        model._sole_user = False  # the trained model may be shared by threads
     _restore(model, best)
     if held_out:
         calibrate(model, held_out, cfg.calibration)
