@@ -120,9 +120,9 @@ class NERModel:
         self.version = 0
         self._lock = threading.Lock()  # held only to publish a grown TypeCache
         self._types = TypeCache({}, lexicon.padding.copy(), 2, None, -1)
-        # set by training, whose thread is the model's only user: new weights' projections then overwrite the
-        # previous ones in place (a fresh buffer costs ~100 ms of page faults per conll03 dev pass)
-        self._sole_user = False
+        # True while one thread (training's) is the model's only user: the projections of new weights then
+        # overwrite the previous ones in place (a fresh buffer costs ~100 ms of page faults per conll03 dev pass)
+        self.sole_user = False
         self.weights_changed()
         self._decoder_changed()
 
@@ -288,7 +288,7 @@ class NERModel:
         current = cache.version == self.version and cache.type_of is type_of
         proj = cache.proj if current else None
         done = n if proj is not None else 0
-        if not current and self._sole_user and cache.type_of is type_of:
+        if not current and self.sole_user and cache.type_of is type_of:
             proj = cache.proj  # stale projections, no reader but us: all rows are projected again (done = 0)
         if grown * m * h * self.net.params["W"].itemsize > PROJECTION_CACHE_BYTES:
             proj = None

@@ -227,7 +227,7 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
     best, best_f1, bad_epochs = None, -math.inf, 0  # without dev the score is -loss, which may be < -1
     model.history = []
     model.interrupted = False
-    model._sole_user = True
+    model.sole_user = True
     tqdm = _tqdm(progress)
     try:
         for epoch in range(cfg.epochs):
@@ -308,7 +308,7 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
             raise
         model.interrupted = True
     finally:
-        model._sole_user = False  # the trained model may be shared by threads
+        model.sole_user = False  # the trained model may be shared by threads
     _restore(model, best)
     if held_out:
         calibrate(model, held_out, cfg.calibration)
