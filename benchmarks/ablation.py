@@ -56,6 +56,8 @@ LEVERS: dict[str, dict] = {
     "h300e15": {"hidden": 300, "epochs": 15},
     "h200e8lr2": {"hidden": 200, "epochs": 8, "lr": 0.2},
     "h300e8lr2": {"hidden": 300, "epochs": 8, "lr": 0.2},
+    "okeep50": {"o_window_keep": 0.5},
+    "okeep30": {"o_window_keep": 0.3},
 }
 
 

@@ -64,17 +64,19 @@ def _targets(head: str, rng: np.random.Generator, n: int, K: int) -> np.ndarray:
 
 
 def check_network(activation: str, head: str, n: int = 6, D: int = 10, h: int = 7, K: int = 4,
-                  l2: float = 1e-2, seed: int = 0, dropout: float = 0.0) -> dict[str, float]:
+                  l2: float = 1e-2, seed: int = 0, dropout: float = 0.0, weighted: bool = False) -> dict[str, float]:
     """Relative error of ∂J/∂W, ∂J/∂b, ∂J/∂U and ∂J/∂X for one activation × head (through a dropout
-    mask of this rate, the same mask in every evaluation)."""
+    mask of this rate, the same mask in every evaluation; ``weighted``: windows weighted as training's
+    ``o_window_keep`` weights them)."""
     rng = np.random.default_rng(seed)
     net, X = _network(activation, head, rng, D, h, K, n, l2, dropout)
     Y = _targets(head, rng, n, K)
     mask_seed = int(rng.integers(2**31))
+    weights = rng.choice([1.0, 2.5], n) if weighted else None
 
     def loss() -> float:
         net.dropout.rng = np.random.default_rng(mask_seed)  # the same mask every time
-        return net.loss(X, Y, train=True)
+        return net.loss(X, Y, train=True, weights=weights)
 
     loss()
     grads = net.backward(net.head.backward())
@@ -116,6 +118,7 @@ def run_all(seed: int = 0) -> dict:
     for act, head in itertools.product(sorted(ACTIVATIONS), sorted(HEADS)):
         parts = [("", check_network(act, head, seed=seed)),
                  (" (dropout)", check_network(act, head, seed=seed, dropout=0.5)),
+                 (" (weighted windows)", check_network(act, head, seed=seed, weighted=True)),
                  ("", check_embeddings(act, head, seed=seed))]
         for suffix, errors in parts:
             for param, err in errors.items():

@@ -287,7 +287,8 @@ def sum_rows(ids: np.ndarray, part: np.ndarray, n_rows: int | None = None) -> tu
 
 
 # ---------------------------------------------------------------------------
-# Heads: scores -> probabilities and loss. Both give G = ∂J/∂S = (P - Y) / n.
+# Heads: scores -> probabilities and loss. Both give G = ∂J/∂S = (P - Y) / n, each row times its window's
+# weight when the windows are weighted (J = (1/n) Σ_i w_i ℓ_i).
 # ---------------------------------------------------------------------------
 
 
@@ -305,14 +306,15 @@ class SigmoidBCE:
         # log σ(s) = -log(1 + e^{-s}), computed stably
         return -np.logaddexp(0.0, -S)
 
-    def forward(self, S: np.ndarray, Y: np.ndarray) -> float:
-        """S, Y: (n, K), Y in {0, 1}. J = -(1/n) Σ [y log p + (1-y) log(1-p)]."""
-        self.P, self.Y = self.proba(S), Y
+    def forward(self, S: np.ndarray, Y: np.ndarray, weights: np.ndarray | None = None) -> float:
+        """S, Y: (n, K), Y in {0, 1}; weights: (n,) or None. J = -(1/n) Σ w [y log p + (1-y) log(1-p)]."""
+        self.P, self.Y, self.w = self.proba(S), Y, weights
         # -[y log σ(s) + (1-y) log σ(-s)] = log(1 + e^s) - y s
-        return float((np.logaddexp(0.0, S) - Y * S).sum() / S.shape[0])
+        losses = np.logaddexp(0.0, S) - Y * S
+        return float((losses if weights is None else losses.sum(axis=1) * weights).sum() / S.shape[0])
 
     def backward(self) -> np.ndarray:
-        return check_shape((self.P - self.Y) / self.P.shape[0], self.P, "S")
+        return check_shape(_weighted((self.P - self.Y) / self.P.shape[0], self.w), self.P, "S")
 
 
 class SoftmaxCE:
@@ -329,14 +331,22 @@ class SoftmaxCE:
     def proba(cls, S: np.ndarray) -> np.ndarray:
         return np.exp(cls.log_proba(S))
 
-    def forward(self, S: np.ndarray, Y: np.ndarray) -> float:
-        """S, Y: (n, K), Y one-hot. J = -(1/n) Σ log p_y."""
+    def forward(self, S: np.ndarray, Y: np.ndarray, weights: np.ndarray | None = None) -> float:
+        """S, Y: (n, K), Y one-hot; weights: (n,) or None. J = -(1/n) Σ w log p_y."""
         logP = self.log_proba(S)
-        self.P, self.Y = np.exp(logP), Y
-        return float(-(Y * logP).sum() / S.shape[0])
+        self.P, self.Y, self.w = np.exp(logP), Y, weights
+        losses = Y * logP
+        return float(-(losses if weights is None else losses.sum(axis=1) * weights).sum() / S.shape[0])
 
     def backward(self) -> np.ndarray:
-        return check_shape((self.P - self.Y) / self.P.shape[0], self.P, "S")
+        return check_shape(_weighted((self.P - self.Y) / self.P.shape[0], self.w), self.P, "S")
+
+
+def _weighted(G: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """G: (n, K) with row i times weights[i] (in place); G itself without weights."""
+    if weights is not None:
+        G *= weights[:, None]
+    return G
 
 
 HEADS = {"sigmoid": SigmoidBCE, "softmax": SoftmaxCE}
@@ -414,16 +424,18 @@ class WindowNetwork:
             grads["U"] = grads["U"] + self.l2 * self.params["U"]
         return grads
 
-    def loss(self, X: np.ndarray, Y: np.ndarray, train: bool = False) -> float:
-        """Mean loss on a batch, L2 term included. Y: (n, K) targets (0/1, one-hot for softmax)."""
-        J = self.head.forward(self.forward(X, train), Y)
+    def loss(self, X: np.ndarray, Y: np.ndarray, train: bool = False, weights: np.ndarray | None = None) -> float:
+        """Mean loss on a batch, L2 term included. Y: (n, K) targets (0/1, one-hot for softmax); weights: (n,)
+        per-window weights of the mean (None: all 1)."""
+        J = self.head.forward(self.forward(X, train), Y, weights)
         if self.l2:
             J += 0.5 * self.l2 * float((self.params["W"] ** 2).sum() + (self.params["U"] ** 2).sum())
         return J
 
-    def loss_and_grads(self, X: np.ndarray, Y: np.ndarray, train: bool = False, need_dX: bool = True):
+    def loss_and_grads(self, X: np.ndarray, Y: np.ndarray, train: bool = False, need_dX: bool = True,
+                       weights: np.ndarray | None = None):
         """One forward and backward pass. Returns (J, {"W", "b", "U", "X": gradients})."""
-        J = self.loss(X, Y, train)
+        J = self.loss(X, Y, train, weights)
         return J, self.backward(self.head.backward(), need_dX)
 
     def log_proba(self, X: np.ndarray) -> np.ndarray:

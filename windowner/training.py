@@ -217,6 +217,8 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
 
     feats = model.window_features([t for t, _ in train])  # (N, m, c)
     y = np.array([index[tag] for _, g in train for tag in g])
+    easy = all_o_windows([g for _, g in train], cfg.window) if cfg.o_window_keep < 1 else None
+    up = np.float32(1 / cfg.o_window_keep)  # the weight of a sampled all-O window
     eye = np.eye(len(tags), dtype=np.float32)
     opt = SGD(cfg.lr, cfg.momentum, cfg.decay, clip=5.0)
     # the loss is a batch mean, so a row seen once gets 1/batch of its gradient: scale sparse steps back up
@@ -234,14 +236,19 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
             opt.epoch = emb_opt.epoch = epoch
             t0 = time.perf_counter()
             total, seen = 0.0, 0
-            batches = list(minibatches(len(y), cfg.batch_size, rng))
+            if easy is None:
+                batches = list(minibatches(len(y), cfg.batch_size, rng))
+            else:  # all the other windows, and a new sample of the all-O ones, weighted by 1/share
+                kept = np.flatnonzero(~easy | (rng.random(len(y)) < cfg.o_window_keep))
+                batches = [kept[b] for b in minibatches(len(kept), cfg.batch_size, rng)]
             bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False)
             for step, idx in enumerate(bar):
                 batch = feats[idx]  # a copy (fancy indexing), so word dropout may write into it
                 if cfg.word_dropout:  # teaches the <unk> row and the context to stand in for unseen words
                     batch[..., 0][rng.random(batch.shape[:2]) < cfg.word_dropout] = UNK_ROW
                 X = embeddings.forward(batch)
-                J, grads = net.loss_and_grads(X, eye[y[idx]], train=True, need_dX=True)
+                weights = None if easy is None else np.where(easy[idx], up, np.float32(1))
+                J, grads = net.loss_and_grads(X, eye[y[idx]], train=True, need_dX=True, weights=weights)
                 if not math.isfinite(J):
                     raise TrainingDiverged(f"the loss became {J} in epoch {epoch + 1}; try a smaller learning rate "
                                            f"(--lr {cfg.lr / 10:g})")
@@ -314,6 +321,18 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
         calibrate(model, held_out, cfg.calibration)
     model.config["calibrated"] = model.calibration is not None
     return model
+
+
+def all_o_windows(tag_lists: Sequence[Sequence[str]], window: int) -> np.ndarray:
+    """(N,) bool over the tokens of ``tag_lists``: is every tag within ``window`` of the token (in its sentence) O?"""
+    out = []
+    for tags in tag_lists:
+        entity = np.array([t != "O" for t in tags], dtype=np.int64)
+        near = np.concatenate([[0], np.cumsum(entity)])  # entity tags in [a, b) = near[b] - near[a]
+        i = np.arange(len(tags))
+        lo, hi = np.maximum(i - window, 0), np.minimum(i + window + 1, len(tags))
+        out.append(near[hi] - near[lo] == 0)
+    return np.concatenate(out) if out else np.zeros(0, dtype=bool)
 
 
 def only_labels(pairs: Pairs, labels: Sequence[str] | None) -> list:
