@@ -128,3 +128,41 @@ def test_bad_hyper_parameters_are_rejected():
         WindowNetwork(4, 3, 2, activation="swish")
     with pytest.raises(ValueError, match="unknown head"):
         WindowNetwork(4, 3, 2, head="crf")
+
+
+@pytest.mark.parametrize("head", sorted(HEADS))
+def test_a_window_of_weight_2_counts_as_that_window_twice(head):
+    """Weighted windows (training's o_window_keep): J and every gradient equal those of the batch with the
+    weight-2 window repeated, rescaled from its 4 rows to the weighted batch's 3."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3, 6))
+    Y = np.eye(3)[[0, 2, 1]]
+    net = WindowNetwork(6, 5, 3, head=head, random_state=1, dtype=np.float64)
+    J, grads = net.loss_and_grads(X, Y, weights=np.array([2.0, 1.0, 1.0]))
+    J2, grads2 = net.loss_and_grads(X[[0, 0, 1, 2]], Y[[0, 0, 1, 2]])
+    assert J == pytest.approx(J2 * 4 / 3)
+    for name in ("W", "b", "U"):
+        np.testing.assert_allclose(grads[name], grads2[name] * 4 / 3, rtol=1e-10)
+    dX2 = grads2["X"] * 4 / 3
+    np.testing.assert_allclose(grads["X"], np.stack([dX2[0] + dX2[1], dX2[2], dX2[3]]), rtol=1e-10)
+
+
+def test_all_o_windows_look_at_the_whole_window_within_the_sentence():
+    from windowner.training import all_o_windows
+
+    got = all_o_windows([["O", "O", "O", "B-PER", "O", "O", "O", "O"], ["O"], []], window=2)
+    assert got.tolist() == [True, False, False, False, False, False, True, True, True]
+
+
+def test_sampling_all_o_windows_is_deterministic_and_trains():
+    import windowner
+
+    from conftest import TINY_HYPER, make_corpus
+
+    train, dev = make_corpus(400, 1), make_corpus(80, 2)
+    a, b = (windowner.train(train, dev=dev, o_window_keep=0.5, **TINY_HYPER) for _ in range(2))
+    for name, w in a.model.weights().items():
+        np.testing.assert_array_equal(w, b.model.weights()[name])
+    full = windowner.train(train, dev=dev, **TINY_HYPER)
+    assert any(not np.array_equal(w, full.model.weights()[k]) for k, w in a.model.weights().items())
+    assert max(r["dev_f1"] for r in a.model.history) > 0.9 * max(r["dev_f1"] for r in full.model.history) > 0.5
