@@ -58,6 +58,9 @@ LEVERS: dict[str, dict] = {
     "h300e8lr2": {"hidden": 300, "epochs": 8, "lr": 0.2},
     "okeep50": {"o_window_keep": 0.5},
     "okeep30": {"o_window_keep": 0.3},
+    "okeep40": {"o_window_keep": 0.4},
+    "okeep20": {"o_window_keep": 0.2},
+    "okeep10": {"o_window_keep": 0.1},
 }
 
 

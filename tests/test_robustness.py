@@ -288,8 +288,8 @@ def _diverge_after(monkeypatch, calls: int) -> None:
     original = WindowNetwork.loss_and_grads
     count = [0]
 
-    def patched(self, X, Y, train=False, need_dX=True):
-        J, grads = original(self, X, Y, train, need_dX)
+    def patched(self, X, Y, train=False, need_dX=True, weights=None):
+        J, grads = original(self, X, Y, train, need_dX, weights)
         count[0] += 1
         return (math.nan if count[0] > calls else J), grads
 
@@ -297,6 +297,7 @@ def _diverge_after(monkeypatch, calls: int) -> None:
 
 
 def _batches_per_epoch(pairs, batch_size: int) -> int:
+    """Minibatches per epoch when every window is trained on (o_window_keep=1)."""
     return math.ceil(sum(len(t) for t, _ in pairs) / batch_size)
 
 
@@ -306,7 +307,7 @@ def test_nan_loss_raises_and_keeps_the_best_epoch(monkeypatch, tiny_corpus):
 
     train, dev = tiny_corpus["train"][:150], tiny_corpus["dev"]
     snapshots = []
-    cfg = TrainConfig(hidden=16, epochs=5, batch_size=32, seed=0, patience=5)
+    cfg = TrainConfig(hidden=16, epochs=5, batch_size=32, seed=0, patience=5, o_window_keep=1.0)
     _diverge_after(monkeypatch, 3 * _batches_per_epoch(train, 32))
     with pytest.raises(TrainingDiverged, match=r"nan in epoch 4; try a smaller learning rate") as exc:
         fit(train, dev, cfg, progress=False, log=None,
@@ -329,7 +330,8 @@ def test_nan_without_dev_keeps_the_lowest_loss_epoch(monkeypatch, tiny_corpus):
     train = tiny_corpus["train"][:100]
     _diverge_after(monkeypatch, _batches_per_epoch(train, 64))
     with pytest.raises(TrainingDiverged) as exc:
-        fit(train, None, TrainConfig(hidden=8, epochs=3, batch_size=64, lr=0.001, seed=0), progress=False, log=None)
+        fit(train, None, TrainConfig(hidden=8, epochs=3, batch_size=64, lr=0.001, seed=0, o_window_keep=1.0),
+            progress=False, log=None)
     model = exc.value.model
     assert model.history[0]["loss"] > 1  # a loss that never beats a -1 "best score" sentinel
     assert model is not None and model.config["best_epoch"] == 1
@@ -339,7 +341,8 @@ def test_cli_nan_saves_best_model_and_says_where(monkeypatch, tmp_path, tiny_cor
     _diverge_after(monkeypatch, 2 * _batches_per_epoch(tiny_corpus["train"], 32))
     out = tmp_path / "m"
     rc, _, err = _run(["train", "--train", str(tiny_files["train"]), "--dev", str(tiny_files["dev"]), "--out", str(out),
-                       "--epochs", "5", "--hidden", "16", "--batch-size", "32", "--quiet"], capsys)
+                       "--epochs", "5", "--hidden", "16", "--batch-size", "32", "--o-window-keep", "1", "--quiet"],
+                      capsys)
     assert rc == 2
     assert "the loss became nan in epoch 3; try a smaller learning rate" in err
     assert f"the best model so far was saved to {out}" in err

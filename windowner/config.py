@@ -43,7 +43,7 @@ class TrainConfig:
     momentum: float = param(0.9, "SGD momentum", low=0, high=1, high_open=True)
     decay: float = param(0.05, "learning-rate decay: lr / (1 + decay·epoch)", low=0)
     batch_size: int = param(256, "windows per minibatch", low=1)
-    o_window_keep: float = param(1.0, "share of the all-O windows (every tag in the window O) trained on in each "
+    o_window_keep: float = param(0.3, "share of the all-O windows (every tag in the window O) trained on in each "
                                  "epoch, a new sample each epoch, each weighted by 1/share so that the expected "
                                  "loss is unchanged; below 1 an epoch takes fewer steps", low=0, low_open=True,
                                  high=1, metavar="SHARE")
