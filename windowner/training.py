@@ -20,7 +20,8 @@ from .metrics import evaluate
 from .network import Embeddings, WindowNetwork
 from .optim import SGD, minibatches
 from .tags import to_bio2
-from .tokenization import learn_rules
+from .tokenization import TokenizerRules, learn_rules, spacy_tables
+from .tokenizer import TokenizerTables
 from .vectors import DEFAULT_VECTORS, load_vectors
 
 Pairs = Sequence[tuple[Sequence[str], Sequence[str]]]
@@ -128,15 +129,22 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
     with ThreadPoolExecutor(1, thread_name_prefix="windowner-tokenizer") as pool:
         # how the training data is tokenized, so that raw text is cut into tokens the same way (tokenizer.json):
         # learned from all the training sentences, in pure Python, while SGD runs in numpy
-        rules = pool.submit(learn_rules, [t for t, _ in train])
+        # learned from all the training sentences, in pure Python, while SGD runs in numpy; with the tables of the
+        # spaCy tokenizer they make, which tag raw text without spaCy
+        learned = pool.submit(_tokenizer_conventions, [t for t, _ in train])
         try:
             model = _fit_calibrated(train, dev, cfg, args)
         except TrainingDiverged as exc:
             if getattr(exc, "model", None) is not None:
-                exc.model.tokenizer_rules = rules.result()
+                exc.model.tokenizer_rules, exc.model.tokenizer_tables = learned.result()
             raise
-        model.tokenizer_rules = rules.result()
+        model.tokenizer_rules, model.tokenizer_tables = learned.result()
     return model
+
+
+def _tokenizer_conventions(sentences: list) -> tuple[TokenizerRules, TokenizerTables]:
+    rules = learn_rules(sentences)
+    return rules, spacy_tables(rules)
 
 
 def _fit_calibrated(train: Pairs, dev: Pairs | None, cfg: TrainConfig, args: dict) -> NERModel:
@@ -325,14 +333,15 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
 
 def all_o_windows(tag_lists: Sequence[Sequence[str]], window: int) -> np.ndarray:
     """(N,) bool over the tokens of ``tag_lists``: is every tag within ``window`` of the token (in its sentence) O?"""
-    out = []
-    for tags in tag_lists:
-        entity = np.array([t != "O" for t in tags], dtype=np.int64)
-        near = np.concatenate([[0], np.cumsum(entity)])  # entity tags in [a, b) = near[b] - near[a]
-        i = np.arange(len(tags))
-        lo, hi = np.maximum(i - window, 0), np.minimum(i + window + 1, len(tags))
-        out.append(near[hi] - near[lo] == 0)
-    return np.concatenate(out) if out else np.zeros(0, dtype=bool)
+    lengths = np.fromiter(map(len, tag_lists), dtype=np.int64, count=len(tag_lists))
+    n = int(lengths.sum())
+    entity = np.fromiter((t != "O" for tags in tag_lists for t in tags), dtype=np.int64, count=n)
+    near = np.concatenate([[0], np.cumsum(entity)])  # entity tags among tokens [a, b) = near[b] - near[a]
+    ends = np.cumsum(lengths)
+    i = np.arange(n)
+    lo = np.maximum(i - window, np.repeat(ends - lengths, lengths))
+    hi = np.minimum(i + window + 1, np.repeat(ends, lengths))
+    return near[hi] - near[lo] == 0
 
 
 def only_labels(pairs: Pairs, labels: Sequence[str] | None) -> list:
