@@ -17,7 +17,7 @@ from windowner import tokenizer as tokenizer_module
 from windowner.conll import read_conll
 from windowner.model_files import TOKENIZER_FILE
 from windowner.segment import tokenizable
-from windowner.tokenization import TokenizerRules, build_tokenizer, learn_rules, spacy_tables
+from windowner.tokenization import TokenizerRules, build_tokenizer, learn_rules, spacy_tables, tables_of
 from windowner.tokenizer import Tokenizer, TokenizerTables
 
 from conftest import needs_shared
@@ -148,3 +148,18 @@ def test_raw_text_and_to_spacy_agree(tiny_model_dir):
     rng = random.Random(2)
     for text in [random_text(rng, WORDS) for _ in range(200)] + ["Mr. Smith left the U.S. on Jan. 5."]:
         assert tagger.segment(text) == tagger.segment_spacy(tagger.tokenizer(tokenizable(text))), text
+
+
+def test_special_cases_with_spaces_inside_get_spacys_tokens():
+    """A special case whose key holds a space is matched over several runs of text (not in spaCy's English
+    tables, but a spaCy tokenizer may have one)."""
+    from spacy.attrs import ORTH
+
+    theirs = build_tokenizer(None)
+    theirs.add_special_case("New York", [{ORTH: "New York"}])
+    theirs.add_special_case("a.k.a x", [{ORTH: "a.k.a"}, {ORTH: " x"}])
+    ours = Tokenizer(TokenizerTables.from_json(json.loads(json.dumps(tables_of(theirs).to_json()))))
+    rng = random.Random(3)
+    words = WORDS + ["New", "York", "New York", "(New York)", "New  York", "a.k.a", "x", "a.k.a x"]
+    texts = [random_text(rng, words) for _ in range(3000)] + ["I love New York.", "(New York)", "a.k.a x!"]
+    assert [t for t in texts if spacy_tokens(theirs, t) != ours(t)] == []

@@ -336,10 +336,14 @@ def spacy_tables(rules: TokenizerRules | None = None) -> TokenizerTables:
     """The tables of :func:`build_tokenizer`'s spaCy tokenizer for ``rules``, for :class:`~windowner.tokenizer.
     Tokenizer` (which then tokenizes as it does, without spaCy). ValueError for a tokenizer whose functions
     are not plain ``re`` patterns."""
+    return tables_of(build_tokenizer(rules))
+
+
+def tables_of(tok) -> TokenizerTables:
+    """The tables of the spaCy ``Tokenizer`` ``tok`` (see :func:`spacy_tables`)."""
     import spacy
     from spacy.attrs import ORTH
 
-    tok = build_tokenizer(rules)
     funcs = {"prefix": tok.prefix_search, "suffix": tok.suffix_search, "infix": tok.infix_finditer,
              "url_match": tok.url_match}
     patterns = {name: None if f is None else _source(f, name) for name, f in funcs.items()}

@@ -30,6 +30,7 @@ TABLES_FORMAT = 1
 MAX_CACHE = 200_000  # pieces of text remembered; the cache is emptied when full (memory stays bounded)
 _PATTERNS = ("prefix", "suffix", "infix", "url_match")
 _WORD = re.compile(r"\S+")
+_HAS_SPACE = re.compile(r"\s")
 
 Token = tuple[int, int, bool]  # (start, end, is_space)
 
@@ -119,24 +120,29 @@ class Tokenizer:
         self._matches_token = (matches[0] if len(matches) == 1 else
                                lambda s: any(match(s) for match in matches))
         self._special = {k: tuple(map(len, v)) for k, v in tables.special.items()}
-        self._cache: dict[str, tuple[tuple[int, ...], bool]] = {}  # run -> (token lengths, step 3 may apply)
+        self._cache: dict[str, tuple[tuple[int, ...], bool]] = {}  # run -> (token lengths, holds a step 3 case)
         # special cases that the affixes split are matched again over the tokens of the whole text
         # (spaCy's faster_heuristics): key -> the token texts the affixes make of it
         self._merge: dict[str, list[tuple[str, ...]]] = {}
+        # a special case that replaces tokens has their text, without whitespace unless its key has some: so it
+        # lies inside one run of text, and step 3 runs only for texts with a run that holds one (or always, for
+        # keys that mix whitespace and other characters)
+        self._across_runs = False
         for key in sorted(tables.special):
             if " " in key or self._prefix_len(key) or self._suffix_len(key) or (self._infix and any(self._infix(key))):
                 texts = tuple(key[a:b] for a, b, _ in self._tokens(key, specials=False)[0])
                 self._merge.setdefault(texts[0], []).append(texts)
+                self._across_runs = self._across_runs or (not key.isspace() and _HAS_SPACE.search(key) is not None)
 
     def __call__(self, text: str) -> list[Token]:
         tokens, may_merge = self._tokens(text)
-        return self._merge_specials(text, tokens) if may_merge else tokens
+        return self._merge_specials(text, tokens) if may_merge or self._across_runs else tokens
 
     # -- one text -------------------------------------------------------------------------------------
 
     def _tokens(self, text: str, specials: bool = True) -> tuple[list[Token], bool]:
-        """Step 1: the runs of whitespace and of other characters, each cut by :meth:`_run`. Also: may a token
-        start a special case of step 3?"""
+        """Step 1: the runs of whitespace and of other characters, each cut by :meth:`_run`. Also: does a run
+        hold a special case of step 3?"""
         out: list[Token] = []
         append = out.append
         cache = self._cache
@@ -151,8 +157,8 @@ class Tokenizer:
             if entry is None:  # not seen yet
                 may_merge = self._run(text, a, b, False, specials, append) or may_merge
                 continue
-            lengths, starts_special = entry  # the fast path of _run
-            may_merge = may_merge or starts_special
+            lengths, holds_special = entry  # the fast path of _run
+            may_merge = may_merge or holds_special
             if len(lengths) == 1:
                 append((a, b, False))
                 continue
@@ -165,14 +171,14 @@ class Tokenizer:
 
     def _run(self, text: str, a: int, b: int, space: bool, specials: bool, append) -> bool:
         """Append the tokens of the run ``text[a:b]`` (all whitespace, or none; one space after a token is
-        not part of a run); True if one may start a special case of step 3."""
+        not part of a run); True if they hold a special case of step 3."""
         if space and a and text[a] == " ":  # the space after a token belongs to it
             a += 1
         run = text[a:b]
         entry = self._cache.get(run) if specials else None
         if entry is None:
             lengths = self._pieces(run, specials)
-            entry = lengths, any(run[i - n:i] in self._merge for i, n in zip(accumulate(lengths), lengths))
+            entry = lengths, self._holds_special(run, lengths)
             if specials:
                 if len(self._cache) >= MAX_CACHE:
                     self._cache.clear()
@@ -181,6 +187,13 @@ class Tokenizer:
             append((a, a + n, space))
             a += n
         return entry[1]
+
+    def _holds_special(self, run: str, lengths: tuple[int, ...]) -> bool:
+        """Do the tokens of ``run`` (their ``lengths``) hold the token texts of a special case of step 3?"""
+        merge = self._merge
+        ends = list(accumulate(lengths))
+        texts = [run[e - n:e] for e, n in zip(ends, lengths)]
+        return any(tuple(texts[i:i + len(p)]) == p for i, t in enumerate(texts) for p in merge.get(t, ()))
 
     def _pieces(self, s: str, specials: bool) -> tuple[int, ...]:
         """Step 2 on one run of text: the lengths of its tokens."""
