@@ -43,10 +43,10 @@ class TrainConfig:
     momentum: float = param(0.9, "SGD momentum", low=0, high=1, high_open=True)
     decay: float = param(0.05, "learning-rate decay: lr / (1 + decay·epoch)", low=0)
     batch_size: int = param(256, "windows per minibatch", low=1)
-    o_window_keep: float = param(0.3, "share of the all-O windows (every tag in the window O) trained on in each "
-                                 "epoch, a new sample each epoch, each weighted by 1/share so that the expected "
-                                 "loss is unchanged; below 1 an epoch takes fewer steps", low=0, low_open=True,
-                                 high=1, metavar="SHARE")
+    o_window_keep: float = param(0.3, "share of the easy windows (every tag in the window O, the word not "
+                                 "capitalised) trained on in each epoch, a new sample each epoch, each weighted by "
+                                 "1/share so that the expected loss is unchanged; below 1 an epoch takes fewer steps",
+                                 low=0, low_open=True, high=1, metavar="SHARE")
     l2: float = param(0.0, "L2 penalty on W and U", low=0)
     dropout: float = param(0.2, "dropout on the hidden layer", low=0, high=1, high_open=True)
     word_dropout: float = param(0.1, "probability of replacing a word by <unk> while training", low=0, high=1,

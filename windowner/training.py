@@ -225,8 +225,8 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
 
     feats = model.window_features([t for t, _ in train])  # (N, m, c)
     y = np.array([index[tag] for _, g in train for tag in g])
-    easy = all_o_windows([g for _, g in train], cfg.window) if cfg.o_window_keep < 1 else None
-    up = np.float32(1 / cfg.o_window_keep)  # the weight of a sampled all-O window
+    easy = easy_windows(train, cfg.window) if cfg.o_window_keep < 1 else None
+    up = np.float32(1 / cfg.o_window_keep)  # the weight of a sampled easy window
     eye = np.eye(len(tags), dtype=np.float32)
     opt = SGD(cfg.lr, cfg.momentum, cfg.decay, clip=5.0)
     # the loss is a batch mean, so a row seen once gets 1/batch of its gradient: scale sparse steps back up
@@ -246,7 +246,7 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
             total, seen = 0.0, 0
             if easy is None:
                 batches = list(minibatches(len(y), cfg.batch_size, rng))
-            else:  # all the other windows, and a new sample of the all-O ones, weighted by 1/share
+            else:  # all the other windows, and a new sample of the easy ones, weighted by 1/share
                 kept = np.flatnonzero(~easy | (rng.random(len(y)) < cfg.o_window_keep))
                 batches = [kept[b] for b in minibatches(len(kept), cfg.batch_size, rng)]
             bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False)
@@ -331,17 +331,21 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
     return model
 
 
-def all_o_windows(tag_lists: Sequence[Sequence[str]], window: int) -> np.ndarray:
-    """(N,) bool over the tokens of ``tag_lists``: is every tag within ``window`` of the token (in its sentence) O?"""
-    lengths = np.fromiter(map(len, tag_lists), dtype=np.int64, count=len(tag_lists))
+def easy_windows(pairs: Pairs, window: int) -> np.ndarray:
+    """(N,) bool over the tokens of the (tokens, tags) ``pairs``: is every tag within ``window`` of the token (in
+    its sentence) O, and does the token not start with a capital letter? Those windows are sampled by
+    ``o_window_keep``; capitalised words tagged O (titles, sentence starts, names left out) are the hard
+    negatives, and sampling them too cost 0.2 F1 points on gmb (benchmarks/RESULTS.md)."""
+    lengths = np.fromiter((len(t) for t, _ in pairs), dtype=np.int64, count=len(pairs))
     n = int(lengths.sum())
-    entity = np.fromiter((t != "O" for tags in tag_lists for t in tags), dtype=np.int64, count=n)
+    entity = np.fromiter((t != "O" for _, tags in pairs for t in tags), dtype=np.int64, count=n)
+    capital = np.fromiter((w[:1].isupper() for words, _ in pairs for w in words), dtype=bool, count=n)
     near = np.concatenate([[0], np.cumsum(entity)])  # entity tags among tokens [a, b) = near[b] - near[a]
     ends = np.cumsum(lengths)
     i = np.arange(n)
     lo = np.maximum(i - window, np.repeat(ends - lengths, lengths))
     hi = np.minimum(i + window + 1, np.repeat(ends, lengths))
-    return near[hi] - near[lo] == 0
+    return (near[hi] - near[lo] == 0) & ~capital
 
 
 def only_labels(pairs: Pairs, labels: Sequence[str] | None) -> list:
