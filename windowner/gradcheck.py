@@ -84,8 +84,6 @@ def check_network(activation: str, head: str, n: int = 6, D: int = 10, h: int = 
     return {name: rel_error(grads[name], numeric_grad(loss, arr)) for name, arr in arrays.items()}
 
 
-
-
 def check_embeddings(activation: str, head: str, n: int = 6, m: int = 3, dims: tuple[int, ...] = (4, 3, 2, 2, 3, 2, 3),
                      rows: tuple[int, ...] = (5, 4, 6, 3, 4, 5, 4), n_base: int = 3, h: int = 5, K: int = 3,
                      seed: int = 0) -> dict[str, float]:

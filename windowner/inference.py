@@ -117,6 +117,10 @@ class NERModel:
         self.trans = hard_trans if trans is None else trans
         self.history: list[dict] = []
         self.calibration: Calibration | None = None
+        # how raw text is cut into tokens (windowner.tokenization.TokenizerRules, windowner.tokenizer.TokenizerTables):
+        # set by training and by model_files; None for a model without them (spaCy's English tokenizer)
+        self.tokenizer_rules = None
+        self.tokenizer_tables = None
         self.version = 0
         self._lock = threading.Lock()  # held only to publish a grown TypeCache
         self._types = TypeCache({}, lexicon.padding.copy(), 2, None, -1)

@@ -83,10 +83,10 @@ def save_model(model: NERModel, path: str | os.PathLike) -> Path:
             _save_npz(tmp / CLUSTERS_FILE, {"centroids": model.lexicon.clusters.centroids,
                                             "word_cluster": model.lexicon.word_cluster})
         (tmp / "history.json").write_text(json.dumps(model.history, indent=2) + "\n", encoding="utf-8")
-        rules = getattr(model, "tokenizer_rules", None)
+        rules = model.tokenizer_rules
         if rules is not None:
             data = rules.to_json()
-            tables = getattr(model, "tokenizer_tables", None) or spacy_tables(rules)
+            tables = model.tokenizer_tables or spacy_tables(rules)
             data["tables"] = tables.to_json()  # what tagging raw text needs, without spaCy
             (tmp / TOKENIZER_FILE).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n",
                                               encoding="utf-8")

@@ -312,8 +312,7 @@ class SigmoidBCE:
         """S, Y: (n, K), Y in {0, 1}; weights: (n,) or None. J = -(1/n) Σ w [y log p + (1-y) log(1-p)]."""
         self.P, self.Y, self.w = self.proba(S), Y, weights
         # -[y log σ(s) + (1-y) log σ(-s)] = log(1 + e^s) - y s
-        losses = np.logaddexp(0.0, S) - Y * S
-        return float((losses if weights is None else losses.sum(axis=1) * weights).sum() / S.shape[0])
+        return _batch_mean(np.logaddexp(0.0, S) - Y * S, weights)
 
     def backward(self) -> np.ndarray:
         return check_shape(_weighted((self.P - self.Y) / self.P.shape[0], self.w), self.P, "S")
@@ -337,11 +336,15 @@ class SoftmaxCE:
         """S, Y: (n, K), Y one-hot; weights: (n,) or None. J = -(1/n) Σ w log p_y."""
         logP = self.log_proba(S)
         self.P, self.Y, self.w = np.exp(logP), Y, weights
-        losses = Y * logP
-        return float(-(losses if weights is None else losses.sum(axis=1) * weights).sum() / S.shape[0])
+        return -_batch_mean(Y * logP, weights)
 
     def backward(self) -> np.ndarray:
         return check_shape(_weighted((self.P - self.Y) / self.P.shape[0], self.w), self.P, "S")
+
+
+def _batch_mean(losses: np.ndarray, weights: np.ndarray | None) -> float:
+    """(1/n) Σ_i w_i Σ_k losses[i, k] of (n, K) ``losses`` (all w_i = 1 without weights)."""
+    return float((losses if weights is None else losses.sum(axis=1) * weights).sum() / losses.shape[0])
 
 
 def _weighted(G: np.ndarray, weights: np.ndarray | None) -> np.ndarray:

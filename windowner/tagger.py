@@ -21,7 +21,7 @@ from .confidence import Scored, ScoredSpan, check_threshold
 from .doc import Doc
 from .errors import ModelError
 from .inference import NERModel
-from .model_files import load_model, save_model
+from .model_files import TOKENIZER_FILE, load_model, save_model
 from .explain import TokenSaliency, explain_segmentation
 from .segment import (SCORE_ATTR, Segmentation, check_text, segment_doc, segment_text, set_spacy_entities,
                       tokenizable, tokenizer_is_full)
@@ -82,7 +82,7 @@ class Tagger:
         (:data:`~windowner.segment.MAX_TOKENIZER_WORDS`) is replaced by a fresh one: memory stays bounded."""
         tok = self._tok
         if tok is None or tokenizer_is_full(tok):
-            self._tok = tok = build_tokenizer(getattr(self.model, "tokenizer_rules", None))
+            self._tok = tok = build_tokenizer(self.model.tokenizer_rules)
         return tok
 
     @property
@@ -101,14 +101,12 @@ class Tagger:
         return tok
 
     def _build_raw_tokenizer(self) -> Tokenizer:
-        rules = getattr(self.model, "tokenizer_rules", None)
-        tables = getattr(self.model, "tokenizer_tables", None)
-        if tables is None:
-            tables = self.model.tokenizer_tables = spacy_tables(rules)
+        if self.model.tokenizer_tables is None:
+            self.model.tokenizer_tables = spacy_tables(self.model.tokenizer_rules)
         try:
-            return Tokenizer(tables)
+            return Tokenizer(self.model.tokenizer_tables)
         except ValueError as exc:
-            where = self.path / "tokenizer.json" if self.path is not None else "the model's tokenizer tables"
+            where = self.path / TOKENIZER_FILE if self.path is not None else "the model's tokenizer tables"
             raise ModelError(f"{where}: {exc}; retrain the model, or delete the file's \"tables\" to tokenize "
                              "with spaCy") from None
 
@@ -117,7 +115,7 @@ class Tagger:
         tagger.spacy_tokenizer(nlp.vocab)`` gives a pipeline whose ``windowner`` component finds the entities
         ``tagger(text)`` finds (one that ends inside a spaCy token, ``Corp`` of a final ``Corp.``, takes all
         of it). Unlike :attr:`tokenizer`, its Vocab is the pipeline's, and is never replaced."""
-        return build_tokenizer(getattr(self.model, "tokenizer_rules", None), vocab)
+        return build_tokenizer(self.model.tokenizer_rules, vocab)
 
     # -- pre-tokenized input --------------------------------------------------------------------
 
@@ -217,7 +215,7 @@ class Tagger:
     @property
     def _final_period(self) -> bool:
         """Does the training data give a final abbreviation's period to the sentence (``Corp .``)?"""
-        rules = getattr(self.model, "tokenizer_rules", None)
+        rules = self.model.tokenizer_rules
         return rules is not None and rules.split["final_period"]
 
     def tag_segments(self, segs: Sequence[Segmentation],

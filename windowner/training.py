@@ -128,7 +128,6 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
 
     with ThreadPoolExecutor(1, thread_name_prefix="windowner-tokenizer") as pool:
         # how the training data is tokenized, so that raw text is cut into tokens the same way (tokenizer.json):
-        # learned from all the training sentences, in pure Python, while SGD runs in numpy
         # learned from all the training sentences, in pure Python, while SGD runs in numpy; with the tables of the
         # spaCy tokenizer they make, which tag raw text without spaCy
         learned = pool.submit(_tokenizer_conventions, [t for t, _ in train])
@@ -226,7 +225,9 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
     feats = model.window_features([t for t, _ in train])  # (N, m, c)
     y = np.array([index[tag] for _, g in train for tag in g])
     easy = easy_windows(train, cfg.window) if cfg.o_window_keep < 1 else None
-    up = np.float32(1 / cfg.o_window_keep)  # the weight of a sampled easy window
+    if easy is not None:  # a sampled easy window weighs 1/share, every other window 1
+        window_weight = np.where(easy, np.float32(1 / cfg.o_window_keep), np.float32(1))
+    dev_tokens, dev_gold = [t for t, _ in dev or ()], [g for _, g in dev or ()]
     eye = np.eye(len(tags), dtype=np.float32)
     opt = SGD(cfg.lr, cfg.momentum, cfg.decay, clip=5.0)
     # the loss is a batch mean, so a row seen once gets 1/batch of its gradient: scale sparse steps back up
@@ -255,7 +256,7 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
                 if cfg.word_dropout:  # teaches the <unk> row and the context to stand in for unseen words
                     batch[..., 0][rng.random(batch.shape[:2]) < cfg.word_dropout] = UNK_ROW
                 X = embeddings.forward(batch)
-                weights = None if easy is None else np.where(easy[idx], up, np.float32(1))
+                weights = None if easy is None else window_weight[idx]
                 J, grads = net.loss_and_grads(X, eye[y[idx]], train=True, need_dX=True, weights=weights)
                 if not math.isfinite(J):
                     raise TrainingDiverged(f"the loss became {J} in epoch {epoch + 1}; try a smaller learning rate "
@@ -283,13 +284,13 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
                             avg[k] += (v - avg[k]) / n_avg
                     current = {k: v.copy() for k, v in weights.items()}
                     _restore(model, avg)
-                    rep = evaluate([g for _, g in dev], model.predict([t for t, _ in dev]))
+                    rep = evaluate(dev_gold, model.predict(dev_tokens))
                     record.update(dev_f1_average=rep.overall.f1, averaged=True)
                     if rep.overall.f1 > best_f1:
                         best = {k: v.copy() for k, v in model.weights().items()}  # the average is the best
                     _restore(model, current)
                 else:
-                    rep = evaluate([g for _, g in dev], model.predict([t for t, _ in dev]))
+                    rep = evaluate(dev_gold, model.predict(dev_tokens))
                 record.update(dev_precision=rep.overall.precision, dev_recall=rep.overall.recall, dev_f1=rep.overall.f1)
                 score = rep.overall.f1
             else:
