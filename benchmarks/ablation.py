@@ -61,6 +61,8 @@ LEVERS: dict[str, dict] = {
     "okeep40": {"o_window_keep": 0.4},
     "okeep20": {"o_window_keep": 0.2},
     "okeep10": {"o_window_keep": 0.1},
+    "ngram16": {"ngram_dim": 16},
+    "ngram32": {"ngram_dim": 32},
 }
 
 

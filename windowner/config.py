@@ -64,6 +64,9 @@ class TrainConfig:
     cluster_dim: int = param(0, "size of the word-cluster embedding (0: off; k-means clusters of the pretrained "
                              "vectors)", low=0)
     clusters: int = param(256, "number of word clusters", low=2)
+    ngram_dim: int = param(0, "size of the hashed character n-gram embedding (0: off; the mean of the rows of the "
+                           "word's 3- to 5-grams, fastText-style buckets)", low=0)
+    ngram_buckets: int = param(65535, "hash buckets (rows) of the character n-gram table", low=1, high=65535)
     use_case: bool = param(True, "turn the casing feature off", flag="--no-case")
     min_count: int = param(2, "words absent from the vectors get a row when seen this often", low=1)
     transitions: str = param("constrained", "decoder: BIO constraints only, or plus learned tag-bigram scores",

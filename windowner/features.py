@@ -12,6 +12,7 @@ positions (:class:`windowner.network.Embeddings`) gives ``X: (n, (2k+1)·d_total
 from __future__ import annotations
 
 import re
+import zlib
 from collections import Counter
 from typing import Iterable, Sequence
 
@@ -64,6 +65,27 @@ def shape(token: str) -> str:
     return out if len(out) <= MAX_SHAPE else out[:MAX_SHAPE] + "~"
 
 
+NGRAM_SLOTS = 16  # hashed character n-gram ids per token (fixed, so that feature ids stay one array)
+NGRAM_SIZES = (3, 4, 5)
+
+
+def char_ngrams(token: str, buckets: int) -> list[int]:
+    """Ids (1 .. buckets) of the character n-grams of ``<token>``, as fastText/floret hash them into buckets.
+
+    The token keeps its case; ``<`` and ``>`` mark its edges, so prefixes and suffixes are n-grams of their own. The
+    3-grams come first, then the 4- and 5-grams, at most NGRAM_SLOTS in all (a word of up to 6 characters keeps every
+    one). CRC-32 of the UTF-8 n-gram is the hash: the same in every process (Python's ``hash`` is salted).
+    """
+    marked = f"<{token}>"
+    out: list[int] = []
+    for n in NGRAM_SIZES:
+        for i in range(len(marked) - n + 1):
+            if len(out) == NGRAM_SLOTS:
+                return out
+            out.append(1 + zlib.crc32(marked[i:i + n].encode("utf-8")) % buckets)
+    return out
+
+
 def _centres(lengths: np.ndarray, k: int) -> np.ndarray:
     """Index of each token in the padded layout: flat index + k pads before + 2k per earlier sentence."""
     sent = np.repeat(np.arange(len(lengths)), lengths)
@@ -99,7 +121,8 @@ def suffix_of(n: int):
 
 # Every feature column, by the name of its embedding table, in column order (a lexicon uses E, C, F and some of
 # the others): what it holds.
-TABLES = {"E": "word", "C": "case", "F": "suffix", "P": "prefix", "S": "shape", "G": "gazetteer", "K": "cluster"}
+TABLES = {"E": "word", "C": "case", "F": "suffix", "P": "prefix", "S": "shape", "G": "gazetteer", "K": "cluster",
+          "N": "char n-grams"}
 # The string-valued features with a vocabulary learned from the training tokens (ids: 0 unknown, 1 padding,
 # then the vocabulary): table name -> the vocabulary's file in a model directory.
 STRING_FEATURES = {"F": "suffixes.txt", "P": "prefixes.txt", "S": "shapes.txt"}
@@ -115,12 +138,14 @@ class Lexicon:
     unknown, 1 padding, then the vocabulary. Gazetteer (G, when ``gazetteer`` is given): the membership
     bitmask of :meth:`windowner.gazetteers.Gazetteer.ids` (padding: 0, no membership). Word cluster (K,
     when ``clusters`` is given): 0 for a word without a pretrained vector, 1 padding, 2 + the cluster of its
-    pretrained vector (``word_cluster[row]`` for the trainable rows, computed by :meth:`build`).
+    pretrained vector (``word_cluster[row]`` for the trainable rows, computed by :meth:`build`). Character
+    n-grams (N, when ``ngram_buckets`` > 0): NGRAM_SLOTS columns of :func:`char_ngrams` ids, 0 in the slots a
+    token leaves empty and for padding (:attr:`widths` counts the id columns of each table; N is the last).
     """
 
     def __init__(self, words: Sequence[str], suffixes: Sequence[str], suffix_len: int, pretrained=None, *,
                  prefixes: Sequence[str] = (), prefix_len: int = 0, shapes: Sequence[str] | None = None,
-                 gazetteer=None, clusters=None, word_cluster: np.ndarray | None = None):
+                 gazetteer=None, clusters=None, word_cluster: np.ndarray | None = None, ngram_buckets: int = 0):
         self.words = list(words)
         self.word_row = {w: i for i, w in enumerate(self.words)}
         self.suffix_len, self.prefix_len = suffix_len, prefix_len
@@ -142,15 +167,18 @@ class Lexicon:
                     (word_cluster == 0) | ((word_cluster >= 2) & (word_cluster < clusters.k + 2))).all()):
                 raise ValueError(f"word_cluster must hold one id (0, or 2 .. {clusters.k + 1}) per vocabulary word")
         self.word_cluster = word_cluster
+        self.ngram_buckets = int(ngram_buckets)
         self.columns = ("E", "C") + tuple(self.vocabs) + (("G",) if gazetteer is not None else ()) + \
-            (("K",) if clusters is not None else ())
-        pad = {"E": (BOS_ROW, EOS_ROW), "C": (PAD, PAD), "G": (0, 0)}
-        self.padding = np.array([[pad.get(c, (1, 1))[j] for c in self.columns] for j in (0, 1)], dtype=np.int64)
+            (("K",) if clusters is not None else ()) + (("N",) if self.ngram_buckets else ())
+        self.widths = {c: NGRAM_SLOTS if c == "N" else 1 for c in self.columns}
+        pad = {"E": (BOS_ROW, EOS_ROW), "C": (PAD, PAD), "G": (0, 0), "N": (0, 0)}
+        self.padding = np.array([[pad.get(c, (1, 1))[j] for c in self.columns for _ in range(self.widths[c])]
+                                 for j in (0, 1)], dtype=np.int64)
 
     @classmethod
     def build(cls, sentences: Iterable[Sequence[str]], pretrained=None, min_count: int = 2,
               suffix_len: int = 3, suffix_min_count: int = 5, prefix_len: int = 0, shapes: bool = False,
-              gazetteer=None, clusters=None) -> "Lexicon":
+              gazetteer=None, clusters=None, ngram_buckets: int = 0) -> "Lexicon":
         """Vocabulary from training tokens: every pretrained key they use, plus words absent from the
         pretrained vectors seen at least ``min_count`` times; suffixes, prefixes and shapes seen
         ``suffix_min_count`` times."""
@@ -172,7 +200,8 @@ class Lexicon:
 
         return cls(words, vocab(suffix_of(suffix_len)) if suffix_len else [], suffix_len, pretrained,
                    prefixes=vocab(prefix_of(prefix_len)) if prefix_len else (), prefix_len=prefix_len,
-                   shapes=vocab(shape) if shapes else None, gazetteer=gazetteer, clusters=clusters)
+                   shapes=vocab(shape) if shapes else None, gazetteer=gazetteer, clusters=clusters,
+                   ngram_buckets=ngram_buckets)
 
     def _word_clusters(self) -> np.ndarray:
         """(T,) the K id of each vocabulary word: 2 + the cluster of its pretrained vector, 0 without one."""
@@ -201,10 +230,12 @@ class Lexicon:
             return self.gazetteer.n_ids
         if name == "K":
             return self.clusters.k + 2
+        if name == "N":
+            return self.ngram_buckets + 1
         return len(self.vocabs[name]) + 2
 
     def features(self, tokens: Sequence[str]) -> np.ndarray:
-        """tokens: n strings -> (n, len(columns)) feature ids.
+        """tokens: n strings -> (n, Σ widths) feature ids (one column per table, NGRAM_SLOTS for N).
 
         Word row: the token's own training-vocabulary row, else the row its pretrained-vectors key has in the
         training vocabulary or, failing that, in the frozen vectors (all tokens searched at once), else the
@@ -212,7 +243,7 @@ class Lexicon:
         for tok in tokens:
             if not isinstance(tok, str):
                 raise TypeError(f"a token is {type(tok).__name__}; tokens must be str")
-        out = np.zeros((len(tokens), len(self.columns)), dtype=np.int64)
+        out = np.zeros((len(tokens), sum(self.widths.values())), dtype=np.int64)
         rows = [self.word_row.get(tok) for tok in tokens]
         missing = [i for i, row in enumerate(rows) if row is None]
         if missing and self.pretrained is not None:
@@ -233,14 +264,20 @@ class Lexicon:
         if self.clusters is not None:
             word = out[:, 0]
             T = self.n_words
-            out[:, -1] = self.word_cluster[np.minimum(word, T - 1)]
+            col = self.columns.index("K")
+            out[:, col] = self.word_cluster[np.minimum(word, T - 1)]
             base = np.flatnonzero(word >= T)
             if len(base):
-                out[base, -1] = 2 + self.clusters.assign(read_rows(self.pretrained.vectors, word[base] - T))
+                out[base, col] = 2 + self.clusters.assign(read_rows(self.pretrained.vectors, word[base] - T))
+        if self.ngram_buckets:
+            first = out.shape[1] - NGRAM_SLOTS
+            for i, tok in enumerate(tokens):
+                ids = char_ngrams(tok, self.ngram_buckets)
+                out[i, first:first + len(ids)] = ids
         return out
 
     def window_features(self, sentences: Sequence[Sequence[str]], k: int) -> np.ndarray:
-        """Feature ids of every window position: (n_tokens, 2k+1, len(columns)), sentence edges padded
+        """Feature ids of every window position: (n_tokens, 2k+1, Σ widths), sentence edges padded
         with <s>/</s>."""
         lengths = [len(s) for s in sentences]
         type_of: dict[str, int] = {}

@@ -84,16 +84,20 @@ def check_network(activation: str, head: str, n: int = 6, D: int = 10, h: int = 
     return {name: rel_error(grads[name], numeric_grad(loss, arr)) for name, arr in arrays.items()}
 
 
-def check_embeddings(activation: str, head: str, n: int = 6, m: int = 3, dims: tuple[int, ...] = (4, 3, 2, 2, 3, 2, 3),
-                     rows: tuple[int, ...] = (5, 4, 6, 3, 4, 5, 4), n_base: int = 3, h: int = 5, K: int = 3,
-                     seed: int = 0) -> dict[str, float]:
+def check_embeddings(activation: str, head: str, n: int = 6, m: int = 3,
+                     dims: tuple[int, ...] = (4, 3, 2, 2, 3, 2, 3, 3), rows: tuple[int, ...] = (5, 4, 6, 3, 4, 5, 4, 6),
+                     n_base: int = 3, h: int = 5, K: int = 3, seed: int = 0, bag: int = 4) -> dict[str, float]:
     """Relative error of the gradients of every embedding table (:data:`windowner.features.TABLES`; dense (rows, d) views of the
-    sparse row gradients) through the whole network. Word rows ≥ len(E) index the frozen ``base`` and get none."""
+    sparse row gradients) through the whole network. Word rows ≥ len(E) index the frozen ``base`` and get none; the
+    last table (N) takes ``bag`` ids per position, 0 for an empty slot (some positions hold none)."""
     rng = np.random.default_rng(seed)
     tables = {name: rng.normal(0, 1.0, (r, d)) for name, r, d in zip(TABLES, rows, dims)}
-    emb = Embeddings(tables, base=rng.normal(0, 1.0, (n_base, dims[0])))
-    feats = np.stack([rng.integers(0, rows[0] + n_base, (n, m))] +  # repeats: rows must accumulate
-                     [rng.integers(0, r, (n, m)) for r in rows[1:]], axis=-1)
+    last = list(tables)[-1]
+    emb = Embeddings(tables, base=rng.normal(0, 1.0, (n_base, dims[0])), widths={last: bag})
+    ngrams = rng.integers(0, rows[-1], (n, m, bag)) * (rng.random((n, m, bag)) < 0.7)  # repeats, empty slots
+    ngrams[0, 0] = 0
+    feats = np.concatenate([rng.integers(0, rows[0] + n_base, (n, m, 1))] +  # repeats: rows must accumulate
+                           [rng.integers(0, r, (n, m, 1)) for r in rows[1:-1]] + [ngrams], axis=-1)
     net, _ = _network(activation, head, rng, m * sum(dims), h, K, n, 0.0, X=emb.forward(feats))
     Y = _targets(head, rng, n, K)
 

@@ -147,7 +147,7 @@ def _read_model(path: Path) -> NERModel:
     columns = config.get("feature_columns", ["E", "C", "F"])  # older models: word, casing, suffix
     if not isinstance(columns, list) or columns[:3] != ["E", "C", "F"] \
             or columns != [c for c in TABLES if c in columns]:  # E, C, F, then some of the others, in order
-        raise ModelError(f"{path / 'config.json'}: 'feature_columns' is {columns!r}, not E, C, F and some of P, S, G, K "
+        raise ModelError(f"{path / 'config.json'}: 'feature_columns' is {columns!r}, not E, C, F and some of P, S, G, K, N "
                          "in that order; the model was written by another windowner version — upgrade windowner or "
                          "retrain the model")
     missing = [c for c in columns if c not in weights]
@@ -178,7 +178,8 @@ def _read_model(path: Path) -> NERModel:
                       prefixes=_read_lines(path / STRING_FEATURES["P"]) if "P" in columns else (),
                       prefix_len=int(config.get("prefix_len", 0)) if "P" in columns else 0,
                       shapes=_read_lines(path / STRING_FEATURES["S"]) if "S" in columns else None, gazetteer=gazetteer,
-                      clusters=clusters, word_cluster=word_cluster)
+                      clusters=clusters, word_cluster=word_cluster,
+                      ngram_buckets=_ngram_buckets(path, config) if "N" in columns else 0)
     tags = list(config["tags"])
     m = 2 * int(config["window"]) + 1
     d_total = sum(weights[c].shape[1] for c in columns)
@@ -201,7 +202,7 @@ def _read_model(path: Path) -> NERModel:
                         head=config["head"], random_state=0)
     net.params.update({name: weights[name] for name in ("W", "b", "U")})
     base = None if pretrained is None else pretrained.vectors
-    embeddings = Embeddings({name: weights[name] for name in columns}, base=base)
+    embeddings = Embeddings({name: weights[name] for name in columns}, base=base, widths=lexicon.widths)
     model = NERModel(config, tags, lexicon, embeddings, net, weights["start"], weights["trans"])
     if (path / "history.json").exists():
         model.history = _read_json(path / "history.json")
@@ -341,6 +342,15 @@ def _check_config(path: Path, config) -> None:
         if config[key] not in valid:
             raise ModelError(f"{path}: unknown {key} {config[key]!r} (known: {', '.join(sorted(valid))}); the model "
                              "was written by another windowner version — upgrade windowner or retrain the model")
+
+
+def _ngram_buckets(path: Path, config: dict) -> int:
+    """The character n-gram buckets of a model whose columns include N."""
+    buckets = config.get("ngram_buckets")
+    if not isinstance(buckets, int) or isinstance(buckets, bool) or not 1 <= buckets <= 65535:
+        raise ModelError(f"{path / 'config.json'}: 'ngram_buckets' is {buckets!r}, not a number of hash buckets "
+                         "(1 .. 65535); the file is corrupt — retrain the model")
+    return buckets
 
 
 def _read_lines(path: Path) -> list[str]:

@@ -189,15 +189,22 @@ class Embeddings:
     Each window position holds a token's feature ids, one per table in the order of ``tables`` (the
     lexicon's columns): ``tables["E"]`` (T, d_w) word vectors — or, for rows ≥ T, the frozen pretrained
     ``base`` (B, d_w) —, then ``tables["C"]`` (n_cases, d_c) casing, ``tables["F"]`` (n_suffixes, d_s)
-    suffix embeddings and any further feature tables (prefix, shape, gazetteer). A position's input is the
-    concatenation of its rows. Tables are read by name at every call.
+    suffix embeddings and any further feature tables (prefix, shape, gazetteer, ...). A table with
+    ``widths[name]`` = M > 1 (the hashed character n-grams) takes M ids per position and embeds them as
+    a bag: the mean of the rows of its nonzero ids (row 0 is padding: zero ids add nothing, get no
+    gradient). A position's input is the concatenation of its tables' embeddings. Tables are read by name
+    at every call.
     """
 
-    def __init__(self, tables: dict[str, np.ndarray], base: np.ndarray | None = None):
+    def __init__(self, tables: dict[str, np.ndarray], base: np.ndarray | None = None,
+                 widths: dict[str, int] | None = None):
         if next(iter(tables), None) != "E":
             raise ValueError(f"the first embedding table must be the word table E, got {list(tables)}")
         self.tables = tables
         self.base = base
+        self.widths = {name: int((widths or {}).get(name, 1)) for name in tables}
+        if self.widths["E"] != 1:
+            raise ValueError("the word table E takes one id per position")
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -213,6 +220,13 @@ class Embeddings:
     def d_total(self) -> int:
         return sum(self.dims)
 
+    def _id_columns(self):
+        """(name, table, first id column, width) of every table, in order."""
+        col = 0
+        for name, table in self.tables.items():
+            yield name, table, col, self.widths[name]
+            col += self.widths[name]
+
     def word_vectors(self, rows: np.ndarray) -> np.ndarray:
         """rows: any shape of word rows -> vectors, from E below T and from the frozen base above."""
         E = self.tables["E"]
@@ -225,16 +239,29 @@ class Embeddings:
         out[~low] = read_rows(self.base, rows[~low] - T).reshape(-1, E.shape[1])
         return out
 
+    @staticmethod
+    def _bag_scale(ids: np.ndarray) -> np.ndarray:
+        """ids: (..., M) bag ids -> (..., M) 1/count for each nonzero id, 0 for the empty slots."""
+        present = ids != 0
+        count = np.maximum(present.sum(axis=-1, keepdims=True), 1)
+        return present / count
+
     def type_vectors(self, feats: np.ndarray) -> np.ndarray:
-        """feats: (..., c) ids, one per table -> (..., d_total) concatenated embeddings."""
-        tables = iter(self.tables.values())
-        next(tables)  # E: word_vectors
-        return np.concatenate([self.word_vectors(feats[..., 0])] +
-                              [table.take(feats[..., col], axis=0) for col, table in enumerate(tables, start=1)],
-                              axis=-1)
+        """feats: (..., Σ widths) ids -> (..., d_total) concatenated embeddings."""
+        blocks = []
+        for name, table, col, width in self._id_columns():
+            if name == "E":
+                blocks.append(self.word_vectors(feats[..., 0]))
+            elif width == 1:
+                blocks.append(table.take(feats[..., col], axis=0))
+            else:  # a bag: Σ_j scale_j · table[id_j]
+                ids = feats[..., col:col + width]
+                scale = self._bag_scale(ids).astype(table.dtype)
+                blocks.append((table.take(ids, axis=0) * scale[..., None]).sum(axis=-2))
+        return np.concatenate(blocks, axis=-1)
 
     def forward(self, feats: np.ndarray) -> np.ndarray:
-        """feats: (n, m, c) ids of each window position -> X: (n, m·d_total)."""
+        """feats: (n, m, Σ widths) ids of each window position -> X: (n, m·d_total)."""
         self.feats = feats
         n, m, _ = feats.shape
         return self.type_vectors(feats).reshape(n, m * self.d_total)
@@ -246,16 +273,24 @@ class Embeddings:
         dX = dX.reshape(n * m, self.d_total)
         grads = {}
         offset = 0
-        for col, (name, d) in enumerate(zip(self.names, self.dims)):
-            ids = self.feats[..., col].reshape(-1)
+        for name, table, col, width in self._id_columns():
+            d = table.shape[1]
             part = dX[:, offset:offset + d]
             offset += d
+            if width == 1:
+                ids = self.feats[..., col].reshape(-1)
+            else:  # each nonzero id of a position's bag gets scale_j times the position's gradient
+                bag = self.feats[..., col:col + width].reshape(n * m, width)
+                scale = self._bag_scale(bag)
+                pos, slot = np.nonzero(scale)
+                ids = bag[pos, slot]
+                part = part[pos] * scale[pos, slot, None].astype(part.dtype)
             if name == "E":
                 keep = ids < len(self.tables["E"])  # frozen pretrained rows get no gradient
                 if not keep.all():
                     ids, part = ids[keep], part[keep]
-            rows, g = sum_rows(ids, part, len(self.tables[name]))  # rows repeated in the batch accumulate
-            grads[name] = (rows, check_shape(g, (len(rows), self.tables[name].shape[1]), f"{name}[rows]"))
+            rows, g = sum_rows(ids, part, len(table))  # rows repeated in the batch accumulate
+            grads[name] = (rows, check_shape(g, (len(rows), d), f"{name}[rows]"))
         return grads
 
 

@@ -95,7 +95,8 @@ def _init_tables(lexicon: Lexicon, cfg: TrainConfig, rng: np.random.Generator) -
         E[known] = pretrained.vectors[rows[known]]
     E[: len(SPECIAL_WORDS)] = rng.normal(0, scale, (len(SPECIAL_WORDS), dim))
     dims = {"C": cfg.case_dim if cfg.use_case else 0, "F": cfg.suffix_dim if cfg.suffix_len else 0,
-            "P": cfg.prefix_dim, "S": cfg.shape_dim, "G": cfg.gazetteer_dim, "K": cfg.cluster_dim}
+            "P": cfg.prefix_dim, "S": cfg.shape_dim, "G": cfg.gazetteer_dim, "K": cfg.cluster_dim,
+            "N": cfg.ngram_dim}
     tables = {"E": E}
     for name in lexicon.columns[1:]:
         tables[name] = rng.normal(0, 0.1, (lexicon.table_rows(name), dims[name])).astype(np.float32)
@@ -209,8 +210,9 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
         clusters = WordClusters.fit(pretrained.vectors, cfg.clusters, seed=cfg.seed)
     lexicon = Lexicon.build((t for t, _ in train), pretrained, min_count=cfg.min_count, suffix_len=cfg.suffix_len,
                             prefix_len=cfg.prefix_len, shapes=cfg.shape_dim > 0, gazetteer=gazetteer,
-                            clusters=clusters)
-    embeddings = Embeddings(_init_tables(lexicon, cfg, rng), base=None if pretrained is None else pretrained.vectors)
+                            clusters=clusters, ngram_buckets=cfg.ngram_buckets if cfg.ngram_dim else 0)
+    embeddings = Embeddings(_init_tables(lexicon, cfg, rng), base=None if pretrained is None else pretrained.vectors,
+                            widths=lexicon.widths)
     m = 2 * cfg.window + 1
     net = WindowNetwork(m * embeddings.d_total, cfg.hidden, len(tags), activation=cfg.activation, head=cfg.head,
                         l2=cfg.l2, dropout=cfg.dropout, random_state=rng)
