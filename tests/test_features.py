@@ -1,4 +1,5 @@
-"""Feature columns of the lexicon: shape, prefix, gazetteer; their tables train, save, load and tag alike."""
+"""Feature columns of the lexicon: shape, prefix, gazetteer, clusters, character n-grams; their tables train, save,
+load and tag alike."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import pytest
 
 from windowner.config import TrainConfig
 from windowner.errors import ModelError
-from windowner.features import Lexicon, shape
+from windowner.features import NGRAM_SLOTS, Lexicon, char_ngrams, shape
+from windowner.network import Embeddings
 from windowner.model_files import CLUSTERS_FILE, GAZETTEER_FILE, load_model, save_model
 from windowner.training import fit
 
-ALL_FEATURES = dict(prefix_len=3, shape_dim=6, gazetteer_dim=4, cluster_dim=5, clusters=16, hidden=24, epochs=2, batch_size=32, lr=0.1,
+ALL_FEATURES = dict(prefix_len=3, shape_dim=6, gazetteer_dim=4, cluster_dim=5, clusters=16, ngram_dim=4,
+                    ngram_buckets=97, hidden=24, epochs=2, batch_size=32, lr=0.1,
                     seed=0, calibration_refit=False)
 
 
@@ -46,8 +49,8 @@ def rich_model(tiny_corpus):
 
 def test_every_feature_table_trains_and_round_trips(rich_model, tiny_corpus, tmp_path):
     model = rich_model
-    assert model.lexicon.columns == ("E", "C", "F", "P", "S", "G", "K")
-    assert model.embeddings.dims == (50, 8, 16, 16, 6, 4, 5)
+    assert model.lexicon.columns == ("E", "C", "F", "P", "S", "G", "K", "N")
+    assert model.embeddings.dims == (50, 8, 16, 16, 6, 4, 5, 4)
     saved = save_model(model, tmp_path / "m")
     for name in ("prefixes.txt", "shapes.txt", GAZETTEER_FILE, CLUSTERS_FILE):
         assert (saved / name).exists()
@@ -95,3 +98,41 @@ def test_cluster_ids_are_the_nearest_centroid_in_any_batch(rich_model):
     vec = lex.pretrained.vectors[lex.pretrained.index("reykjavik")]
     dist = ((lex.clusters.centroids - vec) ** 2).sum(axis=1)
     assert alone[6] == 2 + int(np.argmin(dist))
+
+
+def test_char_ngrams_are_the_edge_marked_3_to_5_grams_hashed_alike_in_every_process():
+    import zlib
+
+    grams = ["<Ob", "Oba", "bam", "ama", "ma>", "<Oba", "Obam", "bama", "ama>", "<Obam", "Obama", "bama>"]
+    assert char_ngrams("Obama", 1000) == [1 + zlib.crc32(g.encode()) % 1000 for g in grams]
+    assert char_ngrams("obama", 1000)[:2] != char_ngrams("Obama", 1000)[:2]  # the case is kept
+    long = char_ngrams("internationalisation", 50)
+    assert len(long) == NGRAM_SLOTS and all(1 <= i <= 50 for i in long)  # all 3-grams first, then 4-grams
+    assert char_ngrams("", 7) == []  # "<>" is shorter than a 3-gram
+
+
+def test_ngram_columns_and_the_bag_mean():
+    lex = Lexicon.build([["Obama", "visited", "Paris"]], suffix_min_count=1, ngram_buckets=31)
+    assert lex.columns == ("E", "C", "F", "N") and lex.widths["N"] == NGRAM_SLOTS
+    assert lex.padding.shape == (2, 3 + NGRAM_SLOTS) and (lex.padding[:, 3:] == 0).all()
+    feats = lex.features(["Obama", "a"])
+    assert feats.shape == (2, 3 + NGRAM_SLOTS)
+    assert feats[0, 3:15].tolist() == char_ngrams("Obama", 31) and (feats[0, 15:] == 0).all()
+    rng = np.random.default_rng(0)
+    tables = {"E": rng.normal(size=(lex.n_words, 3)), "C": rng.normal(size=(9, 2)), "F": rng.normal(size=(5, 2)),
+              "N": rng.normal(size=(32, 4))}
+    emb = Embeddings(tables, widths=lex.widths)
+    v = emb.type_vectors(np.concatenate([lex.padding, feats]))
+    assert v.shape == (4, 3 + 2 + 2 + 4)
+    np.testing.assert_allclose(v[2, -4:], tables["N"][char_ngrams("Obama", 31)].mean(axis=0))
+    np.testing.assert_allclose(v[3, -4:], tables["N"][char_ngrams("a", 31)].mean(axis=0))  # "<a>": its one n-gram
+    assert (v[:2, -4:] == 0).all()  # padding holds no n-grams
+
+
+def test_ngram_buckets_out_of_range_is_a_model_error(rich_model, tmp_path):
+    d = save_model(rich_model, tmp_path / "m")
+    config = json.loads((d / "config.json").read_text())
+    config["ngram_buckets"] = "many"
+    (d / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="ngram_buckets"):
+        load_model(d)

@@ -24,9 +24,9 @@ def test_gradcheck_command_json(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["max_rel_error"] < 1e-6
     # W, b, U, X; the same through dropout and with weighted windows; every embedding table: word, case, suffix,
-    # prefix, shape, gazetteer, cluster
-    assert len(out["checks"]) == len(ACTIVATIONS) * len(HEADS) * (4 + 4 + 4 + 7)
-    assert {c["param"] for c in out["checks"]} == {"W", "b", "U", "X", "E", "C", "F", "P", "S", "G", "K",
+    # prefix, shape, gazetteer, cluster, character n-grams (a bag of ids per position)
+    assert len(out["checks"]) == len(ACTIVATIONS) * len(HEADS) * (4 + 4 + 4 + 8)
+    assert {c["param"] for c in out["checks"]} == {"W", "b", "U", "X", "E", "C", "F", "P", "S", "G", "K", "N",
                                                    "W (dropout)", "b (dropout)", "U (dropout)", "X (dropout)",
                                                    "W (weighted windows)", "b (weighted windows)",
                                                    "U (weighted windows)", "X (weighted windows)"}
