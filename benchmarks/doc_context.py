@@ -12,10 +12,16 @@ around a sentence stand in for its document. For each token:
    probabilities, log count] to the tag, trained on train, decoded with the BIO-constrained Viterbi of the
    model; against the same regression without the context columns, so that the difference is the context's.
 
-This is an estimate of headroom, not the stacked window model the issue describes (which would take the
-context as an input table with hand-derived gradients). Usage::
+With ``--second net`` the second pass is instead the window network itself (:class:`windowner.network.WindowNetwork`,
+300 tanh units, sigmoid head, trained by ``windowner.optim.fit_dense``): its input is, at each of the 2k+1 window
+positions, the first-pass model's embeddings of the token (word, casing, suffix; frozen) followed by its log
+first-pass probabilities and (with context) the context columns above, sentence edges zero-padded, so the context
+of the neighbours counts too. Against the same network without the context columns, and against the first pass.
 
-    python benchmarks/doc_context.py --corpus conll03 --radius 10 25
+This is an estimate of headroom, not a built option: the stacked model would need the first pass, the context
+and the second pass in the tagger. Usage::
+
+    python benchmarks/doc_context.py --corpus conll03 --radius 10 25 [--second net]
 """
 
 from __future__ import annotations
@@ -92,11 +98,42 @@ def second_pass(train_x, train_y, dev_x, dev_sents, tags, seed: int) -> float:
     return evaluate([g for _, g in dev_sents], pred).overall.f1
 
 
+def windowed(model, sentences, dense: np.ndarray, batch: int = 8192) -> np.ndarray:
+    """(n, m·d_total + m·c) second-pass inputs: each window position's first-pass embeddings, then each
+    position's ``dense`` (n, c) row (zeros beyond the sentence edges)."""
+    from windowner.features import pad_flat, window_indices
+
+    lengths = [len(s) for s in sentences]
+    k = model.window
+    padded = pad_flat(dense.astype(np.float32), lengths, k, 0.0, 0.0)
+    ctx = padded[window_indices(lengths, k)].reshape(len(dense), -1)  # (n, m·c)
+    feats = model.window_features(sentences)
+    emb = np.vstack([model.embeddings.forward(feats[a:a + batch]) for a in range(0, len(feats), batch)])
+    return np.hstack([emb.astype(np.float32), ctx])
+
+
+def net_second_pass(train_x, train_y, dev_x, dev_sents, tags, seed: int, epochs: int = 8) -> float:
+    from windowner.network import WindowNetwork
+    from windowner.optim import fit_dense
+
+    mean, std = train_x.mean(axis=0), train_x.std(axis=0) + 1e-6  # one scale for every column
+    net = WindowNetwork(train_x.shape[1], 300, len(tags), dropout=0.2, random_state=seed)
+    fit_dense(net, (train_x - mean) / std, np.eye(len(tags), dtype=np.float32)[train_y], epochs=epochs,
+              batch_size=256, lr=0.1, momentum=0.9, decay=0.05, random_state=seed)
+    logp = net.log_proba(((dev_x - mean) / std).astype(np.float32))
+    lengths = [len(s) for s, _ in dev_sents]
+    best = viterbi_bio(logp.astype(np.float64), lengths, tags)
+    flat = np.asarray(tags, dtype=object)[best].tolist()
+    bounds = np.cumsum([0] + lengths)
+    return evaluate([g for _, g in dev_sents], [flat[a:b] for a, b in zip(bounds, bounds[1:])]).overall.f1
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", default="conll03", choices=["conll03", "gmb"])
     ap.add_argument("--radius", type=int, nargs="+", default=[10, 25])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--second", choices=["logreg", "net"], default="logreg", help="the second-pass model")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "out" / "doc_context.json"))
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -116,15 +153,21 @@ def main() -> None:
     train_y = np.array([index[g] for _, gs in folds[1][0] + folds[0][0] for g in gs])
     dev_proba = first_pass(full, [t for t, _ in dev])
     model_f1 = evaluate([g for _, g in dev], full.predict([t for t, _ in dev])).overall.f1
-    result = {"corpus": args.corpus, "seed": args.seed, "first_pass_dev_f1": model_f1,
-              "second_pass_without_context": second_pass(columns(train_proba, None), train_y,
-                                                         columns(dev_proba, None), dev, tags, args.seed)}
-    for r in args.radius:
+    result = {"corpus": args.corpus, "seed": args.seed, "second": args.second, "first_pass_dev_f1": model_f1}
+    dev_tokens = [t for t, _ in dev]
+    for r in [None] + args.radius:
         # the halves are contiguous, so the ±r neighbourhoods stay within the text each was predicted on
-        ctx_train = context(train_sents, train_proba, r)
-        ctx_dev = context([t for t, _ in dev], dev_proba, r)
-        result[f"second_pass_with_context_r{r}"] = second_pass(columns(train_proba, ctx_train), train_y,
-                                                               columns(dev_proba, ctx_dev), dev, tags, args.seed)
+        ctx_train = None if r is None else context(train_sents, train_proba, r)
+        ctx_dev = None if r is None else context(dev_tokens, dev_proba, r)
+        key = "second_pass_without_context" if r is None else f"second_pass_with_context_r{r}"
+        if args.second == "logreg":
+            result[key] = second_pass(columns(train_proba, ctx_train), train_y, columns(dev_proba, ctx_dev), dev,
+                                      tags, args.seed)
+        else:
+            result[key] = net_second_pass(windowed(full, train_sents, columns(train_proba, ctx_train)), train_y,
+                                          windowed(full, dev_tokens, columns(dev_proba, ctx_dev)), dev, tags,
+                                          args.seed)
+        print(key, round(result[key], 4), flush=True)
     result["seconds"] = time.perf_counter() - t0
     print(json.dumps(result, indent=1))
     out = Path(args.out)
