@@ -16,6 +16,7 @@ Backward, in matrix-calculus form, with ``G = ∂J/∂S``::
     ∂J/∂b = Σ_rows δ                # b
     ∂J/∂X = δ W                     # and the input (fine-tunes word vectors):
     ∂J/∂e_r = Σ over the window slots holding row r of the matching slice of ∂J/∂X
+    (a bag table, e = (1/c) Σ_j e_{r_j} over a position's c ids: each r_j gets 1/c of that slice)
 
 Shape convention: every gradient has exactly the shape of its parameter (not the
 Jacobian's shape); :func:`check_shape` enforces it where each gradient is produced.
