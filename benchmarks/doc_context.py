@@ -18,10 +18,16 @@ positions, the first-pass model's embeddings of the token (word, casing, suffix;
 first-pass probabilities and (with context) the context columns above, sentence edges zero-padded, so the context
 of the neighbours counts too. Against the same network without the context columns, and against the first pass.
 
+With ``--inputs`` the network instead takes, besides the frozen embeddings, non-local inputs that need no first
+pass (and so no out-of-fold models): ``doccase``, per token, the shares of the other mentions of its lowercase form
+within ±R sentences that are Title-case (not sentence-initial), UPPER and lower, and the log of their number;
+``sentmean``, the mean word vector of its sentence. Against the same network with neither.
+
 This is an estimate of headroom, not a built option: the stacked model would need the first pass, the context
 and the second pass in the tagger. Usage::
 
     python benchmarks/doc_context.py --corpus conll03 --radius 10 25 [--second net]
+    python benchmarks/doc_context.py --corpus conll03 --radius 25 --inputs
 """
 
 from __future__ import annotations
@@ -128,16 +134,77 @@ def net_second_pass(train_x, train_y, dev_x, dev_sents, tags, seed: int, epochs:
     return evaluate([g for _, g in dev_sents], [flat[a:b] for a, b in zip(bounds, bounds[1:])]).overall.f1
 
 
+def doc_casing(sentences, radius: int) -> np.ndarray:
+    """(n_tokens, 4): over the other mentions of the token's lowercase form within ±radius sentences, the shares that
+    are Title-case not at a sentence start, UPPER and lower, then log(1 + their number)."""
+    from windowner.features import LOWER, TITLE, UPPER, casing
+
+    sent_of = np.repeat(np.arange(len(sentences)), [len(s) for s in sentences])
+    start = np.concatenate([np.arange(len(s)) == 0 for s in sentences])
+    words = [w for s in sentences for w in s]
+    case = np.array([casing(w) for w in words])
+    flags = np.stack([(case == TITLE) & ~start, case == UPPER, case == LOWER], axis=1).astype(np.float64)
+    by_word: dict[str, list[int]] = {}
+    for i, w in enumerate(words):
+        by_word.setdefault(w.lower(), []).append(i)
+    out = np.zeros((len(words), 4))
+    for idx in by_word.values():
+        idx = np.asarray(idx)
+        s = sent_of[idx]
+        csum = np.vstack([np.zeros(3), np.cumsum(flags[idx], axis=0)])
+        lo = np.searchsorted(s, s - radius, side="left")
+        hi = np.searchsorted(s, s + radius, side="right")
+        n = hi - lo - 1
+        has = n > 0
+        out[idx[has], :3] = (csum[hi] - csum[lo] - flags[idx])[has] / n[has, None]
+        out[idx, 3] = np.log1p(n)
+    return out
+
+
+def sentence_mean(model, sentences) -> np.ndarray:
+    """(n_tokens, d_w): each token's row is the mean word vector of its sentence (the model's word table)."""
+    rows = []
+    for s in sentences:
+        vec = model.embeddings.word_vectors(model.lexicon.features(s)[:, 0]).mean(axis=0)
+        rows.append(np.repeat(vec[None], len(s), axis=0))
+    return np.vstack(rows)
+
+
+def inputs_probe(full, train, dev, radius: int, seed: int) -> dict:
+    """Dev F1 of the network on frozen embeddings alone, + doccase, + sentmean (see the module docstring)."""
+    tags = full.tags
+    index = {t: i for i, t in enumerate(tags)}
+    train_sents, dev_sents = [t for t, _ in train], [t for t, _ in dev]
+    train_y = np.array([index[g] for _, gs in train for g in gs])
+    variants = {"none": (np.zeros((len(train_y), 1)), np.zeros((sum(map(len, dev_sents)), 1))),
+                "doccase": (doc_casing(train_sents, radius), doc_casing(dev_sents, radius)),
+                "sentmean": (sentence_mean(full, train_sents), sentence_mean(full, dev_sents))}
+    out = {}
+    for name, (a, b) in variants.items():
+        out[f"inputs_{name}_r{radius}"] = net_second_pass(windowed(full, train_sents, a), train_y,
+                                                          windowed(full, dev_sents, b), dev, tags, seed)
+        print(name, round(out[f"inputs_{name}_r{radius}"], 4), flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", default="conll03", choices=["conll03", "gmb"])
     ap.add_argument("--radius", type=int, nargs="+", default=[10, 25])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--second", choices=["logreg", "net"], default="logreg", help="the second-pass model")
+    ap.add_argument("--inputs", action="store_true", help="probe non-local inputs that need no first pass instead")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "out" / "doc_context.json"))
     args = ap.parse_args()
     t0 = time.perf_counter()
     train, dev = pairs(f"{args.corpus}.train.conll"), pairs(f"{args.corpus}.dev.conll")
+    if args.inputs:
+        full = windowner.train(train, dev=dev, seed=args.seed).model
+        result = {"corpus": args.corpus, "seed": args.seed, "first_pass_dev_f1": evaluate(
+            [g for _, g in dev], full.predict([t for t, _ in dev])).overall.f1}
+        for r in args.radius:
+            result.update(inputs_probe(full, train, dev, r, args.seed))
+        return record(result, t0, args.out)
     half = len(train) // 2
     folds = [(train[:half], train[half:]), (train[half:], train[:half])]
     full = windowner.train(train, dev=dev, seed=args.seed).model
@@ -168,9 +235,14 @@ def main() -> None:
                                           windowed(full, dev_tokens, columns(dev_proba, ctx_dev)), dev, tags,
                                           args.seed)
         print(key, round(result[key], 4), flush=True)
+    record(result, t0, args.out)
+
+
+def record(result: dict, t0: float, path: str) -> None:
+    """Print ``result`` (with the seconds since ``t0``) and append it to the JSON list at ``path``."""
     result["seconds"] = time.perf_counter() - t0
     print(json.dumps(result, indent=1))
-    out = Path(args.out)
+    out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = json.loads(out.read_text()) if out.exists() else []
     out.write_text(json.dumps(rows + [result], indent=1) + "\n")
