@@ -92,8 +92,7 @@ def check_embeddings(activation: str, head: str, n: int = 6, m: int = 3,
     last table (N) takes ``bag`` ids per position, 0 for an empty slot (some positions hold none)."""
     rng = np.random.default_rng(seed)
     tables = {name: rng.normal(0, 1.0, (r, d)) for name, r, d in zip(TABLES, rows, dims)}
-    last = list(tables)[-1]
-    emb = Embeddings(tables, base=rng.normal(0, 1.0, (n_base, dims[0])), widths={last: bag})
+    emb = Embeddings(tables, base=rng.normal(0, 1.0, (n_base, dims[0])), widths={"N": bag})
     ngrams = rng.integers(0, rows[-1], (n, m, bag)) * (rng.random((n, m, bag)) < 0.7)  # repeats, empty slots
     ngrams[0, 0] = 0
     feats = np.concatenate([rng.integers(0, rows[0] + n_base, (n, m, 1))] +  # repeats: rows must accumulate

@@ -289,11 +289,11 @@ class NERModel:
         feats[n:grown] = self.lexicon.features(new)
         h = self.net.params["W"].shape[0]
         m = 2 * self.window + 1
-        current = cache.version == self.version and cache.type_of is type_of
-        proj = cache.proj if current else None
-        done = n if proj is not None else 0
-        if not current and self.sole_user and cache.type_of is type_of:
-            proj = cache.proj  # stale projections, no reader but us: all rows are projected again (done = 0)
+        same_types = cache.type_of is type_of
+        current = same_types and cache.version == self.version
+        # stale projections are overwritten in place when no reader but us holds them: all rows again (done = 0)
+        proj = cache.proj if current or (same_types and self.sole_user) else None
+        done = n if current and proj is not None else 0
         if grown * m * h * self.net.params["W"].itemsize > PROJECTION_CACHE_BYTES:
             proj = None
         elif grown > done:

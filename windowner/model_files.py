@@ -19,12 +19,14 @@ import os
 import shutil
 import sys
 import zipfile
+from dataclasses import fields
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from .calibration import Calibration
+from .config import TrainConfig, check_value
 from .errors import ModelError, WindownerError
 from .features import CASES, STRING_FEATURES, TABLES, Lexicon
 from .inference import WEIGHT_NAMES, NERModel
@@ -345,11 +347,11 @@ def _check_config(path: Path, config) -> None:
 
 
 def _ngram_buckets(path: Path, config: dict) -> int:
-    """The character n-gram buckets of a model whose columns include N."""
+    """The character n-gram buckets of a model whose columns include N, checked against the schema."""
     buckets = config.get("ngram_buckets")
-    if not isinstance(buckets, int) or isinstance(buckets, bool) or not 1 <= buckets <= 65535:
-        raise ModelError(f"{path / 'config.json'}: 'ngram_buckets' is {buckets!r}, not a number of hash buckets "
-                         "(1 .. 65535); the file is corrupt — retrain the model")
+    problem = check_value(next(f for f in fields(TrainConfig) if f.name == "ngram_buckets"), buckets)
+    if problem:
+        raise ModelError(f"{path / 'config.json'}: 'ngram_buckets' {problem}; the file is corrupt — retrain the model")
     return buckets
 
 

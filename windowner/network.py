@@ -247,8 +247,9 @@ class Embeddings:
         count = np.maximum(present.sum(axis=-1, keepdims=True), 1)
         return present / count
 
-    def type_vectors(self, feats: np.ndarray) -> np.ndarray:
-        """feats: (..., Σ widths) ids -> (..., d_total) concatenated embeddings."""
+    def type_vectors(self, feats: np.ndarray, scales: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """feats: (..., Σ widths) ids -> (..., d_total) concatenated embeddings; each bag table's (..., M) weights
+        are put in ``scales`` when it is given."""
         blocks = []
         for name, table, col, width in self._id_columns():
             if name == "E":
@@ -258,14 +259,16 @@ class Embeddings:
             else:  # a bag: Σ_j scale_j · table[id_j]
                 ids = feats[..., col:col + width]
                 scale = self._bag_scale(ids).astype(table.dtype)
+                if scales is not None:
+                    scales[name] = scale
                 blocks.append((table.take(ids, axis=0) * scale[..., None]).sum(axis=-2))
         return np.concatenate(blocks, axis=-1)
 
     def forward(self, feats: np.ndarray) -> np.ndarray:
         """feats: (n, m, Σ widths) ids of each window position -> X: (n, m·d_total)."""
-        self.feats = feats
+        self.feats, self.scales = feats, {}  # backward needs the ids and the bags' weights
         n, m, _ = feats.shape
-        return self.type_vectors(feats).reshape(n, m * self.d_total)
+        return self.type_vectors(feats, self.scales).reshape(n, m * self.d_total)
 
     def backward(self, dX: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """dX: (n, m·d_total) -> {table: (unique rows, summed gradient rows)} (rows of E only below T)."""
@@ -282,10 +285,10 @@ class Embeddings:
                 ids = self.feats[..., col].reshape(-1)
             else:  # each nonzero id of a position's bag gets scale_j times the position's gradient
                 bag = self.feats[..., col:col + width].reshape(n * m, width)
-                scale = self._bag_scale(bag)
+                scale = self.scales[name].reshape(n * m, width)
                 pos, slot = np.nonzero(scale)
                 ids = bag[pos, slot]
-                part = part[pos] * scale[pos, slot, None].astype(part.dtype)
+                part = part[pos] * scale[pos, slot, None]
             if name == "E":
                 keep = ids < len(self.tables["E"])  # frozen pretrained rows get no gradient
                 if not keep.all():
