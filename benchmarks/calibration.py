@@ -41,9 +41,9 @@ def cross_fitted_ece(model_dir: Path, dev_path: Path) -> float:
     weighted by the halves' numbers of predicted entities."""
     sys.path.insert(0, str(ROOT))
     import windowner
-    from windowner.conll import read_conll
-    from windowner.confidence import Outcomes, expected_calibration_error
-    from windowner.training import calibrate
+    from windowner.text.conll import read_conll
+    from windowner.evaluation.confidence import Outcomes, expected_calibration_error
+    from windowner.model.training import calibrate
 
     model = windowner.load(model_dir).model
     method = model.calibration.info["method"]

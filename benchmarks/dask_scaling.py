@@ -33,7 +33,7 @@ SHARED = ROOT.parent / "shared" / "corpora"
 
 
 def corpus(path: str | None, max_sentences: int) -> tuple[str, list[list[str]]]:
-    from windowner.conll import read_conll
+    from windowner.text.conll import read_conll
 
     candidates = [Path(path)] if path else [SHARED / "gmb.train.conll", ROOT / "corpora" / "wn-pld.train.conll"]
     for p in candidates:
@@ -61,10 +61,10 @@ def model_dir(path: str | None, sents: list[list[str]], tmp: Path) -> Path:
         return Path(path)
     if (ROOT / "models" / "default" / "config.json").exists():
         return ROOT / "models" / "default"
-    from windowner.conll import read_conll
-    from windowner.config import TrainConfig
-    from windowner.model_files import save_model
-    from windowner.training import fit
+    from windowner.text.conll import read_conll
+    from windowner.model.config import TrainConfig
+    from windowner.model.files import save_model
+    from windowner.model.training import fit
 
     print("training a throw-away model (1 epoch, default architecture) ...", file=sys.stderr)
     for src in (SHARED / "gmb.train.conll", ROOT / "corpora" / "wn-pld.train.conll"):
@@ -97,7 +97,7 @@ def single_process(model: Path, lines: list[str], batch_size: int) -> float:
 
 def _first_load(model_dir: str) -> float:
     """On a worker: seconds to load the model and tag one text (spaCy import included)."""
-    from windowner.dask import worker_tagger
+    from windowner.integrations.dask import worker_tagger
 
     t = time.perf_counter()
     with worker_tagger(model_dir) as tagger:
@@ -107,7 +107,7 @@ def _first_load(model_dir: str) -> float:
 
 def on_dask(model: Path, lines: list[str], batch_size: int, workers: int, repeats: int) -> dict:
     from windowner.cli.tag import _format_batch_on_worker
-    from windowner.dask import connect, map_ordered
+    from windowner.integrations.dask import connect, map_ordered
 
     t = time.perf_counter()
     with connect(workers=workers) as client:

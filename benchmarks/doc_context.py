@@ -12,8 +12,8 @@ around a sentence stand in for its document. For each token:
    probabilities, log count] to the tag, trained on train, decoded with the BIO-constrained Viterbi of the
    model; against the same regression without the context columns, so that the difference is the context's.
 
-With ``--second net`` the second pass is instead the window network itself (:class:`windowner.network.WindowNetwork`,
-300 tanh units, sigmoid head, trained by ``windowner.optim.fit_dense``): its input is, at each of the 2k+1 window
+With ``--second net`` the second pass is instead the window network itself (:class:`windowner.nn.network.WindowNetwork`,
+300 tanh units, sigmoid head, trained by ``windowner.nn.optim.fit_dense``): its input is, at each of the 2k+1 window
 positions, the first-pass model's embeddings of the token (word, casing, suffix; frozen) followed by its log
 first-pass probabilities and (with context) the context columns above, sentence edges zero-padded, so the context
 of the neighbours counts too. Against the same network without the context columns, and against the first pass.
@@ -40,9 +40,9 @@ from pathlib import Path
 import numpy as np
 
 import windowner
-from windowner.conll import read_conll
-from windowner.decode import viterbi_bio
-from windowner.metrics import evaluate
+from windowner.text.conll import read_conll
+from windowner.nn.decode import viterbi_bio
+from windowner.evaluation.metrics import evaluate
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 
@@ -119,8 +119,8 @@ def windowed(model, sentences, dense: np.ndarray, batch: int = 8192) -> np.ndarr
 
 
 def net_second_pass(train_x, train_y, dev_x, dev_sents, tags, seed: int, epochs: int = 8) -> float:
-    from windowner.network import WindowNetwork
-    from windowner.optim import fit_dense
+    from windowner.nn.network import WindowNetwork
+    from windowner.nn.optim import fit_dense
 
     mean, std = train_x.mean(axis=0), train_x.std(axis=0) + 1e-6  # one scale for every column
     net = WindowNetwork(train_x.shape[1], 300, len(tags), dropout=0.2, random_state=seed)

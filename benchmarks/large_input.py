@@ -91,9 +91,9 @@ def write_inputs(d: Path, n_tokens: int, closed: bool) -> tuple[Path, Path, int,
 
 
 def train_model(d: Path) -> Path:
-    from windowner.config import TrainConfig
-    from windowner.model_files import save_model
-    from windowner.training import fit
+    from windowner.model.config import TrainConfig
+    from windowner.model.files import save_model
+    from windowner.model.training import fit
 
     data = list(sentences(60_000, seed=1))
     model = fit(data[:-300], data[-300:], TrainConfig(hidden=100, epochs=3), progress=False, log=None)

@@ -85,7 +85,7 @@ def detokenize(tokens: Sequence[str]) -> tuple[str, list[int]]:
 
 def char_spans(tokens: Sequence[str], starts: Sequence[int], tags: Sequence[str]) -> set[tuple[int, int, str]]:
     """The (start_char, end_char, label) of every BIO2 entity of ``tags``."""
-    from windowner.tags import bio2_spans
+    from windowner.text.tags import bio2_spans
 
     return {(starts[a], starts[b - 1] + len(tokens[b - 1]), label) for label, a, b in bio2_spans(list(tags))}
 
@@ -218,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not os.environ.get("PYTHONPATH"):  # run from a checkout even without the editable install
         sys.path.insert(0, str(ROOT))
     import windowner
-    from windowner.conll import read_conll
+    from windowner.text.conll import read_conll
 
     command = shlex.join(["python", "benchmarks/raw_text.py", *(sys.argv[1:] if argv is None else argv)])
     loadavg = "/".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"

@@ -7,7 +7,7 @@
 
 Reads ../shared/corpora/{gmb,conll03}.{train,dev}.conll (relative to the repository root), trains
 windowner with the recipe of benchmarks/recipes.json and a CRF on each train file, scores every system
-on the dev file with windowner.metrics.evaluate (conlleval-exact), times training, tagging, loading and
+on the dev file with windowner.evaluation.metrics.evaluate (conlleval-exact), times training, tagging, loading and
 model size, and writes RESULTS.md + results.png (a full run: into benchmarks/; a --quick or partial run:
 into benchmarks/out/, so that it never overwrites the committed results) and benchmarks/out/results.json.
 What is measured and how is described in benchmarks/README.md.
@@ -108,7 +108,7 @@ class Corpus:
 
 
 def load_corpus(name: str, corpora_dir: Path, quick: bool) -> Corpus:
-    from windowner.conll import ReadStats, read_conll
+    from windowner.text.conll import ReadStats, read_conll
 
     paths = {split: corpora_dir / f"{name}.{split}.conll" for split in ("train", "dev")}
     for p in paths.values():
@@ -175,7 +175,7 @@ def dir_bytes(path: Path) -> int:
 
 
 def scores(corpus: Corpus, pred: list[list[str]]) -> dict:
-    from windowner.metrics import evaluate
+    from windowner.evaluation.metrics import evaluate
 
     rep = evaluate(corpus.dev_gold, pred)
     return {"f1": rep.overall.f1, "precision": rep.overall.precision, "recall": rep.overall.recall,
@@ -188,7 +188,7 @@ _LOAD_WINDOWNER = """\
 import json, sys, time
 import windowner
 if sys.argv[2] == "preimported":
-    import numpy, windowner.tagger, windowner.inference, windowner.vectors
+    import numpy, windowner.tagger, windowner.model.inference, windowner.lexicon.vectors
 t = time.perf_counter()
 tagger = windowner.load(sys.argv[1])
 t1 = time.perf_counter()
@@ -199,8 +199,8 @@ print(json.dumps({"load": t1 - t, "first_tag": time.perf_counter() - t1}))
 
 def bench_windowner(c: Corpus, recipe: dict, opts, work: Path) -> dict:
     import windowner
-    from windowner.config import TrainConfig
-    from windowner.training import fit
+    from windowner.model.config import TrainConfig
+    from windowner.model.training import fit
 
     kwargs = dict(recipe)
     if opts.quick:
@@ -209,7 +209,7 @@ def bench_windowner(c: Corpus, recipe: dict, opts, work: Path) -> dict:
         cfg = TrainConfig(**kwargs)
     except TypeError as exc:
         raise BenchError(f"{opts.recipes}: {c.name}: {exc}; the keys must be TrainConfig fields "
-                         "(see windowner/training.py)") from None
+                         "(see windowner/model/training.py)") from None
 
     say(f"windowner {c.name}: training on {len(c.train)} sentences, recipe {json.dumps(recipe)}")
     stamps: list[float] = []

@@ -6,7 +6,7 @@ Starts ``windowner serve MODEL`` in a subprocess on a free 127.0.0.1 port (model
 ``models/default`` from ``make demo``), then ``--clients`` asyncio clients (httpx, one connection each) send
 ``--requests`` requests each: single texts of one to eight sentences of ``--conll`` (default the project's dev
 file) and batches of two to eight texts, in a fixed shuffled order. Every response must be 200 and byte for byte
-what :func:`windowner.serve.tag_json` gives for the same request, single-threaded, in this process. Prints
+what :func:`windowner.integrations.serve.tag_json` gives for the same request, single-threaded, in this process. Prints
 p50/p99 latency and requests/s and updates the ``<!-- serve -->`` section of benchmarks/RESULTS.md (unless
 ``--no-write``). ``tests/test_serve.py`` runs the same load with the test model.
 """
@@ -51,7 +51,7 @@ def mixed_requests(sentences: list[str], n: int = 200, seed: int = 0) -> list[di
 
 def expected_bodies(tagger, requests: list[dict]) -> list[bytes]:
     """What the server must answer to each request: the same function, single-threaded, in this process."""
-    from windowner.serve import tag_json
+    from windowner.integrations.serve import tag_json
 
     return [tag_json(tagger, r["texts"], True) if "texts" in r else tag_json(tagger, [r["text"]], False)
             for r in requests]
@@ -147,7 +147,7 @@ def cli_server(model: str | os.PathLike, *options: str, timeout: float = 60) -> 
 
 
 def corpus_sentences(path: Path) -> list[str]:
-    from windowner.conll import read_conll
+    from windowner.text.conll import read_conll
 
     return [" ".join(s.tokens) for s in read_conll(path, tag_column=None)]
 

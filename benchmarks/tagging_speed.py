@@ -23,7 +23,7 @@ def rate(n: int, fn) -> float:
 
 def main(model_dir: str, conll: str) -> dict:
     import windowner
-    from windowner.conll import read_conll
+    from windowner.text.conll import read_conll
 
     sents = [s.tokens for s in read_conll(conll)]
     texts = [" ".join(s) for s in sents]

@@ -118,7 +118,7 @@ import sys
 sys.path.insert(0, sys.argv[4])
 import sklearn_crfsuite
 from run import CRF_PARAMS, crf_features
-from windowner.conll import read_conll
+from windowner.text.conll import read_conll
 sents = [(s.tokens, s.tags) for s in read_conll(sys.argv[1], warn=False) if s.tokens]
 X = [crf_features(t) for t, _ in sents]
 y = [list(g) for _, g in sents]
@@ -238,7 +238,7 @@ class Inputs:
 
 
 def prepare(name: str, args, work: Path) -> Inputs:
-    corpus = bench.load_corpus(name, args.corpora_dir, args.quick)  # read once with windowner.conll.read_conll
+    corpus = bench.load_corpus(name, args.corpora_dir, args.quick)  # read once with windowner.text.conll.read_conll
     train, dev = args.corpora_dir / f"{name}.train.conll", corpus.dev_path
     if args.quick:  # the sample, as files for the commands
         train = write_conll(corpus.train, work / f"{name}.train.conll")

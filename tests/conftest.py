@@ -66,9 +66,9 @@ TINY_HYPER = dict(hidden=32, epochs=4, batch_size=32, lr=0.1, seed=0)
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, tiny_corpus) -> Path:
     """A model trained on the generated corpus (glove-6b-50d vectors), written once per session. Read-only!"""
-    from windowner.config import TrainConfig
-    from windowner.model_files import save_model
-    from windowner.training import fit
+    from windowner.model.config import TrainConfig
+    from windowner.model.files import save_model
+    from windowner.model.training import fit
 
     model = fit(tiny_corpus["train"], tiny_corpus["dev"], TrainConfig(**TINY_HYPER), progress=False, log=None)
     return save_model(model, tmp_path_factory.mktemp("models") / "tiny")

@@ -43,7 +43,7 @@ def weights_hash(model_dir: Path) -> str:
 
 def record() -> dict:
     import windowner
-    from windowner.conll import read_conll
+    from windowner.text.conll import read_conll
 
     train = [(s.tokens, s.tags) for s in read_conll(CORPORA / "wn-pld.train.conll")]
     dev = [(s.tokens, s.tags) for s in read_conll(CORPORA / "wn-pld.dev.conll")]

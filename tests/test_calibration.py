@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from windowner.calibration import Calibration, CalibrationMap, fit_map, fit_temperature
-from windowner.confidence import (check_threshold, entity_outcomes, expected_calibration_error, pr_curve,
+from windowner.nn.calibration import Calibration, CalibrationMap, fit_map, fit_temperature
+from windowner.evaluation.confidence import (check_threshold, entity_outcomes, expected_calibration_error, pr_curve,
                                   reliability, score_paths)
-from windowner.decode import constraints, viterbi_bio
-from windowner.marginals import forward_backward, span_marginals
-from windowner.tags import bio2_spans
+from windowner.nn.decode import constraints, viterbi_bio
+from windowner.nn.marginals import forward_backward, span_marginals
+from windowner.text.tags import bio2_spans
 
 TAGS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
 
@@ -160,8 +160,8 @@ def test_score_paths_scores_and_thresholds():
 # -- what the maps are fitted on, at training time ----------------------------------------------------------------
 
 def _train(tiny_corpus, dev=True, **changes):
-    from windowner.config import TrainConfig
-    from windowner.training import fit
+    from windowner.model.config import TrainConfig
+    from windowner.model.training import fit
 
     cfg = TrainConfig(**{**dict(hidden=16, epochs=2, batch_size=32, lr=0.1, seed=3), **changes})
     return fit(tiny_corpus["train"], tiny_corpus["dev"] if dev else None, cfg, progress=False, log=None)

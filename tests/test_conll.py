@@ -1,4 +1,4 @@
-"""Tests for windowner.conll: CoNLL reading/writing, tagging schemes and input errors."""
+"""Tests for windowner.text.conll: CoNLL reading/writing, tagging schemes and input errors."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from windowner.conll import ConllRepairWarning, ReadStats, Sentence, read_conll, write_conll
-from windowner.tags import SCHEMES, bio2_spans, from_bio2, parse_labels, parse_mapping, to_bio2
+from windowner.text.conll import ConllRepairWarning, ReadStats, Sentence, read_conll, write_conll
+from windowner.text.tags import SCHEMES, bio2_spans, from_bio2, parse_labels, parse_mapping, to_bio2
 from windowner.errors import DataError
 
 CORPUS = Path("/work/shared/corpora/conll03.train.conll")
@@ -604,7 +604,7 @@ def test_property_block_reader_matches_line_reader(data, block, tag_column):
     from unittest import mock
 
     expected = outcome(io.BytesIO(data).readlines(), tag_column=tag_column)
-    with mock.patch("windowner.conll._BLOCK_SIZE", block):
+    with mock.patch("windowner.text.conll._BLOCK_SIZE", block):
         assert outcome(io.BytesIO(data), tag_column=tag_column) == expected
         assert outcome(SmallReads(data), tag_column=tag_column) == expected
     try:
@@ -613,7 +613,7 @@ def test_property_block_reader_matches_line_reader(data, block, tag_column):
         return
     if b"\x00" not in data:
         # A text-mode file (lines end at LF only with newline="\n") passes its lines on in batches.
-        with mock.patch("windowner.conll._LINE_BATCH", block):
+        with mock.patch("windowner.text.conll._LINE_BATCH", block):
             text_file = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="\n")
             assert outcome(text_file, tag_column=tag_column) == expected
 
@@ -635,7 +635,7 @@ def test_bad_byte_across_a_block_boundary_has_the_exact_line(tmp_path, bad, mess
 def test_line_longer_than_a_block_and_character_split_between_blocks(tmp_path, monkeypatch):
     long_tok = "é" * 50_000  # 100_000 bytes
     p = write(tmp_path, f"a O\n{long_tok} B-PER\nb I-PER\n\n東京 B-LOC\n")
-    monkeypatch.setattr("windowner.conll._BLOCK_SIZE", 3)  # splits multi-byte characters
+    monkeypatch.setattr("windowner.text.conll._BLOCK_SIZE", 3)  # splits multi-byte characters
     assert read(p) == [Sentence(["a", long_tok, "b"], ["O", "B-PER", "I-PER"], 1), Sentence(["東京"], ["B-LOC"], 5)]
 
 

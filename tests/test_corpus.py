@@ -54,7 +54,7 @@ def test_files_exist_and_sizes(corpus):
 
 
 def test_project_reader_agrees(corpus):
-    conll = pytest.importorskip("windowner.conll")  # the local parser above is the fallback
+    conll = pytest.importorskip("windowner.text.conll")  # the local parser above is the fallback
     for split in SPLITS:
         stats = conll.ReadStats()
         read = [(s.tokens, s.tags) for s in conll.read_conll(path_of(split), scheme="bio2", stats=stats)]

@@ -21,7 +21,7 @@ from windowner.cli import main
 
 pytest.importorskip("distributed", reason="needs the optional extra: pip install 'windowner[dask]'")
 
-from windowner.dask import ENTITY_COLUMNS, DaskNotInstalled, cache_info, connect, require_dask, tag_texts  # noqa: E402
+from windowner.integrations.dask import ENTITY_COLUMNS, DaskNotInstalled, cache_info, connect, require_dask, tag_texts  # noqa: E402
 
 N_TEXTS = 3000
 
@@ -55,7 +55,7 @@ def _tag(argv: list[str], capsys) -> tuple[int, str, str]:
 
 
 def test_core_imports_do_not_import_dask():
-    code = ("import sys, windowner, windowner.cli, windowner.dask; windowner.cli.build_parser(); "
+    code = ("import sys, windowner, windowner.cli, windowner.integrations.dask; windowner.cli.build_parser(); "
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')); "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
@@ -66,7 +66,7 @@ def test_missing_dask_says_how_to_install(monkeypatch, tiny_model_dir, text_file
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(DaskNotInstalled, match=r"pip install 'windowner\[dask\]'"):
         require_dask()
-    with pytest.raises(ImportError, match="windowner.dask.tag_texts needs Dask"):
+    with pytest.raises(ImportError, match="windowner.integrations.dask.tag_texts needs Dask"):
         tag_texts(["Obama visited Paris."], tiny_model_dir)
     code, out, err = _tag(["tag", str(tiny_model_dir), str(text_file), "--workers", "2"], capsys)
     assert code == 2 and out == ""
@@ -74,8 +74,8 @@ def test_missing_dask_says_how_to_install(monkeypatch, tiny_model_dir, text_file
 
 
 def test_worker_tagger_loads_once_and_reloads_a_rewritten_model(tmp_path, tiny_model_dir):
-    from windowner.dask import worker_tagger
-    from windowner.model_files import load_model, save_model
+    from windowner.integrations.dask import worker_tagger
+    from windowner.model.files import load_model, save_model
 
     model = shutil.copytree(tiny_model_dir, tmp_path / "m")
     key = str(model.resolve())
@@ -112,7 +112,7 @@ def test_tag_dataframe_and_series(client, texts, tiny_tagger, tiny_model_dir):
     import dask.dataframe as dd
     import pandas as pd
 
-    from windowner.dask import tag_dataframe
+    from windowner.integrations.dask import tag_dataframe
 
     sub = texts[:500]
     expected = [(1000 + i, e.start_char, e.end_char, e.label, e.text)

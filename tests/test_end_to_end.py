@@ -6,7 +6,7 @@ from windowner.cli import main
 
 
 def test_tiny_model_learns(tiny_tagger, tiny_corpus):
-    from windowner.metrics import evaluate
+    from windowner.evaluation.metrics import evaluate
 
     test = tiny_corpus["test"]
     rep = evaluate([g for _, g in test], tiny_tagger.tag_tokens([t for t, _ in test]))
@@ -64,8 +64,8 @@ def test_bad_file_exits_2_with_location(tmp_path, capsys):
 
 
 def test_projection_cache_follows_weight_changes_and_budget(tiny_model_dir, tiny_corpus, monkeypatch):
-    from windowner import inference
-    from windowner.model_files import load_model
+    from windowner.model import inference
+    from windowner.model.files import load_model
 
     model = load_model(tiny_model_dir)
     sents = [t for t, _ in tiny_corpus["test"][:30]]

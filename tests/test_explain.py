@@ -1,14 +1,14 @@
-"""windowner.explain: the gradient of a class score w.r.t. each window position, checked numerically."""
+"""windowner.model.explain: the gradient of a class score w.r.t. each window position, checked numerically."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from windowner.explain import explain_tokens
-from windowner.gradcheck import numeric_grad, rel_error
-from windowner.inference import NERModel
-from windowner.network import Embeddings, WindowNetwork
+from windowner.model.explain import explain_tokens
+from windowner.nn.gradcheck import numeric_grad, rel_error
+from windowner.model.inference import NERModel
+from windowner.nn.network import Embeddings, WindowNetwork
 from windowner.tagger import Tagger
 
 

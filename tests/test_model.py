@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from windowner.gradcheck import TOLERANCE, check_network, run_all
-from windowner.network import ACTIVATIONS, HEADS, Linear, ShapeError, WindowNetwork, check_shape, sum_rows
-from windowner.optim import fit_dense
+from windowner.nn.gradcheck import TOLERANCE, check_network, run_all
+from windowner.nn.network import ACTIVATIONS, HEADS, Linear, ShapeError, WindowNetwork, check_shape, sum_rows
+from windowner.nn.optim import fit_dense
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
@@ -34,7 +34,7 @@ def test_gradcheck_command_json(capsys):
 
 def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
     # A deliberately wrong derivative must be caught by the checker (the check can fail).
-    from windowner import network
+    from windowner.nn import network
 
     broken = network.ActivationFn(np.tanh, lambda z, h: 1.0 - h, gain=1.0)  # forgot the square
     monkeypatch.setitem(network.ACTIVATIONS, "tanh", broken)
@@ -148,7 +148,7 @@ def test_a_window_of_weight_2_counts_as_that_window_twice(head):
 
 
 def test_easy_windows_are_all_o_within_the_sentence_and_not_capitalised():
-    from windowner.training import easy_windows
+    from windowner.model.training import easy_windows
 
     pairs = [("a b c Kofi d e f g".split(), ["O", "O", "O", "B-PER", "O", "O", "O", "O"]), (["x"], ["O"]), ([], []),
              (["Mr.", "lee", "Is"], ["O", "O", "O"])]

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 import windowner
 from windowner.cli import main
 from windowner.errors import ModelError, WindownerError
-from windowner.model_files import FORMAT_VERSION, load_model, save_model
+from windowner.model.files import FORMAT_VERSION, load_model, save_model
 from windowner.tagger import Tagger
 
 PACKAGE = Path(windowner.__file__).parent
@@ -261,8 +261,8 @@ def test_non_utf8_vocabulary(model_copy, capsys):
 @pytest.fixture(scope="module")
 def vectors_model_dir(tmp_path_factory, tiny_corpus) -> Path:
     """A model trained with a vectors file, so that it carries pretrained.npy and pretrained.txt. Read-only!"""
-    from windowner.config import TrainConfig
-    from windowner.training import fit
+    from windowner.model.config import TrainConfig
+    from windowner.model.training import fit
 
     d = tmp_path_factory.mktemp("vectors_model")
     rng = np.random.default_rng(0)
@@ -400,7 +400,7 @@ def test_unwritable_location_is_a_model_error(tmp_path, tiny_model_dir):
 
 
 def test_failed_save_leaves_previous_model_and_no_temporary_directory(model_copy, monkeypatch):
-    import windowner.model_files as ner
+    import windowner.model.files as ner
 
     before = {p.name: p.read_bytes() for p in model_copy.iterdir()}
     model = load_model(model_copy)
@@ -419,7 +419,7 @@ def test_failed_save_leaves_previous_model_and_no_temporary_directory(model_copy
 
 def test_without_atomic_exchange_an_interrupted_save_says_where_the_old_model_is(model_copy, monkeypatch):
     """The fallback (no renameat2: not Linux) moves the old model aside, then the new one in."""
-    import windowner.model_files as ner
+    import windowner.model.files as ner
 
     monkeypatch.setattr(ner, "_exchange", lambda a, b: False)
     real_replace, calls = os.replace, []
@@ -503,7 +503,7 @@ def test_killed_at_every_io_call_of_a_save_leaves_old_or_new_model(tmp_path, tin
 
 _SAVE_LOOP = textwrap.dedent("""
     import sys
-    from windowner.model_files import load_model, save_model
+    from windowner.model.files import load_model, save_model
     model = load_model(sys.argv[1])
     v = int(sys.argv[3])
     while True:

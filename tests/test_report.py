@@ -1,4 +1,4 @@
-"""windowner.report: error taxonomy, confusion, threshold curve, and the self-contained HTML of evaluate --html."""
+"""windowner.evaluation.report: error taxonomy, confusion, threshold curve, and the self-contained HTML of evaluate --html."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from windowner.conll import read_conll
-from windowner.tags import bio2_spans
-from windowner.metrics import evaluate
-from windowner.report import (KINDS, MAX_SENTENCES, NONE, ErrorAnalysis, Match, classify_errors, confusion,
+from windowner.text.conll import read_conll
+from windowner.text.tags import bio2_spans
+from windowner.evaluation.metrics import evaluate
+from windowner.evaluation.report import (KINDS, MAX_SENTENCES, NONE, ErrorAnalysis, Match, classify_errors, confusion,
                               render_html, taxonomy, threshold_curve)
 
 from conftest import make_corpus
@@ -102,7 +102,7 @@ def test_threshold_curve_by_hand():
 @pytest.fixture(scope="module")
 def dev_analysis(tiny_model_dir, tiny_files):
     """The tiny model on the dev file: (analysis, conlleval report), as evaluate --html computes them."""
-    from windowner.model_files import load_model
+    from windowner.model.files import load_model
 
     model = load_model(tiny_model_dir)
     sents = list(read_conll(tiny_files["dev"]))

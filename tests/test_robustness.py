@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from windowner.cli import main
 from windowner.errors import DataError
-from windowner.model_files import load_model, save_model
+from windowner.model.files import load_model, save_model
 
 GOOD = ("Kofi B-PER\nMensah I-PER\nvisited O\nParis B-LOC\n. O\n\n"
         "Nobody O\nexpected O\nthe O\nrain O\n. O\n")
@@ -263,7 +263,7 @@ def test_real_entry_point_exits_2_without_traceback(argv, tmp_path, tiny_model_d
 ))
 def test_fuzz_reader_yields_sentences_or_a_located_data_error(data):
     """Arbitrary bytes: sentences with one BIO2 tag per token, or DataError with a line in range; nothing else."""
-    from windowner.conll import ConllRepairWarning, read_conll
+    from windowner.text.conll import ConllRepairWarning, read_conll
 
     try:
         with warnings.catch_warnings():
@@ -283,7 +283,7 @@ def test_fuzz_reader_yields_sentences_or_a_located_data_error(data):
 
 def _diverge_after(monkeypatch, calls: int) -> None:
     """Make the loss NaN from the (calls+1)-th training batch on."""
-    from windowner.network import WindowNetwork
+    from windowner.nn.network import WindowNetwork
 
     original = WindowNetwork.loss_and_grads
     count = [0]
@@ -302,8 +302,8 @@ def _batches_per_epoch(pairs, batch_size: int) -> int:
 
 
 def test_nan_loss_raises_and_keeps_the_best_epoch(monkeypatch, tiny_corpus):
-    from windowner.config import TrainConfig
-    from windowner.training import TrainingDiverged, fit
+    from windowner.model.config import TrainConfig
+    from windowner.model.training import TrainingDiverged, fit
 
     train, dev = tiny_corpus["train"][:150], tiny_corpus["dev"]
     snapshots = []
@@ -324,8 +324,8 @@ def test_nan_loss_raises_and_keeps_the_best_epoch(monkeypatch, tiny_corpus):
 
 def test_nan_without_dev_keeps_the_lowest_loss_epoch(monkeypatch, tiny_corpus):
     """Without dev data the best epoch is the one with the lowest training loss — even if that loss is > 1."""
-    from windowner.config import TrainConfig
-    from windowner.training import TrainingDiverged, fit
+    from windowner.model.config import TrainConfig
+    from windowner.model.training import TrainingDiverged, fit
 
     train = tiny_corpus["train"][:100]
     _diverge_after(monkeypatch, _batches_per_epoch(train, 64))
@@ -377,8 +377,8 @@ def test_cli_real_divergence_with_huge_learning_rate(tmp_path, tiny_files, capsy
 
 
 def test_keyboard_interrupt_returns_best_model_so_far(tiny_corpus):
-    from windowner.config import TrainConfig
-    from windowner.training import fit
+    from windowner.model.config import TrainConfig
+    from windowner.model.training import fit
 
     snapshots = []
 
@@ -400,7 +400,7 @@ def test_keyboard_interrupt_returns_best_model_so_far(tiny_corpus):
 def test_keyboard_interrupt_in_first_epoch_saves_nothing(monkeypatch, tmp_path, tiny_model_dir, tiny_files, capsys):
     import shutil
 
-    from windowner.network import WindowNetwork
+    from windowner.nn.network import WindowNetwork
 
     out = tmp_path / "m"
     shutil.copytree(tiny_model_dir, out)

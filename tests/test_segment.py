@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import windowner
-from windowner import segment
-from windowner import tokenizer as tokenizer_module
+from windowner.text import segment
+from windowner.text import tokenizer as tokenizer_module
 from windowner.errors import ModelError
-from windowner.model_files import TOKENIZER_FILE, load_model
-from windowner.segment import MAX_SENTENCE_TOKENS, cap_sentences, segment_text, sentence_cuts
-from windowner.tokenization import SPACY_DEFAULTS, TokenizerRules, build_tokenizer, learn_rules
+from windowner.model.files import TOKENIZER_FILE, load_model
+from windowner.text.segment import MAX_SENTENCE_TOKENS, cap_sentences, segment_text, sentence_cuts
+from windowner.text.conventions import SPACY_DEFAULTS, TokenizerRules, build_tokenizer, learn_rules
 
 from conftest import make_corpus
 
@@ -157,7 +157,7 @@ def test_a_final_abbreviation_gives_its_period_to_the_sentence_if_the_data_does(
 def test_an_entity_ending_inside_a_spacy_token_takes_all_of_it():
     import numpy as np
 
-    from windowner.segment import segment_doc, set_spacy_entities
+    from windowner.text.segment import segment_doc, set_spacy_entities
 
     doc = build_tokenizer(None)("He works for Lear Corp.")
     seg = segment_doc(doc, final_period=True)

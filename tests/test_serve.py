@@ -17,7 +17,7 @@ pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 
 import windowner  # noqa: E402
-from windowner.serve import MAX_BODY, create_app  # noqa: E402
+from windowner.integrations.serve import MAX_BODY, create_app  # noqa: E402
 
 from servekit import ROOT, serve_load, thread_server  # noqa: E402
 

@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.utils import estimator_checks
 
 import windowner
-from windowner.config import TrainConfig
+from windowner.model.config import TrainConfig
 
 from conftest import make_corpus
 
@@ -71,7 +71,7 @@ def test_fit_predict_score(fitted, data):
     assert fitted.model_.config["hidden"] == 16 and fitted.model_.config["seed"] == 3
     pred = fitted.predict(X_test)
     assert [len(p) for p in pred] == [len(x) for x in X_test]
-    from windowner.metrics import evaluate
+    from windowner.evaluation.metrics import evaluate
 
     f1 = fitted.score(X_test, y_test)
     assert f1 == evaluate(y_test, pred).overall.f1

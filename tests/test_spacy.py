@@ -33,7 +33,7 @@ def nlp(tiny_model_dir):
 
 def test_factory_is_registered_through_the_entry_point():
     [ep] = [ep for ep in entry_points(group="spacy_factories") if ep.name == "windowner"]
-    assert ep.value == "windowner.spacy_component:make_windowner"
+    assert ep.value == "windowner.integrations.spacy:make_windowner"
     assert ep.load().__name__ == "make_windowner"
 
 

@@ -14,8 +14,8 @@ import spacy
 
 import windowner
 from windowner.cli import main
-from windowner.confidence import Outcomes
-from windowner.metrics import evaluate
+from windowner.evaluation.confidence import Outcomes
+from windowner.evaluation.metrics import evaluate
 
 from conftest import make_corpus, write_conll
 
@@ -144,7 +144,7 @@ def test_precision_does_not_fall_as_the_threshold_rises():
     score ranks entities well but not perfectly, so precision may dip by an entity or two between thresholds.)"""
     from pathlib import Path
 
-    from windowner.conll import read_conll
+    from windowner.text.conll import read_conll
 
     corpora = Path(__file__).resolve().parents[1] / "corpora"
     data = {split: [(s.tokens, s.tags) for s in read_conll(corpora / f"wn-pld.{split}.conll")]

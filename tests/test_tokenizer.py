@@ -1,4 +1,4 @@
-"""windowner.tokenizer: spaCy's tokenizer algorithm in plain Python gives spaCy's tokens and offsets."""
+"""windowner.text.tokenizer: spaCy's tokenizer algorithm in plain Python gives spaCy's tokens and offsets."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 import windowner
-from windowner import tokenizer as tokenizer_module
-from windowner.conll import read_conll
-from windowner.model_files import TOKENIZER_FILE
-from windowner.segment import tokenizable
-from windowner.tokenization import TokenizerRules, build_tokenizer, learn_rules, spacy_tables, tables_of
-from windowner.tokenizer import Tokenizer, TokenizerTables
+from windowner.text import tokenizer as tokenizer_module
+from windowner.text.conll import read_conll
+from windowner.model.files import TOKENIZER_FILE
+from windowner.text.segment import tokenizable
+from windowner.text.conventions import TokenizerRules, build_tokenizer, learn_rules, spacy_tables, tables_of
+from windowner.text.tokenizer import Tokenizer, TokenizerTables
 
 from conftest import needs_shared
 
@@ -76,7 +76,7 @@ def test_edge_cases_get_spacys_tokens(pair, text):
     assert ours(text) == spacy_tokens(theirs, text)
 
 
-@pytest.mark.filterwarnings("ignore::windowner.conll.ConllRepairWarning")  # conll03 dev holds stray I- tags
+@pytest.mark.filterwarnings("ignore::windowner.text.conll.ConllRepairWarning")  # conll03 dev holds stray I- tags
 def test_corpus_sentences_get_spacys_tokens(pair):
     theirs, ours = pair
     lines = []

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from windowner import vectors as V
-from windowner.vectors import KeyIndex, WordVectors, digit_normalize, encode_keys, key_hash, key_hashes, load_vectors
+from windowner.lexicon import vectors as V
+from windowner.lexicon.vectors import KeyIndex, WordVectors, digit_normalize, encode_keys, key_hash, key_hashes, load_vectors
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -294,7 +294,7 @@ def test_concurrent_processes_share_one_cache(cache, tmp_path):
     """Four processes that build the same index at once all answer correctly and leave one good copy."""
     keys = [f"w{i}" for i in range(3000)] + SMALL_KEYS
     path = write_glove(tmp_path / "v.txt", keys, dim=2)
-    script = ("import sys; from windowner.vectors import load_vectors\n"
+    script = ("import sys; from windowner.lexicon.vectors import load_vectors\n"
               f"wv = load_vectors({str(path)!r})\n"
               "assert wv.find('W2999') == 2999 and wv.find('PARIS') == 3002 and wv.find('nope') == -1\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT))

@@ -9,7 +9,7 @@ import pytest
 
 from windowner.cli import main
 from windowner.errors import DataError, WindownerError
-from windowner.vectors import (DEFAULT_VECTORS, WordVectors, digit_normalize, load_vectors, tokenize,
+from windowner.lexicon.vectors import (DEFAULT_VECTORS, WordVectors, digit_normalize, load_vectors, tokenize,
                                train_word2vec)
 
 KEYS = ["the", "Paris", "paris", "london", "1987", "1,000", "100", "EU", "don't", "x-ray"]
@@ -238,7 +238,7 @@ def test_cli_train_and_info(tmp_path, capsys):
 
 
 def test_read_rows_equals_indexing_for_maps_and_arrays(tmp_path):
-    from windowner.vectors import read_rows
+    from windowner.lexicon.vectors import read_rows
 
     rng = np.random.default_rng(0)
     arr = rng.normal(size=(500, 7)).astype(np.float32)
@@ -253,7 +253,7 @@ def test_read_rows_equals_indexing_for_maps_and_arrays(tmp_path):
 
 
 def test_column_major_vectors_get_a_cached_row_major_copy(tmp_path, monkeypatch):
-    from windowner.vectors import _row_major
+    from windowner.lexicon.vectors import _row_major
 
     monkeypatch.setenv("WINDOWNER_CACHE", str(tmp_path / "cache"))
     arr = np.asfortranarray(np.random.default_rng(1).normal(size=(300, 5)).astype(np.float32))

@@ -20,12 +20,12 @@ SAMPLES = [
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .config import TrainConfig
-    from .conll import read_conll
-    from .metrics import evaluate
-    from .model_files import save_model
+    from .model.config import TrainConfig
+    from .text.conll import read_conll
+    from .evaluation.metrics import evaluate
+    from .model.files import save_model
     from .tagger import DEFAULT_MODEL_DIR, Tagger
-    from .training import fit
+    from .model.training import fit
 
     p = argparse.ArgumentParser(prog="python -m windowner.demo", description=__doc__)
     p.add_argument("--corpora", default="corpora", help="directory with wn-pld.{train,dev,test}.conll")

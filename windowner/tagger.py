@@ -1,9 +1,9 @@
 """The user's entry points: ``windowner.load(dir)("Obama visited Paris on 5 May.")`` and ``windowner.train``.
 
-A :class:`Tagger` wraps a trained :class:`~windowner.inference.NERModel`: raw text is segmented
-(:mod:`windowner.segment`), sentences of many texts are tagged together in model calls of at most
+A :class:`Tagger` wraps a trained :class:`~windowner.model.inference.NERModel`: raw text is segmented
+(:mod:`windowner.text.segment`), sentences of many texts are tagged together in model calls of at most
 :data:`MAX_CALL_TOKENS` tokens (bounded memory, whatever the text length), and each text becomes a
-:class:`~windowner.doc.Doc`. Integrations (spaCy, scikit-learn, Dask, explain) use its public methods.
+:class:`~windowner.text.doc.Doc`. Integrations (spaCy, scikit-learn, Dask, explain) use its public methods.
 """
 
 from __future__ import annotations
@@ -16,18 +16,18 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .config import TrainConfig
-from .confidence import Scored, ScoredSpan, check_threshold
-from .doc import Doc
+from .model.config import TrainConfig
+from .evaluation.confidence import Scored, ScoredSpan, check_threshold
+from .text.doc import Doc
 from .errors import ModelError
-from .inference import NERModel
-from .model_files import TOKENIZER_FILE, load_model, save_model
-from .explain import TokenSaliency, explain_segmentation
-from .segment import (SCORE_ATTR, Segmentation, check_text, segment_doc, segment_text, set_spacy_entities,
+from .model.inference import NERModel
+from .model.files import TOKENIZER_FILE, load_model, save_model
+from .model.explain import TokenSaliency, explain_segmentation
+from .text.segment import (SCORE_ATTR, Segmentation, check_text, segment_doc, segment_text, set_spacy_entities,
                       tokenizable, tokenizer_is_full)
-from .tokenization import build_tokenizer, spacy_tables
-from .tokenizer import Tokenizer
-from .training import Pairs, check_tagged, fit
+from .text.conventions import build_tokenizer, spacy_tables
+from .text.tokenizer import Tokenizer
+from .model.training import Pairs, check_tagged, fit
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "default"  # written by `make demo`
 MAX_CALL_TOKENS = 100_000  # tokens per model call; the model works through them in small chunks
@@ -79,7 +79,7 @@ class Tagger:
         makes the same tokens without spaCy): it follows the conventions of the model's training data
         (``model.tokenizer_rules``, saved as ``tokenizer.json``), or is spaCy's English tokenizer for models
         without them. spaCy adds every new word to its Vocab, so a tokenizer whose Vocab is full
-        (:data:`~windowner.segment.MAX_TOKENIZER_WORDS`) is replaced by a fresh one: memory stays bounded."""
+        (:data:`~windowner.text.segment.MAX_TOKENIZER_WORDS`) is replaced by a fresh one: memory stays bounded."""
         tok = self._tok
         if tok is None or tokenizer_is_full(tok):
             self._tok = tok = build_tokenizer(self.model.tokenizer_rules)
@@ -89,7 +89,7 @@ class Tagger:
     def raw_tokenizer(self) -> Tokenizer:
         """The tokenizer :meth:`__call__`, :meth:`pipe` and :meth:`segment` use: the same tokens as
         :attr:`tokenizer`, from spaCy's algorithm in plain Python over the tables saved in ``tokenizer.json``
-        (:mod:`windowner.tokenizer`), so tagging raw text neither imports spaCy nor grows a Vocab. For a model
+        (:mod:`windowner.text.tokenizer`), so tagging raw text neither imports spaCy nor grows a Vocab. For a model
         without saved tables (trained in this process, or saved before windowner kept them) they are read off
         spaCy's tokenizer once."""
         tok = self._raw
@@ -132,7 +132,7 @@ class Tagger:
         return self.predict_scored(sentences, threshold)[:2]
 
     def predict_scored(self, sentences: Iterable[Sequence[str]], threshold: float = 0.0) -> Scored:
-        """Pre-tokenized sentences -> :class:`~windowner.confidence.Scored`: per sentence the BIO2 tags, each
+        """Pre-tokenized sentences -> :class:`~windowner.evaluation.confidence.Scored`: per sentence the BIO2 tags, each
         tag's probability, and the entities (label, start, end, score) scoring at least ``threshold``."""
         return self._checked(sentences, check_threshold(threshold))
 
@@ -246,7 +246,7 @@ class Tagger:
 
     def explain(self, text: str, label: str | None = None, method: str = "norm") -> list[TokenSaliency]:
         """Per token of ``text``, how much each window position drives its class score (∂s_c/∂x); see
-        :mod:`windowner.explain`. ``label``: an entity type, a tag, or None (each token's predicted tag)."""
+        :mod:`windowner.model.explain`. ``label``: an entity type, a tag, or None (each token's predicted tag)."""
         return explain_segmentation(self.model, self.segment(text), label, method)
 
     def to_spacy(self, text: str, threshold: float = 0.0):
@@ -308,7 +308,7 @@ def train(train: str | os.PathLike | Pairs, dev: str | os.PathLike | Pairs | Non
 
 def _pairs(data, read: dict, what: str) -> list:
     if isinstance(data, (str, os.PathLike)):
-        from .conll import read_conll
+        from .text.conll import read_conll
 
         return [(s.tokens, s.tags) for s in read_conll(data, **read)]
     if isinstance(data, Iterable) and not isinstance(data, bytes):

@@ -29,10 +29,10 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from itertools import islice
 
-    from ..conll import read_conll
-    from ..confidence import Outcomes
-    from ..metrics import Accumulator
-    from ..model_files import load_model
+    from ..text.conll import read_conll
+    from ..evaluation.confidence import Outcomes
+    from ..evaluation.metrics import Accumulator
+    from ..model.files import load_model
     from .options import data_kwargs, report_warnings
 
     model = load_model(args.model)
@@ -45,7 +45,7 @@ def run(args) -> int:
         from pathlib import Path
 
         from ..errors import WindownerError
-        from ..report import ErrorAnalysis
+        from ..evaluation.report import ErrorAnalysis
 
         if not Path(args.html).resolve().parent.is_dir():  # fail before tagging, not after
             raise WindownerError(f"{args.html}: its directory does not exist")
@@ -91,7 +91,7 @@ def _write_html(args, analysis, report) -> None:
     from pathlib import Path
 
     from ..errors import WindownerError
-    from ..report import render_html
+    from ..evaluation.report import render_html
     from ..version import __version__
 
     page = render_html(analysis, report, source=Path(args.file).name if args.file != "-" else "stdin",
@@ -108,11 +108,11 @@ def _confidence(model, args, kept, every) -> dict:
     PR-against-threshold curve of all entities; plots when asked."""
     rel, curve = kept.entity_reliability(), every.pr_curve()
     if args.pr_curve:
-        from ..plots import plot_pr_curve
+        from ..evaluation.plots import plot_pr_curve
 
         plot_pr_curve(curve, args.pr_curve, marked=args.threshold)
     if args.calibration:
-        from ..plots import plot_reliability
+        from ..evaluation.plots import plot_reliability
 
         plot_reliability(rel, args.calibration)
     best = curve.best()

@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..gradcheck import TOLERANCE, run_all
+    from ..nn.gradcheck import TOLERANCE, run_all
 
     result = run_all(seed=args.seed)
     if args.json:

@@ -25,7 +25,7 @@ def threshold(text: str) -> float:
     """argparse type for --threshold: a number from 0 to 1."""
     import argparse
 
-    from ..confidence import check_threshold
+    from ..evaluation.confidence import check_threshold
 
     try:
         return check_threshold(float(text))
@@ -44,7 +44,7 @@ def add_data_args(p, tags: bool = True) -> None:
     if tags:
         g.add_argument("--tag-column", type=int, default=-1, metavar="N",
                        help="column holding the NER tag (0-based; default -1, the last)")
-    from ..tags import SCHEMES
+    from ..text.tags import SCHEMES
 
     g.add_argument("--scheme", default="auto", choices=["auto", *SCHEMES],
                    help="tag scheme of the input (default: detect)")
@@ -53,7 +53,7 @@ def add_data_args(p, tags: bool = True) -> None:
 
 
 def data_kwargs(args, labels=None) -> dict:
-    from ..tags import parse_labels, parse_mapping
+    from ..text.tags import parse_labels, parse_mapping
 
     try:
         return {"tag_column": getattr(args, "tag_column", -1), "scheme": args.scheme,
@@ -78,6 +78,6 @@ def report_warnings():
 
 
 def read_pairs(path, **kwargs) -> list[tuple[list[str], list[str]]]:
-    from ..conll import read_conll
+    from ..text.conll import read_conll
 
     return [(s.tokens, s.tags) for s in read_conll(path, **kwargs)]

@@ -1,4 +1,4 @@
-"""``windowner serve [MODEL]``: tag text over HTTP (``POST /tag``) and in a page at ``/``; see :mod:`windowner.serve`."""
+"""``windowner serve [MODEL]``: tag text over HTTP (``POST /tag``) and in a page at ``/``; see :mod:`windowner.integrations.serve`."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..errors import WindownerError
-    from ..serve import create_app, require_serve
+    from ..integrations.serve import create_app, require_serve
     from ..tagger import load
 
     require_serve()  # before loading the model: say what to install at once

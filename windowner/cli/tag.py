@@ -12,7 +12,7 @@ import sys
 from itertools import islice
 from pathlib import Path
 
-from ..output import doc_record, dumps
+from ..text.output import doc_record, dumps
 
 
 def add_parser(sub) -> None:
@@ -69,7 +69,7 @@ def run(args) -> int:
 def _batches(path: str, args):
     """(kind, batch, id of its first document) for one input; ids restart at 0 in each file."""
     if args.input_format == "conll":
-        from ..conll import read_conll
+        from ..text.conll import read_conll
 
         items, kind = (s.tokens for s in read_conll(path, tag_column=None, scheme=args.scheme)), "conll"
     else:
@@ -97,7 +97,7 @@ def _format_batch(tagger, kind: str, items: list, first_id: int, fmt: str, thres
 def _format_batch_on_worker(model_dir: str, kind: str, items: list, first_id: int, fmt: str,
                             threshold: float = 0.0) -> str:
     """Dask task: the same as :func:`_format_batch`, with the worker process's cached model."""
-    from ..dask import worker_tagger
+    from ..integrations.dask import worker_tagger
 
     with worker_tagger(model_dir) as tagger:
         return _format_batch(tagger, kind, items, first_id, fmt, threshold)
@@ -106,7 +106,7 @@ def _format_batch_on_worker(model_dir: str, kind: str, items: list, first_id: in
 def _run_on_dask(model_path, inputs: list[str], args, fmt: str, out) -> None:
     import os
 
-    from ..dask import connect, map_ordered, require_dask
+    from ..integrations.dask import connect, map_ordered, require_dask
     from ..errors import ModelError, WindownerError
     from ..tagger import default_model_path
 
@@ -188,7 +188,7 @@ def _write_doc(doc, doc_id: int, fmt: str, out) -> None:
 
 def _write_conll_batch(tagger, sentences: list[list[str]], first_id: int, fmt: str, out,
                        threshold: float = 0.0) -> None:
-    from ..tags import bio2_spans as spans
+    from ..text.tags import bio2_spans as spans
 
     tags = tagger.tag_tokens(sentences, threshold)
     for sent_id, (tokens, t) in enumerate(zip(sentences, tags), first_id):

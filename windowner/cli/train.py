@@ -7,7 +7,7 @@ import time
 
 
 def add_parser(sub) -> None:
-    from ..config import add_arguments
+    from ..model.config import add_arguments
     from .options import add_data_args
 
     p = sub.add_parser("train", help="train a tagger on CoNLL files",
@@ -22,10 +22,10 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..config import from_arguments
+    from ..model.config import from_arguments
     from ..errors import DataError
-    from ..model_files import save_model
-    from ..training import TrainingDiverged, fit
+    from ..model.files import save_model
+    from ..model.training import TrainingDiverged, fit
     from .options import data_kwargs, read_pairs, report_warnings
 
     kw = data_kwargs(args, args.labels)

@@ -1,0 +1,1 @@
+"""Evaluation: conlleval metrics, calibrated confidence, the HTML error report, plots."""

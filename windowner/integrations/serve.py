@@ -1,0 +1,268 @@
+"""``windowner serve``: a loaded tagger behind a small HTTP API and a page to try it (Starlette, run by uvicorn).
+
+Routes: ``GET /`` (the page), ``GET /health`` and ``POST /tag`` with ``{"text": str}`` or ``{"texts": [str, ...]}``.
+``/tag`` answers exactly what ``windowner tag --format json`` writes for the same text(s) (see
+:mod:`windowner.text.output`). Every error is JSON ``{"error": message}``: 400 for a body that is not JSON, 413 for
+one over ``max_body`` bytes, 422 for JSON of the wrong shape, 404 and 405 for unknown routes and methods.
+No request can name a file or a model: the tagger is chosen when the app is made.
+
+Starlette and uvicorn are an optional extra (``pip install 'windowner[serve]'``) and are imported only here,
+inside functions, so ``import windowner`` never needs them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..errors import WindownerError
+from ..text.output import doc_record, dumps
+from ..evaluation.report import LABEL_CSS
+
+MAX_BODY = 1_000_000  # bytes of a request body, by default
+INSTALL_HINT = "pip install 'windowner[serve]'"
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number",
+               bool: "a boolean", type(None): "null"}
+
+class RequestError(Exception):
+    """A request the API refuses: ``status`` is the HTTP status, the message goes into ``{"error": ...}``."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def require_serve(what: str = "windowner serve") -> None:
+    """Raise WindownerError with the install command when Starlette or uvicorn is missing."""
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise WindownerError(f"{what} needs Starlette and uvicorn ({exc.name} is not installed): "
+                             f"{INSTALL_HINT}") from None
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def parse_request(body: bytes) -> tuple[list[str], bool]:
+    """The texts of a ``/tag`` body and whether it was a batch (``"texts"``); RequestError if it is not valid."""
+    usage = 'send {"text": "..."} or {"texts": ["...", ...]}'
+    if not body.strip():
+        raise RequestError(400, f"the request body is empty; {usage}")
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError too
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise RequestError(400, f"the request body is not valid JSON ({reason}); {usage}") from None
+    if not isinstance(data, dict):
+        raise RequestError(422, f"the JSON body must be an object, got {_json_type(data)}; {usage}")
+    unknown = sorted(set(data) - {"text", "texts"})
+    if unknown:
+        raise RequestError(422, f"unknown field {unknown[0]!r}; {usage}")
+    if "text" in data and "texts" in data:
+        raise RequestError(422, f'give "text" or "texts", not both; {usage}')
+    if "text" in data:
+        if not isinstance(data["text"], str):
+            raise RequestError(422, f'"text" must be a string, got {_json_type(data["text"])}')
+        return [data["text"]], False
+    if "texts" in data:
+        texts = data["texts"]
+        if not isinstance(texts, list):
+            raise RequestError(422, f'"texts" must be an array of strings, got {_json_type(texts)}')
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise RequestError(422, f'"texts" must be an array of strings, but item {i} is {_json_type(t)}')
+        return texts, True
+    raise RequestError(422, f'missing field "text" or "texts"; {usage}')
+
+
+def tag_json(tagger, texts: list[str], batch: bool) -> bytes:
+    """The response body of ``/tag``: one document object, or ``{"docs": [...]}`` with ids 0..n-1."""
+    if not texts:
+        return b'{"docs": []}'
+    docs = list(tagger.pipe(texts, batch_size=len(texts)))  # the tagger is thread-safe: no lock
+    records = [doc_record(doc, i) for i, doc in enumerate(docs)]
+    return json_bytes({"docs": records} if batch else records[0])
+
+
+def json_bytes(obj: Any) -> bytes:
+    """``obj`` as the CLI writes it, UTF-8 encoded; lone surrogates (not UTF-8) fall back to \\u escapes."""
+    try:
+        return dumps(obj).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj).encode("ascii")
+
+
+async def read_body(request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as Content-Length or the bytes received pass ``limit``."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise RequestError(400, f"bad Content-Length header {declared!r}")
+        if int(declared) > limit:
+            raise RequestError(413, f"the request body has {int(declared):,} bytes; the limit is {limit:,}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(413, f"the request body is over the limit of {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(tagger, max_body: int = MAX_BODY):
+    """The ASGI app serving ``tagger`` (loaded once, shared by all requests; tagging runs in a thread pool)."""
+    require_serve()
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.exceptions import HTTPException
+    from starlette.responses import HTMLResponse, JSONResponse, Response
+    from starlette.routing import Route
+
+    from ..version import __version__
+
+    if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
+        raise ValueError(f"max_body must be a positive number of bytes, got {max_body!r}")
+    health = {"model": tagger.path.name if tagger.path is not None else None, "labels": list(tagger.labels),
+              "version": __version__}
+
+    def error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+        if status == 413:  # the rest of the body was not read: the connection cannot carry another request
+            headers = {**(headers or {}), "Connection": "close"}
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+    async def page(request) -> HTMLResponse:
+        return HTMLResponse(PAGE, headers=PAGE_HEADERS)
+
+    async def get_health(request) -> JSONResponse:
+        return JSONResponse(health)
+
+    async def tag(request) -> Response:
+        try:
+            texts, batch = parse_request(await read_body(request, max_body))
+        except RequestError as exc:
+            return error(exc.status, str(exc))
+        body = await run_in_threadpool(tag_json, tagger, texts, batch)
+        return Response(body, media_type="application/json")
+
+    async def http_error(request, exc: HTTPException) -> JSONResponse:
+        allowed = (exc.headers or {}).get("Allow", "")
+        messages = {404: f"no such route: {request.url.path}; try GET /, GET /health or POST /tag",
+                    405: f"{request.method} is not allowed on {request.url.path}; use {allowed}"}
+        return error(exc.status_code, messages.get(exc.status_code, str(exc.detail)), exc.headers)
+
+    async def server_error(request, exc: Exception) -> JSONResponse:
+        return error(500, f"internal error ({type(exc).__name__}); see the server log")
+
+    routes = [Route("/", page, methods=["GET"]), Route("/health", get_health, methods=["GET"]),
+              Route("/tag", tag, methods=["POST"])]
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error})
+
+
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                               "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>windowner</title>
+<style>
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:900px;padding:16px 24px;color:#1f2328}
+h1{font-size:22px;margin:4px 0}#meta{color:#57606a;font-size:13px}
+textarea{width:100%;box-sizing:border-box;font:inherit;padding:8px;border:1px solid #d0d7de;border-radius:6px}
+.controls{display:flex;gap:18px;align-items:center;flex-wrap:wrap;margin:10px 0}
+button{font:inherit;padding:5px 14px;border-radius:6px;border:1px solid #1f883d;background:#1f883d;color:#fff;cursor:pointer}
+button:disabled{opacity:.6}#labels label{margin-right:10px}
+#result{white-space:pre-wrap;line-height:2.3;border:1px solid #d0d7de;border-radius:6px;padding:10px 12px;min-height:3em}
+mark.ent{padding:2px 5px;border-radius:5px;color:#1f2328}
+mark.ent .badge{font-size:10px;font-weight:700;margin-left:5px;opacity:.8;white-space:nowrap}
+mark.ent.off{background:none;padding:0}mark.ent.off .badge{display:none}
+#summary{color:#57606a;font-size:13px}#error{color:#cf222e}
+/*LABEL_CSS*/
+</style></head>
+<body>
+<h1>windowner</h1><div id="meta">loading…</div>
+<p><textarea id="text" rows="6" placeholder="Paste or type text, then Tag (Ctrl+Enter)">Barack Obama visited Paris on 5 May 2009 with Angela Merkel.</textarea></p>
+<div class="controls"><button id="tag-button" type="button">Tag</button>
+<label>min score <input id="threshold" type="range" min="0" max="1" step="0.01" value="0">
+<output id="threshold-value">0.00</output></label><span id="labels"></span></div>
+<div id="error" role="alert"></div>
+<div id="result" aria-live="polite"></div>
+<p id="summary"></p>
+<script>
+(function () {
+  'use strict';
+  var $ = function (id) { return document.getElementById(id); };
+  var labels = [], tagged = 0;
+  function colour(label) { var i = labels.indexOf(label); return 'c' + (i < 0 ? 7 : i % 8); }
+  function hiddenLabels() {
+    var off = {};
+    document.querySelectorAll('#labels input').forEach(function (box) { if (!box.checked) off[box.dataset.label] = true; });
+    return off;
+  }
+  function filter() {
+    var t = parseFloat($('threshold').value), off = hiddenLabels(), shown = 0, all = 0;
+    $('threshold-value').textContent = t.toFixed(2);
+    document.querySelectorAll('#result .ent').forEach(function (m) {
+      var visible = !off[m.dataset.label] && parseFloat(m.dataset.score) >= t;
+      m.classList.toggle('off', !visible);
+      all += 1; shown += visible ? 1 : 0;
+    });
+    $('summary').textContent = all ? shown + ' of ' + all + ' entities shown' : '';
+  }
+  function render(doc) {
+    var out = $('result'), chars = Array.from(doc.text), at = 0;  // offsets count code points, as in Python
+    out.replaceChildren();
+    doc.ents.forEach(function (e) {
+      out.append(chars.slice(at, e.start_char).join(''));
+      var m = document.createElement('mark'), badge = document.createElement('span');
+      m.className = 'ent ' + colour(e.label);
+      m.dataset.label = e.label; m.dataset.start = e.start_char; m.dataset.end = e.end_char; m.dataset.score = e.score;
+      m.title = e.label + ', score ' + e.score.toFixed(3) + ', characters ' + e.start_char + '–' + e.end_char;
+      badge.className = 'badge';
+      badge.textContent = e.label + ' ' + e.score.toFixed(2);
+      m.append(chars.slice(e.start_char, e.end_char).join(''), badge);
+      out.append(m);
+      at = e.end_char;
+    });
+    out.append(chars.slice(at).join(''));
+    filter();
+  }
+  function tag() {
+    var button = $('tag-button');
+    button.disabled = true; $('error').textContent = '';
+    fetch('/tag', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                   body: JSON.stringify({text: $('text').value})})
+      .then(function (r) { return r.json().then(function (body) {
+        if (!r.ok) throw new Error(body.error || r.statusText);
+        return body; }); })
+      .then(render)
+      .catch(function (err) { $('error').textContent = 'Error: ' + err.message; })
+      .finally(function () { button.disabled = false; tagged += 1; document.body.dataset.tagged = tagged; });
+  }
+  fetch('/health').then(function (r) { return r.json(); }).then(function (h) {
+    labels = h.labels;
+    $('meta').textContent = 'model ' + h.model + ' · labels ' + h.labels.join(', ') + ' · windowner ' + h.version;
+    h.labels.forEach(function (label) {
+      var box = document.createElement('input'), tagEl = document.createElement('label');
+      box.type = 'checkbox'; box.checked = true; box.dataset.label = label;
+      box.addEventListener('change', filter);
+      var name = document.createElement('span');
+      name.className = 'tag ' + colour(label); name.textContent = label;
+      tagEl.append(box, ' ', name);
+      $('labels').append(tagEl);
+    });
+    document.body.dataset.ready = 'yes';
+  }).catch(function (err) { $('meta').textContent = 'could not reach /health: ' + err.message; });
+  $('tag-button').addEventListener('click', tag);
+  $('threshold').addEventListener('input', filter);
+  $('text').addEventListener('keydown', function (ev) { if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) tag(); });
+})();
+</script>
+</body></html>
+""".replace("/*LABEL_CSS*/", LABEL_CSS)

@@ -1,0 +1,1 @@
+"""Lexical resources: pretrained word vectors, gazetteer lists, word clusters."""

@@ -1,0 +1,1 @@
+"""The model: the hyper-parameter schema, assembly, training, inference, explanations, model directories."""
