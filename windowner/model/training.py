@@ -180,18 +180,9 @@ def _fit_calibrated(train: Pairs, dev: Pairs | None, cfg: TrainConfig, args: dic
     return final
 
 
-def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, progress: bool,
-         log: Callable[[str], None] | None, on_epoch: Callable[[NERModel, dict], None] | None) -> NERModel:
-    """One training run of :func:`fit`; with ``hold_out``, on all but the calibration sentences, then calibrated."""
-    train = [(list(t), list(g)) for t, g in train if len(t)]
-    if not train:
-        raise WindownerError("the training data has no sentences")
-    rng = np.random.default_rng(cfg.seed)
-    tags = tag_set((g for _, g in train), cfg.labels)
-    train = only_labels(train, cfg.labels)
-    index = {t: i for i, t in enumerate(tags)}
-    train, held_out = split_for_calibration(train, cfg) if hold_out else (train, [])
-
+def initialize(train: Pairs, tags: Sequence[str], cfg: TrainConfig, rng: np.random.Generator) -> NERModel:
+    """An untrained model for the (tokens, BIO2 tags) pairs ``train``: the resources the config asks for, the
+    lexicon of the training tokens, the embedding tables, the network and the decoder's transitions."""
     pretrained = None
     if cfg.vectors not in ("none", None):
         pretrained = load_vectors(cfg.vectors)
@@ -223,6 +214,23 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
         ls, lt = learned_transitions((g for _, g in train), tags)
         start, trans = start + ls, trans + lt
     model = NERModel(config, tags, lexicon, embeddings, net, start, trans)
+    return model
+
+
+def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, progress: bool,
+         log: Callable[[str], None] | None, on_epoch: Callable[[NERModel, dict], None] | None) -> NERModel:
+    """One training run of :func:`fit`; with ``hold_out``, on all but the calibration sentences, then calibrated."""
+    train = [(list(t), list(g)) for t, g in train if len(t)]
+    if not train:
+        raise WindownerError("the training data has no sentences")
+    rng = np.random.default_rng(cfg.seed)
+    tags = tag_set((g for _, g in train), cfg.labels)
+    train = only_labels(train, cfg.labels)
+    index = {t: i for i, t in enumerate(tags)}
+    train, held_out = split_for_calibration(train, cfg) if hold_out else (train, [])
+
+    model = initialize(train, tags, cfg, rng)
+    lexicon, embeddings, net = model.lexicon, model.embeddings, model.net
 
     feats = model.window_features([t for t, _ in train])  # (N, m, c)
     y = np.array([index[tag] for _, g in train for tag in g])
