@@ -10,9 +10,11 @@ import pytest
 
 from windowner.model.config import TrainConfig
 from windowner.errors import ModelError
-from windowner.features import NGRAM_SLOTS, Lexicon, char_ngrams, shape
+from windowner.features import NGRAM_SLOTS, ClusterFeature, GazetteerFeature, Lexicon, char_ngrams, shape
 from windowner.nn.network import Embeddings
-from windowner.model.files import CLUSTERS_FILE, GAZETTEER_FILE, load_model, save_model
+from windowner.model.files import load_model, save_model
+
+GAZETTEER_FILE, CLUSTERS_FILE = GazetteerFeature.file, ClusterFeature.file
 from windowner.model.training import fit
 
 ALL_FEATURES = dict(prefix_len=3, shape_dim=6, gazetteer_dim=4, cluster_dim=5, clusters=16, ngram_dim=4,
@@ -32,11 +34,11 @@ def test_columns_follow_the_options_and_padding_matches():
     sents = [["Obama", "visited", "Paris"], ["Obama", "left", "."]] * 3
     plain = Lexicon.build(sents, suffix_min_count=1)
     assert plain.columns == ("E", "C", "F") and plain.padding.shape == (2, 3)
-    rich = Lexicon.build(sents, prefix_len=2, shapes=True, suffix_min_count=1)
+    rich = Lexicon.build(sents, prefix_len=2, shape_dim=4, suffix_min_count=1)
     assert rich.columns == ("E", "C", "F", "P", "S")
     feats = rich.features(["Obama", "unseen", "PARIS"])
     assert feats.shape == (3, 5)
-    assert feats[0, 3] == rich._ids["P"]["ob"] and feats[0, 4] == rich._ids["S"]["Xx"]
+    assert feats[0, 3] == rich["P"].id_of("ob") > 1 and feats[0, 4] == rich["S"].id_of("Xx") > 1
     assert feats[1, 3] == 0  # an unseen prefix is id 0; 1 is the padding
     win = rich.window_features([["Obama", "visited"]], 1)
     assert win.shape == (2, 3, 5) and (win[0, 0] == rich.padding[0]).all() and (win[1, 2] == rich.padding[1]).all()
@@ -112,7 +114,7 @@ def test_char_ngrams_are_the_edge_marked_3_to_5_grams_hashed_alike_in_every_proc
 
 
 def test_ngram_columns_and_the_bag_mean():
-    lex = Lexicon.build([["Obama", "visited", "Paris"]], suffix_min_count=1, ngram_buckets=31)
+    lex = Lexicon.build([["Obama", "visited", "Paris"]], suffix_min_count=1, ngram_dim=4, ngram_buckets=31)
     assert lex.columns == ("E", "C", "F", "N") and lex.widths["N"] == NGRAM_SLOTS
     assert lex.padding.shape == (2, 3 + NGRAM_SLOTS) and (lex.padding[:, 3:] == 0).all()
     feats = lex.features(["Obama", "a"])

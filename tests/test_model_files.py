@@ -410,7 +410,7 @@ def test_failed_save_leaves_previous_model_and_no_temporary_directory(model_copy
         path.write_bytes(b"PK\x03\x04 half")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(ner, "_save_npz", disk_full)
+    monkeypatch.setattr(ner, "save_arrays", disk_full)
     with pytest.raises(ModelError, match="No space left on device.*previous contents are unchanged"):
         save_model(model, model_copy)
     assert {p.name: p.read_bytes() for p in model_copy.iterdir()} == before

@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..features import TABLES
+from ..features import lookup
 from .inference import NERModel
 from ..text.segment import Segmentation
 
@@ -50,13 +50,18 @@ class TokenSaliency:
     gradient: np.ndarray  # (2k+1, d_total)
     inputs: np.ndarray  # (2k+1, d_total)
     dims: tuple[int, ...]  # (d_word, d_case, d_suffix, ...): the column blocks of gradient, one per feature table
-    tables: tuple[str, ...] = ("E", "C", "F")  # the feature table of each block
+    tables: tuple[str, ...] = ()  # the feature table of each block
 
     def by_feature(self) -> dict[str, np.ndarray]:
-        """L2 norm of the gradient per feature block: {"word"|"case"|"suffix"|...: (2k+1,)}."""
+        """L2 norm of the gradient per feature block, by the feature's title: {"word"|"case"|"suffix"|...: (2k+1,)}."""
         edges = np.cumsum((0,) + tuple(self.dims))
-        return {TABLES[name]: np.linalg.norm(self.gradient[:, a:b], axis=1)
+        return {_title(name): np.linalg.norm(self.gradient[:, a:b], axis=1)
                 for name, a, b in zip(self.tables, edges[:-1], edges[1:])}
+
+
+def _title(table: str) -> str:
+    feature = lookup(table)
+    return table if feature is None else feature.title
 
 
 def _targets(model: NERModel, logp: np.ndarray, predicted: np.ndarray, label: str | None) -> np.ndarray:
@@ -95,10 +100,10 @@ def explain_tokens(model: NERModel, sentences: Sequence[Sequence[str]], label: s
     n = sum(lengths)
     if n == 0:
         return [[] for _ in sentences]
-    k, m = model.window, 2 * model.window + 1
+    k, m = model.window, model.window_width
     net, embeddings = model.net, model.embeddings
 
-    feats = model.window_features(sentences)  # (n, m, 3)
+    feats = model.window_features(sentences)  # (n, m, Σ widths)
     X = embeddings.forward(feats).astype(np.float64)  # (n, m·d): float64, so the gradient is checkable
     S = net.forward(X, train=False)  # dropout off; (n, C)
     logp = net.head.log_proba(S)

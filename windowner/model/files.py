@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import sys
-import zipfile
 from dataclasses import fields
 from pathlib import Path
 from typing import Sequence
@@ -26,23 +25,25 @@ from typing import Sequence
 import numpy as np
 
 from ..nn.calibration import Calibration
+from .assembly import assemble, settings
 from .config import TrainConfig, check_value
 from ..errors import ModelError, WindownerError
-from ..features import CASES, STRING_FEATURES, TABLES, Lexicon
+from ..features import Lexicon, lookup, registered
+from ..features.storage import load_arrays, read_lines, read_text, save_arrays, write_lines
 from .inference import WEIGHT_NAMES, NERModel
-from ..nn.network import ACTIVATIONS, HEADS, Embeddings, WindowNetwork
+from ..nn.network import ACTIVATIONS, HEADS
 from ..text.tags import label_problem
 from ..text.conventions import TokenizerRules, spacy_tables
 from ..text.tokenizer import TokenizerTables
 from ..version import __version__
 
 FORMAT_VERSION = 1
-MODEL_FILES = ("config.json", "weights.npz", "vocab.txt", "suffixes.txt", "history.json", "tokenizer.json")
+# the files of every model directory: config, weights, the files of the features every model has, history, tokenizer
+CORE_FEATURE_FILES = tuple(name for feature in registered() if feature.core for name in feature.files)
+MODEL_FILES = ("config.json", "weights.npz") + CORE_FEATURE_FILES + ("history.json", "tokenizer.json")
 TOKENIZER_FILE = "tokenizer.json"  # optional: older model directories have none
 PRETRAINED_FILES = ("pretrained.npy", "pretrained.txt")  # vectors other than the embedded default travel along
 CALIBRATION_FILE = "calibration.json"  # the calibration maps (JSON numbers); absent: uncalibrated scores
-GAZETTEER_FILE = "gazetteer.json.gz"  # the gazetteer lists of a model trained with gazetteer features
-CLUSTERS_FILE = "clusters.npz"  # word-cluster centroids and the vocabulary's cluster ids (cluster features)
 UNCALIBRATED_NOTE = (f"no {CALIBRATION_FILE}: scores are raw lattice probabilities, not calibrated (a model "
                      "written before calibration, or trained with --calibration none)")
 
@@ -60,10 +61,10 @@ def save_model(model: NERModel, path: str | os.PathLike) -> Path:
     except OSError as exc:
         raise ModelError(f"{path}: cannot write the model here ({exc.strerror or exc}); choose another directory") from None
     try:
-        config = dict(model.config, tags=model.tags, labels=model.labels, windowner_version=__version__,
-                      format_version=FORMAT_VERSION, cases=list(CASES), suffix_len=model.lexicon.suffix_len,
-                      prefix_len=model.lexicon.prefix_len, feature_columns=list(model.lexicon.columns),
-                      n_words=model.lexicon.n_words, calibrated=model.calibration is not None)
+        features = model.lexicon.save(tmp)  # each feature's files, and its entries of config.json
+        config = dict(model.config, **features, tags=model.tags, labels=model.labels, windowner_version=__version__,
+                      format_version=FORMAT_VERSION, feature_columns=list(model.lexicon.columns),
+                      calibrated=model.calibration is not None)
         config.pop("calibration_note", None)
         if model.calibration is None:
             config["calibration_note"] = UNCALIBRATED_NOTE
@@ -74,16 +75,8 @@ def save_model(model: NERModel, path: str | os.PathLike) -> Path:
         if pretrained is not None and not config.get("vectors_embedded", False):
             # non-default vectors travel with the model, so that it loads anywhere
             np.save(tmp / "pretrained.npy", np.asarray(pretrained.vectors, dtype=np.float32))
-            _write_lines(tmp / "pretrained.txt", pretrained.keys)
+            write_lines(tmp / "pretrained.txt", pretrained.keys)
         (tmp / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        _write_lines(tmp / "vocab.txt", model.lexicon.words)
-        for name, vocab in model.lexicon.vocabs.items():
-            _write_lines(tmp / STRING_FEATURES[name], vocab)
-        if model.lexicon.gazetteer is not None:
-            (tmp / GAZETTEER_FILE).write_bytes(model.lexicon.gazetteer.to_bytes())
-        if model.lexicon.clusters is not None:
-            _save_npz(tmp / CLUSTERS_FILE, {"centroids": model.lexicon.clusters.centroids,
-                                            "word_cluster": model.lexicon.word_cluster})
         (tmp / "history.json").write_text(json.dumps(model.history, indent=2) + "\n", encoding="utf-8")
         rules = model.tokenizer_rules
         if rules is not None:
@@ -92,7 +85,7 @@ def save_model(model: NERModel, path: str | os.PathLike) -> Path:
             data["tables"] = tables.to_json()  # what tagging raw text needs, without spaCy
             (tmp / TOKENIZER_FILE).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n",
                                               encoding="utf-8")
-        _save_npz(tmp / "weights.npz", model.weights())
+        save_arrays(tmp / "weights.npz", model.weights())
         for f in tmp.iterdir():
             _fsync(f)
         if not path.exists():
@@ -142,70 +135,11 @@ def _read_model(path: Path) -> NERModel:
     if not isinstance(fmt, int) or fmt > FORMAT_VERSION:
         raise ModelError(f"{path / 'config.json'}: model format version {fmt!r} is not supported by windowner "
                          f"{__version__} (reads format {FORMAT_VERSION}); upgrade windowner or retrain the model")
-    words = _read_lines(path / "vocab.txt")
-    suffixes = _read_lines(path / STRING_FEATURES["F"])
-    weights = _load_npz(path / "weights.npz")
+    columns = _feature_columns(path / "config.json", config)
+    weights = load_arrays(path / "weights.npz", WEIGHT_NAMES + tuple(columns))
     pretrained = _load_pretrained(path, config)
-    columns = config.get("feature_columns", ["E", "C", "F"])  # older models: word, casing, suffix
-    if not isinstance(columns, list) or columns[:3] != ["E", "C", "F"] \
-            or columns != [c for c in TABLES if c in columns]:  # E, C, F, then some of the others, in order
-        raise ModelError(f"{path / 'config.json'}: 'feature_columns' is {columns!r}, not E, C, F and some of P, S, G, K, N "
-                         "in that order; the model was written by another windowner version — upgrade windowner or "
-                         "retrain the model")
-    missing = [c for c in columns if c not in weights]
-    if missing:
-        raise ModelError(f"{path / 'weights.npz'}: arrays {', '.join(missing)} are missing; retrain the model")
-    gazetteer = None
-    if "G" in columns:
-        from ..lexicon.gazetteers import Gazetteer
-
-        try:
-            gazetteer = Gazetteer.from_bytes(_read_bytes(path / GAZETTEER_FILE))
-        except WindownerError as exc:
-            raise ModelError(f"{path / GAZETTEER_FILE}: {exc}; the file is corrupt — retrain the model") from None
-    clusters = word_cluster = None
-    if "K" in columns:
-        from ..lexicon.clusters import WordClusters
-
-        arrays = _load_npz(path / CLUSTERS_FILE, ("centroids", "word_cluster"))
-        try:
-            clusters = WordClusters(arrays["centroids"])
-        except WindownerError as exc:
-            raise ModelError(f"{path / CLUSTERS_FILE}: {exc}; the file is corrupt — retrain the model") from None
-        word_cluster = arrays["word_cluster"]
-        if pretrained is None or clusters.centroids.shape[1] != pretrained.dim:
-            raise ModelError(f"{path / CLUSTERS_FILE}: the centroids do not match the model's pretrained vectors; "
-                             "the model files do not belong together — retrain")
-    lexicon = Lexicon(words, suffixes, int(config["suffix_len"]), pretrained,
-                      prefixes=_read_lines(path / STRING_FEATURES["P"]) if "P" in columns else (),
-                      prefix_len=int(config.get("prefix_len", 0)) if "P" in columns else 0,
-                      shapes=_read_lines(path / STRING_FEATURES["S"]) if "S" in columns else None, gazetteer=gazetteer,
-                      clusters=clusters, word_cluster=word_cluster,
-                      ngram_buckets=_ngram_buckets(path, config) if "N" in columns else 0)
-    tags = list(config["tags"])
-    m = 2 * int(config["window"]) + 1
-    d_total = sum(weights[c].shape[1] for c in columns)
-    expected = {c: (lexicon.table_rows(c), weights[c].shape[1]) for c in columns}
-    expected.update({
-        "W": (int(config["hidden"]), m * d_total),
-        "b": (int(config["hidden"]),),
-        "U": (int(config["hidden"]), len(tags)),
-        "start": (len(tags),),
-        "trans": (len(tags), len(tags)),
-    })
-    for name, shape in expected.items():
-        if weights[name].shape != shape:
-            raise ModelError(f"{path / 'weights.npz'}: array {name} has shape {weights[name].shape}, but config.json, "
-                             f"vocab.txt and suffixes.txt imply {shape}; the model files do not belong together — retrain")
-    if pretrained is not None and pretrained.dim != weights["E"].shape[1]:
-        raise ModelError(f"{path}: the pretrained vectors have dimension {pretrained.dim}, the model's "
-                         f"word table {weights['E'].shape[1]}; retrain the model with these vectors")
-    net = WindowNetwork(m * d_total, int(config["hidden"]), len(tags), activation=config["activation"],
-                        head=config["head"], random_state=0)
-    net.params.update({name: weights[name] for name in ("W", "b", "U")})
-    base = None if pretrained is None else pretrained.vectors
-    embeddings = Embeddings({name: weights[name] for name in columns}, base=base, widths=lexicon.widths)
-    model = NERModel(config, tags, lexicon, embeddings, net, weights["start"], weights["trans"])
+    lexicon = Lexicon.load(path, columns, settings(config), pretrained)
+    model = assemble(config, config["tags"], lexicon, arrays=weights, source=path)
     if (path / "history.json").exists():
         model.history = _read_json(path / "history.json")
     model.tokenizer_rules, model.tokenizer_tables = _read_optional(
@@ -255,72 +189,20 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def _write_lines(path: Path, items: Sequence[str]) -> None:
-    """One entry per line, so that line i is row i: an empty list is an empty file, and a line break
-    inside an entry (possible only for tokens given through the Python API) becomes a space."""
-    path.write_text("".join(s.replace("\r", " ").replace("\n", " ") + "\n" for s in items), encoding="utf-8")
-
-
 def _fsync(f: Path) -> None:
     with open(f, "rb") as fh:
         os.fsync(fh.fileno())
 
 
-def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Deterministic .npz (fixed zip timestamps), so the same weights give byte-identical files."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(arrays):
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with zf.open(info, "w") as fh:
-                np.lib.format.write_array(fh, np.ascontiguousarray(arrays[name]), allow_pickle=False)
-
-
-def _load_npz(path: Path, required: Sequence[str] = WEIGHT_NAMES) -> dict[str, np.ndarray]:
-    if not path.exists():
-        raise ModelError(f"{path}: missing; the model directory is incomplete — retrain or copy the whole directory")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except Exception as exc:  # zipfile.BadZipFile, ValueError, EOFError, ...
-        raise ModelError(f"{path}: cannot be read ({type(exc).__name__}: {exc}); the file is truncated or corrupt — "
-                         "retrain the model or copy it again") from None
-    missing = [n for n in required if n not in arrays]
-    if missing:
-        raise ModelError(f"{path}: arrays {', '.join(missing)} are missing; retrain the model")
-    return arrays
-
-
-def _read_text(path: Path) -> str:
-    if not path.exists():
-        raise ModelError(f"{path}: missing; the model directory is incomplete — retrain or copy the whole directory")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ModelError(f"{path}: not valid UTF-8 (byte offset {exc.start}); the file is corrupt — "
-                         "retrain the model or copy it again") from None
-    except OSError as exc:  # e.g. a directory in place of the file
-        raise ModelError(f"{path}: cannot be read ({exc.strerror or exc}); retrain the model or copy it again") from None
-
-
-def _read_bytes(path: Path) -> bytes:
-    if not path.exists():
-        raise ModelError(f"{path}: missing; the model directory is incomplete — retrain or copy the whole directory")
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot be read ({exc.strerror or exc}); retrain the model or copy it again") from None
-
-
 def _read_json(path: Path):
-    text = _read_text(path)
+    text = read_text(path)
     try:
         return json.loads(text)
     except ValueError as exc:
         raise ModelError(f"{path}: not valid JSON ({exc}); the file is corrupt — retrain the model") from None
 
 
-_CONFIG_TYPES = {"window": int, "hidden": int, "suffix_len": int, "tags": list, "activation": str, "head": str}
+_CONFIG_TYPES = {"window": int, "hidden": int, "tags": list, "activation": str, "head": str}
 
 
 def _check_config(path: Path, config) -> None:
@@ -346,18 +228,32 @@ def _check_config(path: Path, config) -> None:
                              "was written by another windowner version — upgrade windowner or retrain the model")
 
 
-def _ngram_buckets(path: Path, config: dict) -> int:
-    """The character n-gram buckets of a model whose columns include N, checked against the schema."""
-    buckets = config.get("ngram_buckets")
-    problem = check_value(next(f for f in fields(TrainConfig) if f.name == "ngram_buckets"), buckets)
-    if problem:
-        raise ModelError(f"{path / 'config.json'}: 'ngram_buckets' {problem}; the file is corrupt — retrain the model")
-    return buckets
-
-
-def _read_lines(path: Path) -> list[str]:
-    text = _read_text(path)
-    return text[:-1].split("\n") if text.endswith("\n") else text.split("\n") if text else []
+def _feature_columns(path: Path, config: dict) -> list[str]:
+    """The feature columns config.json names: registered features, in registry order, the core ones among them
+    (a model written before the columns were listed has the core ones); the config fields each reads are checked
+    against the schema."""
+    core = [f.name for f in registered() if f.core]
+    columns = config.get("feature_columns", core)
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise ModelError(f"{path}: 'feature_columns' is {columns!r}, not a list of table names; the file is "
+                         "corrupt — retrain the model")
+    unknown = [c for c in columns if lookup(c) is None]
+    if unknown:
+        raise ModelError(f"{path}: 'feature_columns' names {', '.join(map(repr, unknown))}, which no registered "
+                         "feature provides; import the plug-in that registers it (windowner.features.register) "
+                         "before loading the model, upgrade windowner if a newer version wrote it, or retrain "
+                         "without that feature")
+    order = [f.name for f in registered()]
+    if columns != [c for c in order if c in columns] or not set(core) <= set(columns):
+        raise ModelError(f"{path}: 'feature_columns' is {columns!r}, not {', '.join(core)} and some of the other "
+                         f"registered features in the order {', '.join(order)}; the model was written by another "
+                         "windowner version or with other plug-ins — upgrade windowner or retrain the model")
+    schema = {f.name: f for f in fields(TrainConfig)}
+    for name in dict.fromkeys(s for c in columns for s in lookup(c).settings):  # type: ignore[union-attr]
+        problem = check_value(schema[name], config.get(name)) if name in schema else None
+        if problem:
+            raise ModelError(f"{path}: {name!r} {problem}; the file is corrupt — retrain the model")
+    return columns
 
 
 def _load_pretrained(path: Path, config: dict):
@@ -374,7 +270,7 @@ def _load_pretrained(path: Path, config: dict):
     vec_file = path / "pretrained.npy"
     if not vec_file.exists():
         raise ModelError(f"{vec_file}: missing; the model directory is incomplete — retrain or copy the whole directory")
-    keys = _read_lines(path / "pretrained.txt")
+    keys = read_lines(path / "pretrained.txt")
     try:
         vectors = np.load(vec_file, mmap_mode="r", allow_pickle=False)
     except Exception as exc:  # ValueError, EOFError, OSError for truncated or non-.npy files
@@ -399,7 +295,8 @@ def _diagnose(path: Path, exc: Exception) -> str:
                 return f"{f}: not valid UTF-8 ({err.reason}); the file is corrupt — {fix}"
     if isinstance(exc, KeyError):
         return f"{path / 'config.json'}: the entry {exc.args[0]!r} is missing; the file is incomplete or corrupt — {fix}"
-    return (f"{path}: the model files are inconsistent ({type(exc).__name__}: {exc}); config.json, vocab.txt, "
-            f"suffixes.txt and weights.npz must come from one `windowner train` run — {fix}")
+    files = ", ".join(("config.json",) + CORE_FEATURE_FILES)
+    return (f"{path}: the model files are inconsistent ({type(exc).__name__}: {exc}); {files} and weights.npz must "
+            f"come from one `windowner train` run — {fix}")
 
 

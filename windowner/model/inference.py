@@ -28,7 +28,7 @@ import numpy as np
 from ..nn.calibration import Calibration
 from ..evaluation.confidence import Scored, check_threshold, score_paths
 from ..nn.decode import constraints, viterbi, viterbi_bio
-from ..features import Lexicon, window_types
+from ..features import Lexicon, window_types, window_width
 from ..nn.network import Embeddings, WindowNetwork
 
 PROJECTION_CACHE_BYTES = 128 * 2**20  # first-layer projections kept across calls, per model
@@ -94,14 +94,14 @@ class TypeCache:
         return ids
 
 
-WEIGHT_NAMES = ("W", "b", "U", "E", "C", "F", "start", "trans")  # every model's arrays (plus its extra feature tables)
+WEIGHT_NAMES = ("W", "b", "U", "start", "trans")  # every model's arrays besides its feature tables (lexicon.columns)
 
 
 class NERModel:
     """A trained window tagger over pre-tokenized sentences (what a model directory holds).
 
     Attributes: ``config`` (hyper-parameters), ``tags`` (class names, "O" first), ``lexicon``,
-    ``embeddings`` (input tables E, C, F and the lexicon's other columns), ``net`` (the window network: W, b, U), ``start``/``trans``
+    ``embeddings`` (one input table per lexicon column), ``net`` (the window network: W, b, U), ``start``/``trans``
     (decoder scores), ``history`` (one record per training epoch), ``version`` (bumped by every change
     of the weights: :meth:`set_weights`, :meth:`weights_changed`), ``calibration`` (the maps that turn
     lattice marginals into calibrated scores; None: uncalibrated, e.g. a model saved before calibration).
@@ -131,7 +131,8 @@ class NERModel:
         self._decoder_changed()
 
     def weights(self) -> dict[str, np.ndarray]:
-        """Every array of the model by name (:data:`WEIGHT_NAMES`); the arrays themselves, not copies."""
+        """Every array of the model by name (:data:`WEIGHT_NAMES` and the feature tables); the arrays themselves,
+        not copies."""
         return {**self.net.params, **self.embeddings.tables, "start": self.start, "trans": self.trans}
 
     def set_weights(self, arrays: dict[str, np.ndarray]) -> None:
@@ -163,6 +164,11 @@ class NERModel:
     @property
     def window(self) -> int:
         return int(self.config["window"])
+
+    @property
+    def window_width(self) -> int:
+        """Tokens per window: 2k+1."""
+        return window_width(self.window)
 
     @property
     def labels(self) -> list[str]:
@@ -226,7 +232,7 @@ class NERModel:
         PROJECTION_BLOCK rows (the last block through a padded buffer)."""
         W, b = self.net.params["W"], self.net.params["b"]
         h, D = W.shape
-        m = 2 * self.window + 1
+        m = self.window_width
         Wp = W.reshape(h, m, D // m)
         t = len(feats)
         if out is None:
@@ -251,7 +257,7 @@ class NERModel:
         so the bits) of one call, on every core."""
         if out is None:
             W = self.net.params["W"]
-            out = np.empty((2 * self.window + 1, len(feats), W.shape[0]), dtype=W.dtype)
+            out = np.empty((self.window_width, len(feats), W.shape[0]), dtype=W.dtype)
         step = max(1, -(-len(feats) // (_THREADS * PROJECTION_BLOCK))) * PROJECTION_BLOCK
         list(_pool().map(lambda a: self._project(feats[a:a + step], out[:, a:a + step]), range(0, len(feats), step)))
         return out
@@ -288,7 +294,7 @@ class NERModel:
             feats = np.concatenate([feats[:n], np.empty((grown + max(grown, 1024), feats.shape[1]), dtype=np.int64)])
         feats[n:grown] = self.lexicon.features(new)
         h = self.net.params["W"].shape[0]
-        m = 2 * self.window + 1
+        m = self.window_width
         same_types = cache.type_of is type_of
         current = same_types and cache.version == self.version
         # stale projections are overwritten in place when no reader but us holds them: all rows again (done = 0)

@@ -14,10 +14,10 @@ from .config import TrainConfig
 from ..evaluation.confidence import Outcomes, expected_calibration_error
 from ..nn.decode import constraints, learned_transitions
 from ..errors import WindownerError
-from ..features import SPECIAL_WORDS, UNK_ROW, Lexicon
+from ..features import Lexicon
+from .assembly import assemble
 from .inference import NERModel
 from ..evaluation.metrics import evaluate
-from ..nn.network import Embeddings, WindowNetwork
 from ..nn.optim import SGD, minibatches
 from ..text.tags import to_bio2
 from ..text.conventions import TokenizerRules, learn_rules, spacy_tables
@@ -78,29 +78,6 @@ def tag_set(tag_sequences, labels: Sequence[str] | None) -> list[str]:
     if not types:
         raise WindownerError("the training data has no entities; check the tag column (--tag-column) and --labels")
     return ["O"] + [f"{p}-{t}" for t in sorted(types) for p in "BI"]
-
-
-def _init_tables(lexicon: Lexicon, cfg: TrainConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """The embedding tables, one per lexicon column: E from the pretrained vectors, the others random."""
-    pretrained = lexicon.pretrained
-    if pretrained is not None:
-        dim = pretrained.dim
-        scale = float(np.asarray(pretrained.vectors[:10000]).std())
-    else:
-        dim, scale = 50, 0.1
-    E = rng.normal(0, scale, (lexicon.n_words, dim)).astype(np.float32)
-    if pretrained is not None:
-        rows = np.array([pretrained.index(w) for w in lexicon.words], dtype=np.int64)
-        known = rows >= 0
-        E[known] = pretrained.vectors[rows[known]]
-    E[: len(SPECIAL_WORDS)] = rng.normal(0, scale, (len(SPECIAL_WORDS), dim))
-    dims = {"C": cfg.case_dim if cfg.use_case else 0, "F": cfg.suffix_dim if cfg.suffix_len else 0,
-            "P": cfg.prefix_dim, "S": cfg.shape_dim, "G": cfg.gazetteer_dim, "K": cfg.cluster_dim,
-            "N": cfg.ngram_dim}
-    tables = {"E": E}
-    for name in lexicon.columns[1:]:
-        tables[name] = rng.normal(0, 0.1, (lexicon.table_rows(name), dims[name])).astype(np.float32)
-    return tables
 
 
 def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = None, *, progress: bool = True,
@@ -181,40 +158,21 @@ def _fit_calibrated(train: Pairs, dev: Pairs | None, cfg: TrainConfig, args: dic
 
 
 def initialize(train: Pairs, tags: Sequence[str], cfg: TrainConfig, rng: np.random.Generator) -> NERModel:
-    """An untrained model for the (tokens, BIO2 tags) pairs ``train``: the resources the config asks for, the
-    lexicon of the training tokens, the embedding tables, the network and the decoder's transitions."""
+    """An untrained model for the (tokens, BIO2 tags) pairs ``train``: the pretrained vectors the config asks for,
+    the lexicon of the training tokens (each registered feature the config enables, fitted with its resources),
+    then (:func:`~windowner.model.assembly.assemble`) the embedding tables, the network and the decoder's
+    transitions."""
     pretrained = None
     if cfg.vectors not in ("none", None):
         pretrained = load_vectors(cfg.vectors)
-    gazetteer = None
-    if cfg.gazetteer_dim:
-        from ..lexicon.gazetteers import Gazetteer
-
-        gazetteer = Gazetteer.from_packages()
-    clusters = None
-    if cfg.cluster_dim:
-        if pretrained is None:
-            raise WindownerError("word clusters (--cluster-dim) are k-means clusters of the pretrained vectors; "
-                                 "train with vectors, or with --cluster-dim 0")
-        from ..lexicon.clusters import WordClusters
-
-        clusters = WordClusters.fit(pretrained.vectors, cfg.clusters, seed=cfg.seed)
-    lexicon = Lexicon.build((t for t, _ in train), pretrained, min_count=cfg.min_count, suffix_len=cfg.suffix_len,
-                            prefix_len=cfg.prefix_len, shapes=cfg.shape_dim > 0, gazetteer=gazetteer,
-                            clusters=clusters, ngram_buckets=cfg.ngram_buckets if cfg.ngram_dim else 0)
-    embeddings = Embeddings(_init_tables(lexicon, cfg, rng), base=None if pretrained is None else pretrained.vectors,
-                            widths=lexicon.widths)
-    m = 2 * cfg.window + 1
-    net = WindowNetwork(m * embeddings.d_total, cfg.hidden, len(tags), activation=cfg.activation, head=cfg.head,
-                        l2=cfg.l2, dropout=cfg.dropout, random_state=rng)
+    lexicon = Lexicon.build((t for t, _ in train), pretrained, cfg)
     config = asdict(cfg)
     config["vectors_embedded"] = pretrained is not None and cfg.vectors == DEFAULT_VECTORS
     start, trans = constraints(tags)
     if cfg.transitions == "learned":
         ls, lt = learned_transitions((g for _, g in train), tags)
         start, trans = start + ls, trans + lt
-    model = NERModel(config, tags, lexicon, embeddings, net, start, trans)
-    return model
+    return assemble(config, tags, lexicon, rng=rng, decoder=(start, trans))
 
 
 def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, progress: bool,
@@ -242,7 +200,7 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
     opt = SGD(cfg.lr, cfg.momentum, cfg.decay, clip=5.0)
     # the loss is a batch mean, so a row seen once gets 1/batch of its gradient: scale sparse steps back up
     emb_opt = SGD(cfg.lr * cfg.embed_lr * cfg.batch_size, 0.0, cfg.decay, clip=5.0)
-    trainable = list(lexicon.columns[1:]) + (["E"] if cfg.fine_tune else [])
+    trainable = [feature.name for feature in lexicon if feature.trainable(cfg)]
 
     avg, n_avg = None, 0
     best, best_f1, bad_epochs = None, -math.inf, 0  # without dev the score is -loss, which may be < -1
@@ -264,7 +222,7 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
             for step, idx in enumerate(bar):
                 batch = feats[idx]  # a copy (fancy indexing), so word dropout may write into it
                 if cfg.word_dropout:  # teaches the <unk> row and the context to stand in for unseen words
-                    batch[..., 0][rng.random(batch.shape[:2]) < cfg.word_dropout] = UNK_ROW
+                    lexicon.drop(batch, rng.random(batch.shape[:2]) < cfg.word_dropout)
                 X = embeddings.forward(batch)
                 weights = None if easy is None else window_weight[idx]
                 J, grads = net.loss_and_grads(X, eye[y[idx]], train=True, need_dX=True, weights=weights)

@@ -2,7 +2,8 @@
 
 Covered: ∂J/∂W, ∂J/∂b, ∂J/∂U and ∂J/∂X of the network for every activation × head, the same through a
 dropout mask (fixed by re-seeding its generator for each evaluation), and the row-sparse gradients of
-every embedding table (word E, casing C, suffix F, prefix P, shape S, gazetteer G, cluster K) that :meth:`Embeddings.backward` scatters.
+the embedding table of every registered feature (:func:`windowner.features.registered`: word, casing, suffix, ...,
+and any plug-in's; a bag table for a feature of width > 1) that :meth:`Embeddings.backward` scatters.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import itertools
 
 import numpy as np
 
-from ..features import TABLES
+from ..features import registered
 from .network import ACTIVATIONS, HEADS, Embeddings, WindowNetwork
 
 TOLERANCE = 1e-6
@@ -85,30 +86,68 @@ def check_network(activation: str, head: str, n: int = 6, D: int = 10, h: int = 
 
 
 def check_embeddings(activation: str, head: str, n: int = 6, m: int = 3,
-                     dims: tuple[int, ...] = (4, 3, 2, 2, 3, 2, 3, 3), rows: tuple[int, ...] = (5, 4, 6, 3, 4, 5, 4, 6),
-                     n_base: int = 3, h: int = 5, K: int = 3, seed: int = 0, bag: int = 4) -> dict[str, float]:
-    """Relative error of the gradients of every embedding table (:data:`windowner.features.TABLES`; dense (rows, d) views of the
-    sparse row gradients) through the whole network. Word rows ≥ len(E) index the frozen ``base`` and get none; the
-    last table (N) takes ``bag`` ids per position, 0 for an empty slot (some positions hold none)."""
+                     tables: dict[str, tuple[int, int, int]] | None = None, n_base: int = 3, h: int = 5, K: int = 3,
+                     seed: int = 0, bag: int = 4) -> dict[str, float]:
+    """Relative error of the gradients of every embedding table (dense (rows, d) views of the sparse row gradients)
+    through the whole network. ``tables``: name -> (rows, d, ids per position); by default one small table per
+    registered feature (:func:`windowner.features.registered`), ``bag`` ids per position for a feature of width > 1,
+    0 for an empty slot of a bag (some positions hold none). Word rows (the first table's) ≥ its row count index the
+    frozen ``base`` and get none."""
     rng = np.random.default_rng(seed)
-    tables = {name: rng.normal(0, 1.0, (r, d)) for name, r, d in zip(TABLES, rows, dims)}
-    emb = Embeddings(tables, base=rng.normal(0, 1.0, (n_base, dims[0])), widths={"N": bag})
-    ngrams = rng.integers(0, rows[-1], (n, m, bag)) * (rng.random((n, m, bag)) < 0.7)  # repeats, empty slots
-    ngrams[0, 0] = 0
-    feats = np.concatenate([rng.integers(0, rows[0] + n_base, (n, m, 1))] +  # repeats: rows must accumulate
-                           [rng.integers(0, r, (n, m, 1)) for r in rows[1:-1]] + [ngrams], axis=-1)
-    net, _ = _network(activation, head, rng, m * sum(dims), h, K, n, 0.0, X=emb.forward(feats))
+    if tables is None:
+        tables = {f.name: (4 + i % 3, 2 + i % 3, bag if f.width > 1 else 1) for i, f in enumerate(registered())}
+    arrays = {name: rng.normal(0, 1.0, (r, d)) for name, (r, d, _) in tables.items()}
+    widths = {name: w for name, (_, _, w) in tables.items()}
+    first = next(iter(tables))
+    emb = Embeddings(arrays, base=rng.normal(0, 1.0, (n_base, tables[first][1])), widths=widths)
+    blocks = []
+    for name, (r, _, w) in tables.items():
+        if name == first:  # repeats: rows must accumulate; rows ≥ r read the frozen base
+            blocks.append(rng.integers(0, r + n_base, (n, m, 1)))
+        elif w == 1:
+            blocks.append(rng.integers(0, r, (n, m, 1)))
+        else:  # a bag: repeats, empty slots, and a position without ids
+            ids = rng.integers(0, r, (n, m, w)) * (rng.random((n, m, w)) < 0.7)
+            ids[0, 0] = 0
+            blocks.append(ids)
+    feats = np.concatenate(blocks, axis=-1)
+    return check_tables(emb, feats, activation, head, h=h, K=K, rng=rng)
+
+
+def check_tables(emb: Embeddings, feats: np.ndarray, activation: str = "tanh", head: str = "sigmoid", h: int = 5,
+                 K: int = 3, rng: np.random.Generator | None = None) -> dict[str, float]:
+    """Relative error of the row gradients of ``emb``'s (float64) tables for the window ids ``feats: (n, m, Σ widths)``
+    through a new float64 network (h hidden units, K classes): the finite differences are taken over the rows the
+    ids touch only (any other row gets no gradient), so that a real model's tables can be checked too."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    n, m, _ = feats.shape
+    net, _ = _network(activation, head, rng, m * emb.d_total, h, K, n, 0.0, X=emb.forward(feats))
     Y = _targets(head, rng, n, K)
 
     def loss() -> float:
         return net.loss(emb.forward(feats), Y)
 
     _, grads = net.loss_and_grads(emb.forward(feats), Y)
+    first = np.cumsum([0] + [emb.widths[name] for name in emb.names])
+    block = {name: feats[..., a:a + emb.widths[name]] for name, a in zip(emb.names, first)}
     out = {}
     for name, (idx, g) in emb.backward(grads["X"]).items():
-        dense = np.zeros_like(tables[name])
-        dense[idx] = g
-        out[name] = rel_error(dense, numeric_grad(loss, tables[name]))
+        table = emb.tables[name]
+        touched = np.unique(block[name][block[name] < len(table)])
+        if not np.isin(idx, touched).all():
+            out[name] = np.inf  # a gradient for a row no id points at
+            continue
+        dense = np.zeros((len(touched), table.shape[1]))
+        dense[np.searchsorted(touched, idx)] = g
+        rows = table[touched]  # a copy: perturbed, then written back for each evaluation
+
+        def loss_of_rows() -> float:
+            table[touched] = rows
+            return loss()
+
+        numeric = numeric_grad(loss_of_rows, rows)
+        table[touched] = rows
+        out[name] = rel_error(dense, numeric)
     return out
 
 

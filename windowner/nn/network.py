@@ -33,8 +33,6 @@ from typing import Callable
 
 import numpy as np
 
-from ..lexicon.vectors import read_rows
-
 __all__ = [
     "ACTIVATIONS",
     "HEADS",
@@ -187,25 +185,26 @@ class Output:
 class Embeddings:
     """The input layer: window feature ids -> X, and ∂J/∂X -> row-sparse gradients of the tables.
 
-    Each window position holds a token's feature ids, one per table in the order of ``tables`` (the
-    lexicon's columns): ``tables["E"]`` (T, d_w) word vectors — or, for rows ≥ T, the frozen pretrained
-    ``base`` (B, d_w) —, then ``tables["C"]`` (n_cases, d_c) casing, ``tables["F"]`` (n_suffixes, d_s)
-    suffix embeddings and any further feature tables (prefix, shape, gazetteer, ...). A table with
-    ``widths[name]`` = M > 1 (the hashed character n-grams) takes M ids per position and embeds them as
-    a bag: the mean of the rows of its nonzero ids (row 0 is padding: zero ids add nothing, get no
-    gradient). A position's input is the concatenation of its tables' embeddings. Tables are read by name
-    at every call.
+    Each window position holds a token's feature ids, ``widths[name]`` (default 1) per table in the order of
+    ``tables`` (the lexicon's columns). The first table is the word table (T, d_w): its ids ≥ T index the frozen
+    pretrained ``base`` (B, d_w) instead — an array, or a function ``rows: (r,) -> (r, d_w)`` that reads them —,
+    and they get no gradient. A table with ``widths[name]`` = M > 1 (the hashed character n-grams) takes M ids
+    per position and embeds them as a bag: the mean of the rows of its nonzero ids (row 0 is padding: zero ids
+    add nothing, get no gradient). A position's input is the concatenation of its tables' embeddings. Tables are
+    read by name at every call.
     """
 
-    def __init__(self, tables: dict[str, np.ndarray], base: np.ndarray | None = None,
+    def __init__(self, tables: dict[str, np.ndarray],
+                 base: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None,
                  widths: dict[str, int] | None = None):
-        if next(iter(tables), None) != "E":
-            raise ValueError(f"the first embedding table must be the word table E, got {list(tables)}")
+        if not tables:
+            raise ValueError("Embeddings needs at least the word table")
         self.tables = tables
         self.base = base
         self.widths = {name: int((widths or {}).get(name, 1)) for name in tables}
-        if self.widths["E"] != 1:
-            raise ValueError("the word table E takes one id per position")
+        self.word = next(iter(tables))
+        if self.widths[self.word] != 1:
+            raise ValueError(f"the word table {self.word} (the first) takes one id per position")
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -228,16 +227,20 @@ class Embeddings:
             yield name, table, col, self.widths[name]
             col += self.widths[name]
 
+    def _base_rows(self, rows: np.ndarray) -> np.ndarray:
+        base = self.base
+        return np.asarray(base(rows) if callable(base) else base[rows])  # type: ignore[index]
+
     def word_vectors(self, rows: np.ndarray) -> np.ndarray:
-        """rows: any shape of word rows -> vectors, from E below T and from the frozen base above."""
-        E = self.tables["E"]
+        """rows: any shape of word rows -> vectors, from the word table below T and from the frozen base above."""
+        E = self.tables[self.word]
         T = len(E)
         if self.base is None or rows.size == 0 or rows.max() < T:
             return E.take(rows, axis=0)  # take: the same rows as E[rows], faster
         out = np.empty(rows.shape + (E.shape[1],), dtype=E.dtype)
         low = rows < T
         out[low] = E[rows[low]]
-        out[~low] = read_rows(self.base, rows[~low] - T).reshape(-1, E.shape[1])
+        out[~low] = self._base_rows(rows[~low] - T).reshape(-1, E.shape[1])
         return out
 
     @staticmethod
@@ -252,7 +255,7 @@ class Embeddings:
         are put in ``scales`` when it is given."""
         blocks = []
         for name, table, col, width in self._id_columns():
-            if name == "E":
+            if col == 0:
                 blocks.append(self.word_vectors(feats[..., 0]))
             elif width == 1:
                 blocks.append(table.take(feats[..., col], axis=0))
@@ -271,7 +274,7 @@ class Embeddings:
         return self.type_vectors(feats, self.scales).reshape(n, m * self.d_total)
 
     def backward(self, dX: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """dX: (n, m·d_total) -> {table: (unique rows, summed gradient rows)} (rows of E only below T)."""
+        """dX: (n, m·d_total) -> {table: (unique rows, summed gradient rows)} (word rows only below T)."""
         n, m, _ = self.feats.shape
         check_shape(dX, (n, m * self.d_total), "X")
         dX = dX.reshape(n * m, self.d_total)
@@ -289,8 +292,8 @@ class Embeddings:
                 pos, slot = np.nonzero(scale)
                 ids = bag[pos, slot]
                 part = part[pos] * scale[pos, slot, None]
-            if name == "E":
-                keep = ids < len(self.tables["E"])  # frozen pretrained rows get no gradient
+            if col == 0:
+                keep = ids < len(table)  # frozen pretrained rows get no gradient
                 if not keep.all():
                     ids, part = ids[keep], part[keep]
             rows, g = sum_rows(ids, part, len(table))  # rows repeated in the batch accumulate
