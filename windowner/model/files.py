@@ -1,6 +1,7 @@
 """Model directories: saving atomically and loading without pickle.
 
-A model directory holds :data:`MODEL_FILES` (and, for vectors other than the embedded default,
+A model directory holds :data:`MODEL_FILES`, the files of its other feature columns (each feature saves and loads
+its own: :class:`windowner.features.base.Feature`) (and, for vectors other than the embedded default,
 ``pretrained.npy`` + ``pretrained.txt``; for a calibrated model, :data:`CALIBRATION_FILE`). ``tokenizer.json``
 holds the tokenizer conventions learned from the training data (:mod:`windowner.text.conventions`) and the tables of
 the spaCy tokenizer they make, with which raw text is tokenized without importing spaCy (:mod:`windowner.text.tokenizer`);
@@ -20,7 +21,6 @@ import shutil
 import sys
 from dataclasses import fields
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
