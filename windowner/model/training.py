@@ -69,7 +69,11 @@ def check_tagged(sentences: Iterable, tag_lists: Iterable, scheme: str = "bio2",
 
 
 class TrainingDiverged(WindownerError):
-    """The loss became NaN or infinite."""
+    """The loss became NaN or infinite; ``model`` is the best model so far (None: no epoch finished)."""
+
+    def __init__(self, message: str, model: NERModel | None = None):
+        super().__init__(message)
+        self.model = model
 
 
 def tag_set(tag_sequences, labels: Sequence[str] | None) -> list[str]:
@@ -118,10 +122,12 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
     (as scikit-learn's ``CalibratedClassifierCV(ensemble=False)`` does): the tags are those of an
     uncalibrated run, at twice the training time.
 
-    Raises :class:`TrainingDiverged` on a NaN/inf loss (the best model so far is on the exception as
-    ``.model``); a KeyboardInterrupt returns the best model so far, with ``model.interrupted = True``
-    (it propagates if no epoch has finished yet).
+    The facts of the run (best epoch, training time, calibration, interruption) are in ``model.run``. Raises
+    :class:`TrainingDiverged` on a NaN/inf loss (the best model so far is the exception's ``.model``); a
+    KeyboardInterrupt returns the best model so far, with ``model.run.interrupted`` True (it propagates if no
+    epoch has finished yet).
     """
+    t0 = time.perf_counter()
     cfg = (config or TrainConfig()).validate()
     train = list(train)
     args = dict(progress=progress, log=log, on_epoch=on_epoch)
@@ -135,11 +141,16 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
         try:
             model = _fit_calibrated(train, dev, cfg, args)
         except TrainingDiverged as exc:
-            if getattr(exc, "model", None) is not None:
-                exc.model.tokenizer_rules, exc.model.tokenizer_tables = learned.result()
+            if exc.model is not None:
+                _finish(exc.model, learned.result(), t0)
             raise
-        model.tokenizer_rules, model.tokenizer_tables = learned.result()
+        _finish(model, learned.result(), t0)
     return model
+
+
+def _finish(model: NERModel, conventions: tuple[TokenizerRules, TokenizerTables], t0: float) -> None:
+    model.tokenizer_rules, model.tokenizer_tables = conventions
+    model.run.train_seconds = round(time.perf_counter() - t0, 2)
 
 
 def _tokenizer_conventions(sentences: list) -> tuple[TokenizerRules, TokenizerTables]:
@@ -153,10 +164,9 @@ def _fit_calibrated(train: Pairs, dev: Pairs | None, cfg: TrainConfig, args: dic
     if dev and cfg.calibration != "none" and cfg.calibration_data == "dev":
         model = _fit(train, dev, cfg, hold_out=False, **args)
         calibrate(model, only_labels(dev, cfg.labels), cfg.calibration, fitted_on="dev")
-        model.config["calibrated"] = True
         return model
     model = _fit(train, dev, cfg, hold_out=True, **args)
-    if model.calibration is None or not cfg.calibration_refit or model.interrupted:
+    if model.calibration is None or not cfg.calibration_refit or model.run.interrupted:
         return model
     if log:
         log(f"calibration fitted on {model.calibration.info['held_out_sentences']} held-out sentences; "
@@ -164,19 +174,19 @@ def _fit_calibrated(train: Pairs, dev: Pairs | None, cfg: TrainConfig, args: dic
     try:
         final = _fit(train, dev, cfg, hold_out=False, **args)
     except TrainingDiverged as exc:
-        if getattr(exc, "model", None) is not None:
+        if exc.model is not None:
             exc.model.calibration = model.calibration
-            exc.model.config["calibrated"] = True
+            exc.model.run.calibrated = True
         raise
     except KeyboardInterrupt:  # no epoch of the second run finished: the calibrated first model is the best
-        model.interrupted = True
+        model.run.interrupted = True
         return model
     dev_f1 = [h["dev_f1"] for h in model.history if "dev_f1" in h]
-    first = {"calibration_model_best_epoch": model.config.get("best_epoch"),
+    first = {"calibration_model_best_epoch": model.run.best_epoch,
              "calibration_model_dev_f1": max(dev_f1) if dev_f1 else None}
     final.calibration = Calibration(model.calibration.entity, model.calibration.token,
                                     {**model.calibration.info, "refit": True, **first})
-    final.config["calibrated"] = True
+    final.run.calibrated = True
     return final
 
 
@@ -247,98 +257,93 @@ def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, p
     avg, n_avg = None, 0
     best, best_f1, bad_epochs = None, -math.inf, 0  # without dev the score is -loss, which may be < -1
     model.history = []
-    model.interrupted = False
-    model.sole_user = True
     tqdm = _tqdm(progress)
-    try:
-        for epoch in range(cfg.epochs):
-            opt.epoch = emb_opt.epoch = epoch
-            t0 = time.perf_counter()
-            total, seen = 0.0, 0
-            if easy is None:
-                batches = list(minibatches(len(y), cfg.batch_size, rng))
-            else:  # all the other windows, and a new sample of the easy ones, weighted by 1/share
-                kept = np.flatnonzero(~easy | (rng.random(len(y)) < cfg.o_window_keep))
-                batches = [kept[b] for b in minibatches(len(kept), cfg.batch_size, rng)]
-            bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False)
-            for step, idx in enumerate(bar):
-                batch = feats[idx]  # a copy (fancy indexing), so word dropout may write into it
-                if cfg.word_dropout:  # teaches the <unk> row and the context to stand in for unseen words
-                    batch[..., 0][rng.random(batch.shape[:2]) < cfg.word_dropout] = UNK_ROW
-                X = embeddings.forward(batch)
-                weights = None if easy is None else window_weight[idx]
-                J, grads = net.loss_and_grads(X, eye[y[idx]], train=True, need_dX=True, weights=weights)
-                if not math.isfinite(J):
-                    raise TrainingDiverged(f"the loss became {J} in epoch {epoch + 1}; try a smaller learning rate "
-                                           f"(--lr {cfg.lr / 10:g})")
-                opt.step(net.params, grads)
-                for name, (rows, g) in embeddings.backward(grads["X"]).items():
-                    if name in trainable:
-                        emb_opt.step_rows(embeddings.tables[name], rows, g, name)
-                model.weights_changed()
-                total += J * len(idx)
-                seen += len(idx)
-                if step % 50 == 0 and hasattr(bar, "set_postfix"):
-                    bar.set_postfix(loss=f"{total / seen:.4f}")
-            record = {"epoch": epoch + 1, "loss": total / seen, "seconds": time.perf_counter() - t0, "lr": opt.rate}
-            if dev:
-                if cfg.average_from and epoch + 1 >= cfg.average_from:
-                    # Polyak averaging of epoch-end weights smooths SGD's epoch-to-epoch noise: from here on the
-                    # running average is what dev scores and what is kept (one dev pass per epoch)
-                    n_avg += 1
-                    weights = model.weights()
-                    if avg is None:
-                        avg = {k: v.astype(np.float64) for k, v in weights.items()}
+    with model.training():  # training's thread is the model's only user until the loop ends
+        try:
+            for epoch in range(cfg.epochs):
+                opt.epoch = emb_opt.epoch = epoch
+                t0 = time.perf_counter()
+                total, seen = 0.0, 0
+                if easy is None:
+                    batches = list(minibatches(len(y), cfg.batch_size, rng))
+                else:  # all the other windows, and a new sample of the easy ones, weighted by 1/share
+                    kept = np.flatnonzero(~easy | (rng.random(len(y)) < cfg.o_window_keep))
+                    batches = [kept[b] for b in minibatches(len(kept), cfg.batch_size, rng)]
+                bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False)
+                for step, idx in enumerate(bar):
+                    batch = feats[idx]  # a copy (fancy indexing), so word dropout may write into it
+                    if cfg.word_dropout:  # teaches the <unk> row and the context to stand in for unseen words
+                        batch[..., 0][rng.random(batch.shape[:2]) < cfg.word_dropout] = UNK_ROW
+                    X = embeddings.forward(batch)
+                    weights = None if easy is None else window_weight[idx]
+                    J, grads = net.loss_and_grads(X, eye[y[idx]], train=True, need_dX=True, weights=weights)
+                    if not math.isfinite(J):
+                        raise TrainingDiverged(f"the loss became {J} in epoch {epoch + 1}; try a smaller learning rate "
+                                               f"(--lr {cfg.lr / 10:g})")
+                    opt.step(net.params, grads)
+                    for name, (rows, g) in embeddings.backward(grads["X"]).items():
+                        if name in trainable:
+                            emb_opt.step_rows(embeddings.tables[name], rows, g, name)
+                    model.weights_changed()
+                    total += J * len(idx)
+                    seen += len(idx)
+                    if step % 50 == 0 and hasattr(bar, "set_postfix"):
+                        bar.set_postfix(loss=f"{total / seen:.4f}")
+                record = {"epoch": epoch + 1, "loss": total / seen, "seconds": time.perf_counter() - t0, "lr": opt.rate}
+                if dev:
+                    if cfg.average_from and epoch + 1 >= cfg.average_from:
+                        # Polyak averaging of epoch-end weights smooths SGD's epoch-to-epoch noise: from here on the
+                        # running average is what dev scores and what is kept (one dev pass per epoch)
+                        n_avg += 1
+                        weights = model.weights()
+                        if avg is None:
+                            avg = {k: v.astype(np.float64) for k, v in weights.items()}
+                        else:
+                            for k, v in weights.items():
+                                avg[k] += (v - avg[k]) / n_avg
+                        current = {k: v.copy() for k, v in weights.items()}
+                        _restore(model, avg)
+                        rep = evaluate(dev_gold, model.predict(dev_tokens))
+                        record.update(dev_f1_average=rep.overall.f1, averaged=True)
+                        if rep.overall.f1 > best_f1:
+                            best = {k: v.copy() for k, v in model.weights().items()}  # the average is the best
+                        _restore(model, current)
                     else:
-                        for k, v in weights.items():
-                            avg[k] += (v - avg[k]) / n_avg
-                    current = {k: v.copy() for k, v in weights.items()}
-                    _restore(model, avg)
-                    rep = evaluate(dev_gold, model.predict(dev_tokens))
-                    record.update(dev_f1_average=rep.overall.f1, averaged=True)
-                    if rep.overall.f1 > best_f1:
-                        best = {k: v.copy() for k, v in model.weights().items()}  # the average is the best
-                    _restore(model, current)
+                        rep = evaluate(dev_gold, model.predict(dev_tokens))
+                    record.update(dev_precision=rep.overall.precision, dev_recall=rep.overall.recall, dev_f1=rep.overall.f1)
+                    score = rep.overall.f1
                 else:
-                    rep = evaluate(dev_gold, model.predict(dev_tokens))
-                record.update(dev_precision=rep.overall.precision, dev_recall=rep.overall.recall, dev_f1=rep.overall.f1)
-                score = rep.overall.f1
-            else:
-                score = -record["loss"]
-            model.history.append(record)
-            # keep the best weights before reporting the epoch: a Ctrl-C after its line must find them
-            if score > best_f1:
-                best_f1, bad_epochs = score, 0
-                if not record.get("averaged"):
-                    best = {k: v.copy() for k, v in model.weights().items()}
-                model.config["best_epoch"] = epoch + 1
-                model.config["best_is_average"] = bool(record.get("averaged"))
-            else:
-                bad_epochs += 1
-            if log:
-                dev_part = (f"  dev P {record['dev_precision']:.4f} R {record['dev_recall']:.4f} "
-                            f"F1 {record['dev_f1']:.4f}{' (average)' if record.get('averaged') else ''}") if dev else ""
-                log(f"epoch {epoch + 1:>3}  loss {record['loss']:.4f}{dev_part}  ({record['seconds']:.1f}s)")
-            if on_epoch:
-                on_epoch(model, record)
-            if bad_epochs >= cfg.patience:
+                    score = -record["loss"]
+                model.history.append(record)
+                # keep the best weights before reporting the epoch: a Ctrl-C after its line must find them
+                if score > best_f1:
+                    best_f1, bad_epochs = score, 0
+                    if not record.get("averaged"):
+                        best = {k: v.copy() for k, v in model.weights().items()}
+                    model.run.best_epoch = epoch + 1
+                    model.run.best_is_average = bool(record.get("averaged"))
+                else:
+                    bad_epochs += 1
                 if log:
-                    log(f"no dev improvement for {cfg.patience} epochs: stopping")
-                break
-    except TrainingDiverged as exc:
-        _restore(model, best)
-        exc.model = model if best is not None else None
-        raise
-    except KeyboardInterrupt:
-        if best is None:  # no epoch finished: there is no model worth keeping
-            raise
-        model.interrupted = True
-    finally:
-        model.sole_user = False  # the trained model may be shared by threads
+                    dev_part = (f"  dev P {record['dev_precision']:.4f} R {record['dev_recall']:.4f} "
+                                f"F1 {record['dev_f1']:.4f}{' (average)' if record.get('averaged') else ''}") if dev else ""
+                    log(f"epoch {epoch + 1:>3}  loss {record['loss']:.4f}{dev_part}  ({record['seconds']:.1f}s)")
+                if on_epoch:
+                    on_epoch(model, record)
+                if bad_epochs >= cfg.patience:
+                    if log:
+                        log(f"no dev improvement for {cfg.patience} epochs: stopping")
+                    break
+        except TrainingDiverged as exc:
+            _restore(model, best)
+            raise TrainingDiverged(str(exc), model if best is not None else None) from None
+        except KeyboardInterrupt:
+            if best is None:  # no epoch finished: there is no model worth keeping
+                raise
+            model.run.interrupted = True
     _restore(model, best)
     if held_out:
         calibrate(model, held_out, cfg.calibration)
-    model.config["calibrated"] = model.calibration is not None
     return model
 
 
@@ -381,7 +386,8 @@ def calibrate(model: NERModel, held_out: Pairs, method: str, fitted_on: str = "h
     """Fit ``model.calibration`` on (tokens, BIO2 tags) that SGD did not train on (held-out training sentences,
     or the dev set): the entity map on the raw scores of the predicted entities against "exactly right", the
     token map on each token's raw tag probability against "tag right". ``info`` records what it was fitted
-    on (``fitted_on``: "held-out" or "dev") and the expected calibration error there."""
+    on (``fitted_on``: "held-out" or "dev") and the expected calibration error there; ``model.run.calibrated``
+    becomes True."""
     model.calibration = None  # raw lattice probabilities
     seen = Outcomes()
     seen.add([g for _, g in held_out], model.predict_scored([t for t, _ in held_out]))
@@ -393,6 +399,7 @@ def calibrate(model: NERModel, held_out: Pairs, method: str, fitted_on: str = "h
             "entity_ece_raw": expected_calibration_error(scores, correct),
             "entity_ece_fitted": expected_calibration_error(entity(scores), correct)}
     model.calibration = Calibration(entity, token, info)
+    model.run.calibrated, model.run.calibration_note = True, None
     return model.calibration
 
 
