@@ -83,7 +83,7 @@ def run_one(corpus: str, lever: str, seed: int, extra: dict, save: Path | None =
     dev = list(read_conll(dev_path))
     report = evaluate([s.tags for s in dev], tagger.model.predict([s.tokens for s in dev]))
     return {"corpus": corpus, "lever": lever, "seed": seed, "params": params, "train_s": round(seconds, 1),
-            "epochs": len(tagger.model.history), "best_epoch": tagger.model.config.get("best_epoch"),
+            "epochs": len(tagger.model.history), "best_epoch": tagger.model.run.best_epoch,
             "f1": report.overall.f1, "per_type": {t: s.f1 for t, s in report.per_type.items()},
             "curve": [[h.get("dev_f1"), h.get("dev_f1_average")] for h in tagger.model.history]}
 

@@ -217,7 +217,7 @@ def bench_windowner(c: Corpus, recipe: dict, opts, work: Path) -> dict:
     model = fit(c.train, c.dev, cfg, progress=False, log=lambda m: say(f"windowner {c.name}: {m}"),
                 on_epoch=lambda _m, _rec: stamps.append(time.perf_counter() - t0))
     train_s = time.perf_counter() - t0
-    best_epoch = int(model.config.get("best_epoch", len(stamps)))
+    best_epoch = int(model.run.best_epoch or len(stamps))
     n = len(stamps)
     if n >= 10:
         ten_epochs_s, ten_estimated = stamps[9], False

@@ -30,6 +30,7 @@ import windowner
 from windowner.cli import main
 from windowner.errors import ModelError, WindownerError
 from windowner.model.files import FORMAT_VERSION, load_model, save_model
+from windowner.model.inference import NERModel
 from windowner.tagger import Tagger
 
 PACKAGE = Path(windowner.__file__).parent
@@ -107,7 +108,7 @@ def test_no_pickle_in_windowner_sources():
 def test_model_directory_holds_only_json_text_and_plain_arrays(tiny_model_dir):
     names = sorted(p.name for p in tiny_model_dir.iterdir())
     assert set(MODEL_FILES) <= set(names) <= set(MODEL_FILES) | {"history.json", "tokenizer.json", "pretrained.npy",
-                                                                 "pretrained.txt", "calibration.json"}
+                                                                 "pretrained.txt", "calibration.json", "run.json"}
     with np.load(tiny_model_dir / "weights.npz", allow_pickle=False) as data:
         for name in data.files:
             assert data[name].dtype != object
@@ -222,12 +223,13 @@ def test_invalid_config_values(model_copy, changes, fragment, capsys):
 def test_model_without_calibration_loads_uncalibrated_and_says_so(model_copy, tiny_model_dir, tmp_path):
     """A directory from before calibration (no calibration.json, no calibration keys) loads with raw scores."""
     calibrated = load_model(tiny_model_dir)
-    assert calibrated.calibration is not None and calibrated.config["calibrated"] is True
+    assert calibrated.calibration is not None and calibrated.run.calibrated is True
     (model_copy / "calibration.json").unlink()
+    (model_copy / "run.json").unlink()
     _edit_config(model_copy, calibrated=None, calibration=None, calibration_split=None)
     old = load_model(model_copy)
-    assert old.calibration is None and old.config["calibrated"] is False
-    assert "not calibrated" in old.config["calibration_note"]
+    assert old.calibration is None and old.run.calibrated is False
+    assert "not calibrated" in old.run.calibration_note
     sents = [["Kofi", "Mensah", "visited", "Paris", "on", "Monday", "."], ["Anna", "left", "Lima", "."]]
     assert old.predict(sents) == calibrated.predict(sents)
     raw, cal = old.predict_scored(sents), calibrated.predict_scored(sents)
@@ -235,10 +237,11 @@ def test_model_without_calibration_loads_uncalibrated_and_says_so(model_copy, ti
     np.testing.assert_allclose([e[3] for s in cal.ents for e in s],
                                calibrated.calibration.entity([e[3] for s in raw.ents for e in s]))
     again = save_model(old, tmp_path / "again")
-    config = json.loads((again / "config.json").read_text(encoding="utf-8"))
-    assert config["calibrated"] is False and "not calibrated" in config["calibration_note"]
+    run = json.loads((again / "run.json").read_text(encoding="utf-8"))
+    assert run["calibrated"] is False and "not calibrated" in run["calibration_note"]
     assert not (again / "calibration.json").exists()
-    assert "calibration_note" not in json.loads((save_model(calibrated, tmp_path / "cal") / "config.json").read_text())
+    run = json.loads((save_model(calibrated, tmp_path / "cal") / "run.json").read_text())
+    assert run["calibrated"] is True and run["calibration_note"] is None
 
 
 @pytest.mark.parametrize("content, fragment", [
@@ -304,7 +307,7 @@ def test_missing_model_directory(tmp_path, capsys):
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from(MODEL_FILES + ("history.json", "tokenizer.json", "pretrained.npy", "pretrained.txt",
-                                           "calibration.json")),
+                                           "calibration.json", "run.json")),
        where=st.floats(0, 1), cut=st.booleans(), byte=st.integers(0, 255))
 def test_fuzz_any_damage_loads_or_raises_a_windowner_error(tmp_path_factory, tiny_model_dir, vectors_model_dir,
                                                            name, where, cut, byte):

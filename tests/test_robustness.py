@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from windowner.cli import main
 from windowner.errors import DataError
-from windowner.model.files import load_model, save_model
+from windowner.model.files import load_model
 
 GOOD = ("Kofi B-PER\nMensah I-PER\nvisited O\nParis B-LOC\n. O\n\n"
         "Nobody O\nexpected O\nthe O\nrain O\n. O\n")
@@ -317,7 +317,7 @@ def test_nan_loss_raises_and_keeps_the_best_epoch(monkeypatch, tiny_corpus):
     assert len(snapshots) == 3
     best = max(range(3), key=lambda i: (snapshots[i][0], -i))  # first epoch with the highest dev F1
     model = exc.value.model
-    assert model is not None and model.config["best_epoch"] == best + 1
+    assert model is not None and model.run.best_epoch == best + 1
     for name, arr in model.weights().items():
         np.testing.assert_array_equal(arr, snapshots[best][1][name])
 
@@ -334,7 +334,7 @@ def test_nan_without_dev_keeps_the_lowest_loss_epoch(monkeypatch, tiny_corpus):
             progress=False, log=None)
     model = exc.value.model
     assert model.history[0]["loss"] > 1  # a loss that never beats a -1 "best score" sentinel
-    assert model is not None and model.config["best_epoch"] == 1
+    assert model is not None and model.run.best_epoch == 1
 
 
 def test_cli_nan_saves_best_model_and_says_where(monkeypatch, tmp_path, tiny_corpus, tiny_files, capsys):
@@ -347,7 +347,7 @@ def test_cli_nan_saves_best_model_and_says_where(monkeypatch, tmp_path, tiny_cor
     assert "the loss became nan in epoch 3; try a smaller learning rate" in err
     assert f"the best model so far was saved to {out}" in err
     model = load_model(out)
-    assert model.config["best_epoch"] in (1, 2) and all(np.isfinite(a).all() for a in model.weights().values())
+    assert model.run.best_epoch in (1, 2) and all(np.isfinite(a).all() for a in model.weights().values())
 
 
 def test_cli_nan_in_first_epoch_saves_nothing_and_keeps_previous_model(monkeypatch, tmp_path, tiny_model_dir,
@@ -390,9 +390,9 @@ def test_keyboard_interrupt_returns_best_model_so_far(tiny_corpus):
     model = fit(tiny_corpus["train"][:150], None, TrainConfig(hidden=8, epochs=5, seed=0), progress=False, log=None,
                 on_epoch=on_epoch)
     losses = [r["loss"] for r in model.history]
-    assert len(losses) == 2 and model.interrupted
+    assert len(losses) == 2 and model.run.interrupted
     best = min(range(2), key=lambda i: (losses[i], i))  # without dev: the lowest training loss
-    assert model.config["best_epoch"] == best + 1
+    assert model.run.best_epoch == best + 1
     for name, arr in model.weights().items():
         np.testing.assert_array_equal(arr, snapshots[best][name])
 
@@ -442,7 +442,7 @@ def test_sigint_during_cli_training_saves_best_model(tmp_path, tiny_files):
     assert "Traceback" not in err
     assert f"interrupted: saved {out}" in err
     model = load_model(out)
-    assert model.config["best_epoch"] >= 1
+    assert model.run.best_epoch >= 1
 
 
 # --------------------------------------------------------------------------- streaming

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 SAMPLES = [
@@ -42,12 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"== training the default PER/LOC/DATE tagger on {files['train']} "
           f"({len(data['train'])} sentences), early stopping on {files['dev']}")
     config = TrainConfig(labels=["PER", "LOC", "DATE"], epochs=15, patience=4)
-    t0 = time.perf_counter()
     model = fit(data["train"], data["dev"], config, progress=sys.stderr.isatty())
-    seconds = time.perf_counter() - t0
-    model.config["train_seconds"] = round(seconds, 2)
     path = save_model(model, args.out)
-    print(f"trained in {seconds:.1f}s (best epoch {model.config.get('best_epoch')}); saved to {path}\n")
+    print(f"trained in {model.run.train_seconds:.1f}s (best epoch {model.run.best_epoch}); saved to {path}\n")
 
     print(f"== evaluation on {files['test']} (conlleval, entity level)")
     gold = [g for _, g in data["test"]]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 
 
 def add_parser(sub) -> None:
@@ -36,11 +35,10 @@ def run(args) -> int:
     if not any(tag != "O" for _, tags in train for tag in tags):
         which = f" of the types {args.labels}" if args.labels else ""
         raise DataError(args.train, None, f"no entities{which}: every tag is O; check --tag-column and --labels")
-    t0 = time.perf_counter()
     try:
         model = fit(train, dev, cfg, progress=not args.quiet and sys.stderr.isatty(), log=lambda s: print(s, file=sys.stderr))
     except TrainingDiverged as exc:
-        if getattr(exc, "model", None) is not None:
+        if exc.model is not None:
             save_model(exc.model, args.out)
             raise TrainingDiverged(f"{exc}; the best model so far was saved to {args.out}") from None
         raise TrainingDiverged(f"{exc}; no epoch finished, so no model was saved") from None
@@ -48,12 +46,11 @@ def run(args) -> int:
         print(f"windowner train: interrupted in the first epoch: no model was saved ({args.out} is unchanged)",
               file=sys.stderr)
         return 130
-    seconds = time.perf_counter() - t0
-    model.config["train_seconds"] = round(seconds, 2)
     path = save_model(model, args.out)
-    best = model.config.get("best_epoch")
-    f1 = next((h.get("dev_f1") for h in model.history if h["epoch"] == best), None)
-    status = "interrupted: " if getattr(model, "interrupted", False) else ""
+    run = model.run
+    f1 = next((h.get("dev_f1") for h in model.history if h["epoch"] == run.best_epoch), None)
+    status = "interrupted: " if run.interrupted else ""
     score = f", dev F1 {f1:.4f}" if f1 is not None else ""
-    print(f"{status}saved {path} (best epoch {best}{score}; trained in {seconds:.1f}s)", file=sys.stderr)
-    return 130 if getattr(model, "interrupted", False) else 0
+    print(f"{status}saved {path} (best epoch {run.best_epoch}{score}; trained in {run.train_seconds:.1f}s)",
+          file=sys.stderr)
+    return 130 if run.interrupted else 0

@@ -34,7 +34,8 @@ class WindowNERClassifier(BaseEstimator):
     ``RandomState``).
 
     Fitted attributes: ``model_`` (:class:`~windowner.model.inference.NERModel`), ``classes_`` (the BIO2 tags, "O"
-    first), ``labels_`` (entity types), ``history_`` (one record per epoch).
+    first), ``labels_`` (entity types), ``history_`` (one record per epoch), ``run_`` (the facts of the
+    training run: :class:`~windowner.model.run.TrainingRun`, e.g. ``run_.best_epoch``).
 
     >>> est = WindowNERClassifier(hidden=100, epochs=5).fit(X_train, y_train)
     >>> est.predict([["Obama", "visited", "Paris"]])
@@ -86,6 +87,7 @@ class WindowNERClassifier(BaseEstimator):
         self.classes_ = np.asarray(model.tags, dtype=object)
         self.labels_ = list(model.labels)
         self.history_ = list(model.history)
+        self.run_ = model.run
 
     def predict(self, X: Sequence[Sequence[str]]) -> list[list[str]]:
         """BIO2 tags of every token: a list of tag lists, one per sentence of ``X``."""

@@ -2,7 +2,10 @@
 
 A model directory holds :data:`MODEL_FILES`, the files of its other feature columns (each feature saves and loads
 its own: :class:`windowner.features.base.Feature`) (and, for vectors other than the embedded default,
-``pretrained.npy`` + ``pretrained.txt``; for a calibrated model, :data:`CALIBRATION_FILE`). ``tokenizer.json``
+``pretrained.npy`` + ``pretrained.txt``; for a calibrated model, :data:`CALIBRATION_FILE`). ``config.json`` holds the
+hyper-parameters (:class:`~windowner.model.config.TrainConfig`) and what the files need to be read; ``run.json`` the
+facts of the training run (:class:`~windowner.model.run.TrainingRun`: best epoch, training time, calibration,
+interruption; directories written before it existed have them in ``config.json``). ``tokenizer.json``
 holds the tokenizer conventions learned from the training data (:mod:`windowner.text.conventions`) and the tables of
 the spaCy tokenizer they make, with which raw text is tokenized without importing spaCy (:mod:`windowner.text.tokenizer`);
 directories written before it existed load without it and tokenize raw text with spaCy's English tokenizer. It is written
@@ -19,7 +22,7 @@ import json
 import os
 import shutil
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +34,7 @@ from ..errors import ModelError, WindownerError
 from ..features import Lexicon, lookup, registered
 from ..features.storage import load_arrays, read_lines, read_text, save_arrays, write_lines
 from .inference import WEIGHT_NAMES, NERModel
+from .run import RUN_FILE, TrainingRun
 from ..nn.network import ACTIVATIONS, HEADS
 from ..text.tags import label_problem
 from ..text.conventions import TokenizerRules, spacy_tables
@@ -38,9 +42,10 @@ from ..text.tokenizer import TokenizerTables
 from ..version import __version__
 
 FORMAT_VERSION = 1
-# the files of every model directory: config, weights, the files of the features every model has, history, tokenizer
+# the files of every model directory: config, run facts, weights, the files of the features every model has,
+# history, tokenizer
 CORE_FEATURE_FILES = tuple(name for feature in registered() if feature.core for name in feature.files)
-MODEL_FILES = ("config.json", "weights.npz") + CORE_FEATURE_FILES + ("history.json", "tokenizer.json")
+MODEL_FILES = ("config.json", "run.json", "weights.npz") + CORE_FEATURE_FILES + ("history.json", "tokenizer.json")
 TOKENIZER_FILE = "tokenizer.json"  # optional: older model directories have none
 PRETRAINED_FILES = ("pretrained.npy", "pretrained.txt")  # vectors other than the embedded default travel along
 CALIBRATION_FILE = "calibration.json"  # the calibration maps (JSON numbers); absent: uncalibrated scores
@@ -63,12 +68,9 @@ def save_model(model: NERModel, path: str | os.PathLike) -> Path:
     try:
         features = model.lexicon.save(tmp)  # each feature's files, and its entries of config.json
         config = dict(model.config, **features, tags=model.tags, labels=model.labels, windowner_version=__version__,
-                      format_version=FORMAT_VERSION, feature_columns=list(model.lexicon.columns),
-                      calibrated=model.calibration is not None)
-        config.pop("calibration_note", None)
-        if model.calibration is None:
-            config["calibration_note"] = UNCALIBRATED_NOTE
-        else:
+                      format_version=FORMAT_VERSION, feature_columns=list(model.lexicon.columns))
+        (tmp / RUN_FILE).write_text(json.dumps(_run_facts(model).to_dict(), indent=2) + "\n", encoding="utf-8")
+        if model.calibration is not None:
             (tmp / CALIBRATION_FILE).write_text(json.dumps(model.calibration.to_dict(), indent=1) + "\n",
                                                 encoding="utf-8")
         pretrained = model.lexicon.pretrained
@@ -148,10 +150,20 @@ def _read_model(path: Path) -> NERModel:
     model.calibration = _read_optional(
         path / CALIBRATION_FILE, Calibration.from_dict, "the file is corrupt — retrain the model, or delete the "
         "file to use uncalibrated scores")
-    model.config["calibrated"] = model.calibration is not None
-    if model.calibration is None:
-        model.config["calibration_note"] = UNCALIBRATED_NOTE
+    # the run facts: run.json, or those that directories written before it kept in config.json
+    old_facts = TrainingRun.from_config(model.config)  # also leaves config.json's hyper-parameters only
+    run = _read_optional(path / RUN_FILE, TrainingRun.from_dict, "the file is corrupt — retrain the model, or "
+                         "delete the file (the model loads without its run facts)")
+    model.run = _run_facts(model, old_facts if run is None else run)
     return model
+
+
+def _run_facts(model: NERModel, run: TrainingRun | None = None) -> TrainingRun:
+    """``run`` (default ``model.run``) with ``calibrated`` as the model is, and a note why not when it is not."""
+    run = model.run if run is None else run
+    calibrated = model.calibration is not None
+    note = None if calibrated else run.calibration_note or UNCALIBRATED_NOTE
+    return replace(run, calibrated=calibrated, calibration_note=note)
 
 
 def _tokenizer_json(data) -> tuple[TokenizerRules, TokenizerTables | None]:

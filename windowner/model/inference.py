@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain, repeat
-from typing import Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
 
@@ -30,6 +31,11 @@ from ..evaluation.confidence import Scored, check_threshold, score_paths
 from ..nn.decode import constraints, viterbi, viterbi_bio
 from ..features import Lexicon, window_types, window_width
 from ..nn.network import Embeddings, WindowNetwork
+from .run import TrainingRun
+
+if TYPE_CHECKING:
+    from ..text.conventions import TokenizerRules
+    from ..text.tokenizer import TokenizerTables
 
 PROJECTION_CACHE_BYTES = 128 * 2**20  # first-layer projections kept across calls, per model
 MAX_CACHED_TYPES = 2_000_000  # the type table starts afresh beyond this (bounded memory on endless streams)
@@ -102,9 +108,10 @@ class NERModel:
 
     Attributes: ``config`` (hyper-parameters), ``tags`` (class names, "O" first), ``lexicon``,
     ``embeddings`` (one input table per lexicon column), ``net`` (the window network: W, b, U), ``start``/``trans``
-    (decoder scores), ``history`` (one record per training epoch), ``version`` (bumped by every change
-    of the weights: :meth:`set_weights`, :meth:`weights_changed`), ``calibration`` (the maps that turn
-    lattice marginals into calibrated scores; None: uncalibrated, e.g. a model saved before calibration).
+    (decoder scores), ``history`` (one record per training epoch), ``run`` (the facts of the training run:
+    :class:`~windowner.model.run.TrainingRun`), ``version`` (bumped by every change of the weights:
+    :meth:`set_weights`, :meth:`weights_changed`), ``calibration`` (the maps that turn lattice marginals into
+    calibrated scores; None: uncalibrated, e.g. a model saved before calibration).
     """
 
     def __init__(self, config: dict, tags: Sequence[str], lexicon: Lexicon, embeddings: Embeddings,
@@ -116,19 +123,29 @@ class NERModel:
         self.start = hard_start if start is None else start
         self.trans = hard_trans if trans is None else trans
         self.history: list[dict] = []
+        self.run = TrainingRun()
         self.calibration: Calibration | None = None
         # how raw text is cut into tokens (windowner.text.conventions.TokenizerRules, windowner.text.tokenizer.TokenizerTables):
         # set by training and by model_files; None for a model without them (spaCy's English tokenizer)
-        self.tokenizer_rules = None
-        self.tokenizer_tables = None
+        self.tokenizer_rules: TokenizerRules | None = None
+        self.tokenizer_tables: TokenizerTables | None = None
         self.version = 0
         self._lock = threading.Lock()  # held only to publish a grown TypeCache
         self._types = TypeCache({}, lexicon.padding.copy(), 2, None, -1)
-        # True while one thread (training's) is the model's only user: the projections of new weights then
-        # overwrite the previous ones in place (a fresh buffer costs ~100 ms of page faults per conll03 dev pass)
-        self.sole_user = False
+        self._sole_user = False  # see training()
         self.weights_changed()
         self._decoder_changed()
+
+    @contextmanager
+    def training(self) -> Iterator["NERModel"]:
+        """``with model.training():`` the calling thread (training's) is the model's only user until the block
+        ends: the projections of new weights then overwrite the previous ones in place (a fresh buffer costs
+        ~100 ms of page faults per conll03 dev pass). Outside it the model may be shared by threads."""
+        self._sole_user = True
+        try:
+            yield self
+        finally:
+            self._sole_user = False
 
     def weights(self) -> dict[str, np.ndarray]:
         """Every array of the model by name (:data:`WEIGHT_NAMES` and the feature tables); the arrays themselves,
@@ -298,7 +315,7 @@ class NERModel:
         same_types = cache.type_of is type_of
         current = same_types and cache.version == self.version
         # stale projections are overwritten in place when no reader but us holds them: all rows again (done = 0)
-        proj = cache.proj if current or (same_types and self.sole_user) else None
+        proj = cache.proj if current or (same_types and self._sole_user) else None
         done = n if current and proj is not None else 0
         if grown * m * h * self.net.params["W"].itemsize > PROJECTION_CACHE_BYTES:
             proj = None

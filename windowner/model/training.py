@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict
 from typing import Callable, Iterable, Sequence
@@ -17,12 +16,15 @@ from ..errors import WindownerError
 from ..features import Lexicon
 from .assembly import assemble
 from .inference import NERModel
-from ..evaluation.metrics import evaluate
-from ..nn.optim import SGD, minibatches
+from . import loop
+from .loop import TrainingDiverged, Windows
 from ..text.tags import to_bio2
 from ..text.conventions import TokenizerRules, learn_rules, spacy_tables
 from ..text.tokenizer import TokenizerTables
 from ..lexicon.vectors import DEFAULT_VECTORS, load_vectors
+
+__all__ = ["TrainingDiverged", "as_sentences", "calibrate", "check_tagged", "easy_windows", "fit", "initialize",
+           "only_labels", "split_for_calibration", "tag_set", "training_windows"]
 
 Pairs = Sequence[tuple[Sequence[str], Sequence[str]]]
 
@@ -68,10 +70,6 @@ def check_tagged(sentences: Iterable, tag_lists: Iterable, scheme: str = "bio2",
     return pairs
 
 
-class TrainingDiverged(WindownerError):
-    """The loss became NaN or infinite."""
-
-
 def tag_set(tag_sequences, labels: Sequence[str] | None) -> list[str]:
     """"O" then B-/I- of each entity type, types sorted."""
     types = set(labels) if labels else {t[2:] for seq in tag_sequences for t in seq if t != "O"}
@@ -95,10 +93,12 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
     (as scikit-learn's ``CalibratedClassifierCV(ensemble=False)`` does): the tags are those of an
     uncalibrated run, at twice the training time.
 
-    Raises :class:`TrainingDiverged` on a NaN/inf loss (the best model so far is on the exception as
-    ``.model``); a KeyboardInterrupt returns the best model so far, with ``model.interrupted = True``
-    (it propagates if no epoch has finished yet).
+    The facts of the run (best epoch, training time, calibration, interruption) are in ``model.run``. Raises
+    :class:`TrainingDiverged` on a NaN/inf loss (the best model so far is the exception's ``.model``); a
+    KeyboardInterrupt returns the best model so far, with ``model.run.interrupted`` True (it propagates if no
+    epoch has finished yet).
     """
+    t0 = time.perf_counter()
     cfg = (config or TrainConfig()).validate()
     train = list(train)
     args = dict(progress=progress, log=log, on_epoch=on_epoch)
@@ -112,11 +112,16 @@ def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = Non
         try:
             model = _fit_calibrated(train, dev, cfg, args)
         except TrainingDiverged as exc:
-            if getattr(exc, "model", None) is not None:
-                exc.model.tokenizer_rules, exc.model.tokenizer_tables = learned.result()
+            if exc.model is not None:
+                _finish(exc.model, learned.result(), t0)
             raise
-        model.tokenizer_rules, model.tokenizer_tables = learned.result()
+        _finish(model, learned.result(), t0)
     return model
+
+
+def _finish(model: NERModel, conventions: tuple[TokenizerRules, TokenizerTables], t0: float) -> None:
+    model.tokenizer_rules, model.tokenizer_tables = conventions
+    model.run.train_seconds = round(time.perf_counter() - t0, 2)
 
 
 def _tokenizer_conventions(sentences: list) -> tuple[TokenizerRules, TokenizerTables]:
@@ -125,36 +130,86 @@ def _tokenizer_conventions(sentences: list) -> tuple[TokenizerRules, TokenizerTa
 
 
 def _fit_calibrated(train: Pairs, dev: Pairs | None, cfg: TrainConfig, args: dict) -> NERModel:
-    """The calibrated model of :func:`fit` (without its tokenizer rules)."""
-    log = args["log"]
+    """The calibrated model of :func:`fit` (without its tokenizer rules): trained by :func:`_train`, then
+    calibrated on dev, or on held-out sentences (and trained again on all of them: :func:`_refit`)."""
+    pairs, tags = _training_pairs(train, cfg)
     if dev and cfg.calibration != "none" and cfg.calibration_data == "dev":
-        model = _fit(train, dev, cfg, hold_out=False, **args)
+        model = _train(pairs, tags, dev, cfg, args)
         calibrate(model, only_labels(dev, cfg.labels), cfg.calibration, fitted_on="dev")
-        model.config["calibrated"] = True
         return model
-    model = _fit(train, dev, cfg, hold_out=True, **args)
-    if model.calibration is None or not cfg.calibration_refit or model.interrupted:
+    sgd, held_out = split_for_calibration(pairs, cfg)
+    model = _train(sgd, tags, dev, cfg, args)
+    if not held_out:
+        model.run.calibration_note = _uncalibrated_note(cfg, len(pairs))
         return model
-    if log:
-        log(f"calibration fitted on {model.calibration.info['held_out_sentences']} held-out sentences; "
-            "training again on all sentences")
+    calibrate(model, held_out, cfg.calibration)
+    if not cfg.calibration_refit or model.run.interrupted:
+        return model
+    return _refit(model, pairs, tags, dev, cfg, args)
+
+
+def _refit(first: NERModel, pairs: list, tags: list[str], dev: Pairs | None, cfg: TrainConfig,
+           args: dict) -> NERModel:
+    """Train again on all the sentences, exactly as without calibration; the maps of ``first`` (trained without
+    the held-out sentences, and calibrated on them) carry over. A Ctrl-C before an epoch of this run has
+    finished returns ``first``."""
+    assert first.calibration is not None
+    if args["log"]:
+        args["log"](f"calibration fitted on {first.calibration.info['held_out_sentences']} held-out sentences; "
+                    "training again on all sentences")
     try:
-        final = _fit(train, dev, cfg, hold_out=False, **args)
+        final = _train(pairs, tags, dev, cfg, args)
     except TrainingDiverged as exc:
-        if getattr(exc, "model", None) is not None:
-            exc.model.calibration = model.calibration
-            exc.model.config["calibrated"] = True
+        if exc.model is not None:
+            exc.model.calibration = first.calibration
+            exc.model.run.calibrated = True
         raise
     except KeyboardInterrupt:  # no epoch of the second run finished: the calibrated first model is the best
-        model.interrupted = True
-        return model
-    dev_f1 = [h["dev_f1"] for h in model.history if "dev_f1" in h]
-    first = {"calibration_model_best_epoch": model.config.get("best_epoch"),
-             "calibration_model_dev_f1": max(dev_f1) if dev_f1 else None}
-    final.calibration = Calibration(model.calibration.entity, model.calibration.token,
-                                    {**model.calibration.info, "refit": True, **first})
-    final.config["calibrated"] = True
+        first.run.interrupted = True
+        return first
+    dev_f1 = [h["dev_f1"] for h in first.history if "dev_f1" in h]
+    info = {"calibration_model_best_epoch": first.run.best_epoch,
+            "calibration_model_dev_f1": max(dev_f1) if dev_f1 else None}
+    final.calibration = Calibration(first.calibration.entity, first.calibration.token,
+                                    {**first.calibration.info, "refit": True, **info})
+    final.run.calibrated = True
     return final
+
+
+def _uncalibrated_note(cfg: TrainConfig, n_sentences: int) -> str:
+    """Why a model trained with ``cfg`` on ``n_sentences`` has no calibration maps."""
+    raw = "scores are raw lattice probabilities, not calibrated"
+    if cfg.calibration == "none":
+        return f"trained with --calibration none: {raw}"
+    return (f"no dev data for calibration, and calibration_split {cfg.calibration_split:g} of {n_sentences} "
+            f"training sentences holds none out: {raw}")
+
+
+def _training_pairs(train: Pairs, cfg: TrainConfig) -> tuple[list, list[str]]:
+    """(the non-empty (tokens, BIO2 tags) pairs with tags of other types than ``cfg.labels`` turned to O, the
+    tag set)."""
+    pairs = [(list(t), list(g)) for t, g in train if len(t)]
+    if not pairs:
+        raise WindownerError("the training data has no sentences")
+    tags = tag_set((g for _, g in pairs), cfg.labels)
+    return only_labels(pairs, cfg.labels), tags
+
+
+def _train(pairs: list, tags: list[str], dev: Pairs | None, cfg: TrainConfig, args: dict) -> NERModel:
+    """One training run: the untrained model of ``pairs`` (:func:`initialize`), then the epochs
+    (:func:`windowner.model.loop.train`); ``cfg.seed`` seeds both."""
+    rng = np.random.default_rng(cfg.seed)
+    model = initialize(pairs, tags, cfg, rng)
+    return loop.train(model, training_windows(model, pairs, cfg), cfg, rng, dev, **args)
+
+
+def training_windows(model: NERModel, pairs: Pairs, cfg: TrainConfig) -> Windows:
+    """The windows of the (tokens, BIO2 tags) ``pairs`` for SGD: feature ids, tag indices, the easy windows."""
+    index = {t: i for i, t in enumerate(model.tags)}
+    feats = model.window_features([t for t, _ in pairs])  # (N, m, c)
+    y = np.array([index[tag] for _, g in pairs for tag in g])
+    easy = easy_windows(pairs, cfg.window) if cfg.o_window_keep < 1 else None
+    return Windows(feats, y, easy)
 
 
 def initialize(train: Pairs, tags: Sequence[str], cfg: TrainConfig, rng: np.random.Generator) -> NERModel:
@@ -173,131 +228,6 @@ def initialize(train: Pairs, tags: Sequence[str], cfg: TrainConfig, rng: np.rand
         ls, lt = learned_transitions((g for _, g in train), tags)
         start, trans = start + ls, trans + lt
     return assemble(config, tags, lexicon, rng=rng, decoder=(start, trans))
-
-
-def _fit(train: Pairs, dev: Pairs | None, cfg: TrainConfig, hold_out: bool, *, progress: bool,
-         log: Callable[[str], None] | None, on_epoch: Callable[[NERModel, dict], None] | None) -> NERModel:
-    """One training run of :func:`fit`; with ``hold_out``, on all but the calibration sentences, then calibrated."""
-    train = [(list(t), list(g)) for t, g in train if len(t)]
-    if not train:
-        raise WindownerError("the training data has no sentences")
-    rng = np.random.default_rng(cfg.seed)
-    tags = tag_set((g for _, g in train), cfg.labels)
-    train = only_labels(train, cfg.labels)
-    index = {t: i for i, t in enumerate(tags)}
-    train, held_out = split_for_calibration(train, cfg) if hold_out else (train, [])
-
-    model = initialize(train, tags, cfg, rng)
-    lexicon, embeddings, net = model.lexicon, model.embeddings, model.net
-
-    feats = model.window_features([t for t, _ in train])  # (N, m, c)
-    y = np.array([index[tag] for _, g in train for tag in g])
-    easy = easy_windows(train, cfg.window) if cfg.o_window_keep < 1 else None
-    if easy is not None:  # a sampled easy window weighs 1/share, every other window 1
-        window_weight = np.where(easy, np.float32(1 / cfg.o_window_keep), np.float32(1))
-    dev_tokens, dev_gold = [t for t, _ in dev or ()], [g for _, g in dev or ()]
-    eye = np.eye(len(tags), dtype=np.float32)
-    opt = SGD(cfg.lr, cfg.momentum, cfg.decay, clip=5.0)
-    # the loss is a batch mean, so a row seen once gets 1/batch of its gradient: scale sparse steps back up
-    emb_opt = SGD(cfg.lr * cfg.embed_lr * cfg.batch_size, 0.0, cfg.decay, clip=5.0)
-    trainable = [feature.name for feature in lexicon if feature.trainable(cfg)]
-
-    avg, n_avg = None, 0
-    best, best_f1, bad_epochs = None, -math.inf, 0  # without dev the score is -loss, which may be < -1
-    model.history = []
-    model.interrupted = False
-    model.sole_user = True
-    tqdm = _tqdm(progress)
-    try:
-        for epoch in range(cfg.epochs):
-            opt.epoch = emb_opt.epoch = epoch
-            t0 = time.perf_counter()
-            total, seen = 0.0, 0
-            if easy is None:
-                batches = list(minibatches(len(y), cfg.batch_size, rng))
-            else:  # all the other windows, and a new sample of the easy ones, weighted by 1/share
-                kept = np.flatnonzero(~easy | (rng.random(len(y)) < cfg.o_window_keep))
-                batches = [kept[b] for b in minibatches(len(kept), cfg.batch_size, rng)]
-            bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False)
-            for step, idx in enumerate(bar):
-                batch = feats[idx]  # a copy (fancy indexing), so word dropout may write into it
-                if cfg.word_dropout:  # teaches the <unk> row and the context to stand in for unseen words
-                    lexicon.drop(batch, rng.random(batch.shape[:2]) < cfg.word_dropout)
-                X = embeddings.forward(batch)
-                weights = None if easy is None else window_weight[idx]
-                J, grads = net.loss_and_grads(X, eye[y[idx]], train=True, need_dX=True, weights=weights)
-                if not math.isfinite(J):
-                    raise TrainingDiverged(f"the loss became {J} in epoch {epoch + 1}; try a smaller learning rate "
-                                           f"(--lr {cfg.lr / 10:g})")
-                opt.step(net.params, grads)
-                for name, (rows, g) in embeddings.backward(grads["X"]).items():
-                    if name in trainable:
-                        emb_opt.step_rows(embeddings.tables[name], rows, g, name)
-                model.weights_changed()
-                total += J * len(idx)
-                seen += len(idx)
-                if step % 50 == 0 and hasattr(bar, "set_postfix"):
-                    bar.set_postfix(loss=f"{total / seen:.4f}")
-            record = {"epoch": epoch + 1, "loss": total / seen, "seconds": time.perf_counter() - t0, "lr": opt.rate}
-            if dev:
-                if cfg.average_from and epoch + 1 >= cfg.average_from:
-                    # Polyak averaging of epoch-end weights smooths SGD's epoch-to-epoch noise: from here on the
-                    # running average is what dev scores and what is kept (one dev pass per epoch)
-                    n_avg += 1
-                    weights = model.weights()
-                    if avg is None:
-                        avg = {k: v.astype(np.float64) for k, v in weights.items()}
-                    else:
-                        for k, v in weights.items():
-                            avg[k] += (v - avg[k]) / n_avg
-                    current = {k: v.copy() for k, v in weights.items()}
-                    _restore(model, avg)
-                    rep = evaluate(dev_gold, model.predict(dev_tokens))
-                    record.update(dev_f1_average=rep.overall.f1, averaged=True)
-                    if rep.overall.f1 > best_f1:
-                        best = {k: v.copy() for k, v in model.weights().items()}  # the average is the best
-                    _restore(model, current)
-                else:
-                    rep = evaluate(dev_gold, model.predict(dev_tokens))
-                record.update(dev_precision=rep.overall.precision, dev_recall=rep.overall.recall, dev_f1=rep.overall.f1)
-                score = rep.overall.f1
-            else:
-                score = -record["loss"]
-            model.history.append(record)
-            # keep the best weights before reporting the epoch: a Ctrl-C after its line must find them
-            if score > best_f1:
-                best_f1, bad_epochs = score, 0
-                if not record.get("averaged"):
-                    best = {k: v.copy() for k, v in model.weights().items()}
-                model.config["best_epoch"] = epoch + 1
-                model.config["best_is_average"] = bool(record.get("averaged"))
-            else:
-                bad_epochs += 1
-            if log:
-                dev_part = (f"  dev P {record['dev_precision']:.4f} R {record['dev_recall']:.4f} "
-                            f"F1 {record['dev_f1']:.4f}{' (average)' if record.get('averaged') else ''}") if dev else ""
-                log(f"epoch {epoch + 1:>3}  loss {record['loss']:.4f}{dev_part}  ({record['seconds']:.1f}s)")
-            if on_epoch:
-                on_epoch(model, record)
-            if bad_epochs >= cfg.patience:
-                if log:
-                    log(f"no dev improvement for {cfg.patience} epochs: stopping")
-                break
-    except TrainingDiverged as exc:
-        _restore(model, best)
-        exc.model = model if best is not None else None
-        raise
-    except KeyboardInterrupt:
-        if best is None:  # no epoch finished: there is no model worth keeping
-            raise
-        model.interrupted = True
-    finally:
-        model.sole_user = False  # the trained model may be shared by threads
-    _restore(model, best)
-    if held_out:
-        calibrate(model, held_out, cfg.calibration)
-    model.config["calibrated"] = model.calibration is not None
-    return model
 
 
 def easy_windows(pairs: Pairs, window: int) -> np.ndarray:
@@ -339,7 +269,8 @@ def calibrate(model: NERModel, held_out: Pairs, method: str, fitted_on: str = "h
     """Fit ``model.calibration`` on (tokens, BIO2 tags) that SGD did not train on (held-out training sentences,
     or the dev set): the entity map on the raw scores of the predicted entities against "exactly right", the
     token map on each token's raw tag probability against "tag right". ``info`` records what it was fitted
-    on (``fitted_on``: "held-out" or "dev") and the expected calibration error there."""
+    on (``fitted_on``: "held-out" or "dev") and the expected calibration error there; ``model.run.calibrated``
+    becomes True."""
     model.calibration = None  # raw lattice probabilities
     seen = Outcomes()
     seen.add([g for _, g in held_out], model.predict_scored([t for t, _ in held_out]))
@@ -351,17 +282,5 @@ def calibrate(model: NERModel, held_out: Pairs, method: str, fitted_on: str = "h
             "entity_ece_raw": expected_calibration_error(scores, correct),
             "entity_ece_fitted": expected_calibration_error(entity(scores), correct)}
     model.calibration = Calibration(entity, token, info)
+    model.run.calibrated, model.run.calibration_note = True, None
     return model.calibration
-
-
-def _restore(model: NERModel, best: dict | None) -> None:
-    if best is not None:
-        model.set_weights(best)
-
-
-def _tqdm(enabled: bool):
-    if not enabled:
-        return lambda it, **kw: it
-    from tqdm.auto import tqdm
-
-    return tqdm
