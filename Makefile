@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser test demo bench gradcheck clean
+.PHONY: install browser lint test demo bench gradcheck clean
 
 install: $(STAMP)
 
@@ -20,7 +20,15 @@ browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) || \
 		echo "no root or no apt: browser tests will be skipped"
 
-test: install browser
+# ruff (lint, then formatting) and mypy, configured in pyproject.toml; `make test` (and so CI) runs it first.
+LINT_PATHS := windowner tests benchmarks corpora/build.py
+
+lint: install
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/mypy
+
+test: install browser lint
 	$(PY) -m pytest -q
 
 demo: install
@@ -36,4 +44,4 @@ bench: install
 	$(PY) benchmarks/raw_text.py
 
 clean:
-	rm -rf $(VENV) models build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) models build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache
