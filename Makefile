@@ -23,10 +23,11 @@ browser:
 # ruff (lint, then formatting) and mypy, configured in pyproject.toml; `make test` (and so CI) runs it first.
 LINT_PATHS := windowner tests benchmarks corpora/build.py
 
+# All three run, so that one report shows every finding; lint fails if any of them does.
 lint: install
-	$(VENV)/bin/ruff check $(LINT_PATHS)
-	$(VENV)/bin/ruff format --check $(LINT_PATHS)
-	$(VENV)/bin/mypy
+	@status=0; for step in "ruff check $(LINT_PATHS)" "ruff format --check $(LINT_PATHS)" "mypy"; do \
+		echo "$(VENV)/bin/$$step"; $(VENV)/bin/$$step || status=1; \
+	done; exit $$status
 
 test: install browser lint
 	$(PY) -m pytest -q
