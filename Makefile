@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser test demo bench gradcheck clean
+.PHONY: install browser lint test demo bench gradcheck clean
 
 install: $(STAMP)
 
@@ -20,7 +20,16 @@ browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) || \
 		echo "no root or no apt: browser tests will be skipped"
 
-test: install browser
+# ruff (lint, then formatting) and mypy, configured in pyproject.toml; `make test` (and so CI) runs it first.
+LINT_PATHS := windowner tests benchmarks corpora/build.py
+
+# All three run, so that one report shows every finding; lint fails if any of them does.
+lint: install
+	@status=0; for step in "ruff check $(LINT_PATHS)" "ruff format --check $(LINT_PATHS)" "mypy"; do \
+		echo "$(VENV)/bin/$$step"; $(VENV)/bin/$$step || status=1; \
+	done; exit $$status
+
+test: install browser lint
 	$(PY) -m pytest -q
 
 demo: install
@@ -36,4 +45,4 @@ bench: install
 	$(PY) benchmarks/raw_text.py
 
 clean:
-	rm -rf $(VENV) models build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) models build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache

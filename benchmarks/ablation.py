@@ -70,8 +70,8 @@ def run_one(corpus: str, lever: str, seed: int, extra: dict, save: Path | None =
     """Train one model in this process; its dev scores (overall and per type) and training time (the model is
     written to ``save``/<corpus>-<lever>-<seed> when ``save`` is given)."""
     import windowner
-    from windowner.text.conll import read_conll
     from windowner.evaluation.metrics import evaluate
+    from windowner.text.conll import read_conll
 
     params = {**extra, **LEVERS[lever]}  # the lever wins over --set
     dev_path = CORPORA / f"{corpus}.dev.conll"
@@ -94,9 +94,9 @@ def ensemble(corpus: str, lever: str, seeds: list[int], save: Path) -> dict:
     import numpy as np
 
     import windowner
-    from windowner.text.conll import read_conll
-    from windowner.nn.decode import viterbi_bio
     from windowner.evaluation.metrics import evaluate
+    from windowner.nn.decode import viterbi_bio
+    from windowner.text.conll import read_conll
 
     dev = list(read_conll(CORPORA / f"{corpus}.dev.conll"))
     sents = [s.tokens for s in dev]

@@ -9,8 +9,9 @@ dev), then ``windowner evaluate MODEL X.dev --json``: entity P/R/F1 at the defau
 the entity scores (10 equal-width bins over the predicted entities) and of the token probabilities, and the
 threshold with the best dev F1. Dev is then the data the maps were fitted on, so the ECE that counts is the
 *cross-fitted* one: the maps refitted on one half of dev (contiguous), the ECE measured on the other half,
-and the other way round; the table gives the entity-weighted mean of the two. ``benchmarks/calibration_before.json`` holds the same figures measured before
-calibration (entity score = mean probability of the chosen tags; models trained on the whole training file).
+and the other way round; the table gives the entity-weighted mean of the two.
+``benchmarks/calibration_before.json`` holds the same figures measured before calibration (entity score =
+mean probability of the chosen tags; models trained on the whole training file).
 With ``--write`` the table goes into RESULTS.md between ``<!-- calibration -->`` markers, and the PR curve and
 reliability diagram of the first corpus into ``docs/pr_curve.png`` and ``docs/calibration.png``.
 """
@@ -28,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import run as bench  # noqa: E402  (benchmarks/run.py: the commit helper)
+
 CORPORA = ("gmb", "conll03")
 
 
@@ -41,9 +43,9 @@ def cross_fitted_ece(model_dir: Path, dev_path: Path) -> float:
     weighted by the halves' numbers of predicted entities."""
     sys.path.insert(0, str(ROOT))
     import windowner
-    from windowner.text.conll import read_conll
     from windowner.evaluation.confidence import Outcomes, expected_calibration_error
     from windowner.model.training import calibrate
+    from windowner.text.conll import read_conll
 
     model = windowner.load(model_dir).model
     method = model.calibration.info["method"]

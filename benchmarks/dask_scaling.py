@@ -61,10 +61,10 @@ def model_dir(path: str | None, sents: list[list[str]], tmp: Path) -> Path:
         return Path(path)
     if (ROOT / "models" / "default" / "config.json").exists():
         return ROOT / "models" / "default"
-    from windowner.text.conll import read_conll
     from windowner.model.config import TrainConfig
     from windowner.model.files import save_model
     from windowner.model.training import fit
+    from windowner.text.conll import read_conll
 
     print("training a throw-away model (1 epoch, default architecture) ...", file=sys.stderr)
     for src in (SHARED / "gmb.train.conll", ROOT / "corpora" / "wn-pld.train.conll"):
@@ -165,11 +165,11 @@ def main() -> None:
 
     print(f"corpus: {source}, {len(lines):,} documents, {n_tokens:,} tokens; batch {args.batch_size}; "
           f"{os.cpu_count()} CPUs, load average {results['load_average']:.1f} -> {results['load_average_after']:.1f}\n")
-    print("| setting | wall s (best of %d) | tokens/s | vs single | tokens per CPU-s | cluster start s "
-          "| model load per worker s |" % args.repeats)
+    print(f"| setting | wall s (best of {args.repeats}) | tokens/s | vs single | tokens per CPU-s | cluster start s "
+          "| model load per worker s |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results["runs"]:
-        extra = ("%.1f | %s" % (r["startup_s"], ", ".join(f"{x:.1f}" for x in r["first_load_s"]))
+        extra = (f"{r['startup_s']:.1f} | " + ", ".join(f"{x:.1f}" for x in r["first_load_s"])
                  if "startup_s" in r else "– | –")
         print(f"| {r['setting']} | {r['seconds']:.2f} | {r['tokens_per_s']:,.0f} | {r.get('speedup', 1.0):.2f} "
               f"| {r['tokens_per_cpu_s']:,.0f} | {extra} |")

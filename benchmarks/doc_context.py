@@ -40,9 +40,9 @@ from pathlib import Path
 import numpy as np
 
 import windowner
-from windowner.text.conll import read_conll
-from windowner.nn.decode import viterbi_bio
 from windowner.evaluation.metrics import evaluate
+from windowner.nn.decode import viterbi_bio
+from windowner.text.conll import read_conll
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 

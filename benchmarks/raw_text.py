@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Raw text against pre-tokenized input: how much entity F1 does tokenizing and sentence splitting cost?
 
-    python benchmarks/raw_text.py                                  # trains default models, measures, writes RESULTS.md
+    python benchmarks/raw_text.py                                  # trains default models, measures; RESULTS.md
     python benchmarks/raw_text.py --model-gmb M1 --model-conll03 M2 --no-write
-    python benchmarks/raw_text.py --reuse                          # models of an earlier run in benchmarks/out/raw-text/
+    python benchmarks/raw_text.py --reuse                          # an earlier run's models (benchmarks/out/raw-text/)
 
 For each dev set (``gmb.dev``, ``conll03.dev`` from ``../shared/corpora``), every sentence is tagged three
 ways by the same model:
@@ -39,13 +39,14 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import run as bench  # noqa: E402  (benchmarks/run.py: the commit helper)
+
 OUT = HERE / "out" / "raw-text"
 CORPORA = ("gmb", "conll03")
 NO_SPACE_BEFORE = frozenset({",", ".", ";", ":", "!", "?", ")", "%", "'s", "'S", "n't", "N'T",

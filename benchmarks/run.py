@@ -30,11 +30,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Sequence
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -422,8 +422,6 @@ def bench_spacy(c: Corpus, opts) -> dict:
 
 
 def machine_info() -> dict:
-    import numpy
-
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -607,9 +605,9 @@ def write_markdown(path: Path, results: dict, meta: dict) -> None:
             p = systems.get(peer)
             if not (w and p):
                 continue
-            ratio = lambda k: "—" if p.get(k) is None else f"{w[k] / p[k]:,.2f}×"  # noqa: E731
-            lines.append(_row([corpus, SYSTEM_TITLES[peer], f"{100 * (w['f1'] - p['f1']):+.2f}", ratio("tok_s_pre"),
-                               ratio("tok_s_raw"), ratio("train_s"), ratio("load_s"), ratio("size_mb")]))
+            ratios = ["—" if p.get(k) is None else f"{w[k] / p[k]:,.2f}×"
+                      for k in ("tok_s_pre", "tok_s_raw", "train_s", "load_s", "size_mb")]
+            lines.append(_row([corpus, SYSTEM_TITLES[peer], f"{100 * (w['f1'] - p['f1']):+.2f}", *ratios]))
     lines += ["", "## Targets", "", _row(["target", "measured", ""]), _row(["---", "---:", ":---:"])]
     for target, measured, ok in targets(results):
         lines.append(_row([target, measured, "—" if ok is None else "✓" if ok else "✗"]))

@@ -33,9 +33,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -318,7 +318,7 @@ def rows(results: dict) -> list[list[str]]:
         pw, ps, pe = r["pre_windowner"], r["pre_spacy"], r["pre_windowner_empty_cache"]
         spacy = "spaCy sm"
         out += [
-            [name, f"pre-tokenized, fresh process, **cold** (first pass), tok/s", f"{n / pw['cold']:,.0f}", spacy,
+            [name, "pre-tokenized, fresh process, **cold** (first pass), tok/s", f"{n / pw['cold']:,.0f}", spacy,
              f"{n / ps['cold']:,.0f}", _x(_ratio(ps["cold"], pw["cold"]))],
             [name, "pre-tokenized, same process, warm (second pass), tok/s", f"{n / pw['warm']:,.0f}", spacy,
              f"{n / ps['warm']:,.0f}", _x(_ratio(ps["warm"], pw["warm"]))],
@@ -467,8 +467,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return report(args, args.saved["results"], args.saved, write_json=False)
     command = shlex.join(["python", "benchmarks/user_path.py", *(sys.argv[1:] if argv is None else argv)])
     try:
-        import spacy  # noqa: F401  (fail early, before minutes of training)
-        import sklearn_crfsuite  # noqa: F401
+        import sklearn_crfsuite  # noqa: F401  (fail early, before minutes of training)
+        import spacy
         if not spacy.util.is_package(bench.SPACY_MODEL):
             raise ImportError(bench.SPACY_MODEL)
     except ImportError as exc:

@@ -15,8 +15,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from windowner.text.conll import read_conll
 from windowner.evaluation.report import ERROR_KINDS, KINDS, ErrorAnalysis
+from windowner.text.conll import read_conll
 
 from conftest import write_conll
 from servekit import ROOT, thread_server

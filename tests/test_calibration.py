@@ -7,9 +7,15 @@ import json
 import numpy as np
 import pytest
 
+from windowner.evaluation.confidence import (
+    check_threshold,
+    entity_outcomes,
+    expected_calibration_error,
+    pr_curve,
+    reliability,
+    score_paths,
+)
 from windowner.nn.calibration import Calibration, CalibrationMap, fit_map, fit_temperature
-from windowner.evaluation.confidence import (check_threshold, entity_outcomes, expected_calibration_error, pr_curve,
-                                  reliability, score_paths)
 from windowner.nn.decode import constraints, viterbi_bio
 from windowner.nn.marginals import forward_backward, span_marginals
 from windowner.text.tags import bio2_spans

@@ -64,7 +64,7 @@ def test_project_reader_agrees(corpus):
 
 def test_valid_bio2_and_labels(corpus):
     for split, sentences in corpus.items():
-        for n, (tokens, tags) in enumerate(sentences):
+        for n, (_tokens, tags) in enumerate(sentences):
             prev = "O"
             for tag in tags:
                 if tag != "O":

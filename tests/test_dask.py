@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_corpus, write_conll
 from windowner.cli import main
+
+from conftest import make_corpus, write_conll
 
 pytest.importorskip("distributed", reason="needs the optional extra: pip install 'windowner[dask]'")
 
-from windowner.integrations.dask import ENTITY_COLUMNS, DaskNotInstalled, cache_info, connect, require_dask, tag_texts  # noqa: E402
+from windowner.integrations.dask import ENTITY_COLUMNS, DaskNotInstalled, cache_info, connect, require_dask, tag_texts
 
 N_TEXTS = 3000
 
@@ -66,7 +67,7 @@ def test_missing_dask_says_how_to_install(monkeypatch, tiny_model_dir, text_file
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(DaskNotInstalled, match=r"pip install 'windowner\[dask\]'"):
         require_dask()
-    with pytest.raises(ImportError, match="windowner.integrations.dask.tag_texts needs Dask"):
+    with pytest.raises(ImportError, match=r"windowner\.integrations\.dask\.tag_texts needs Dask"):
         tag_texts(["Obama visited Paris."], tiny_model_dir)
     code, out, err = _tag(["tag", str(tiny_model_dir), str(text_file), "--workers", "2"], capsys)
     assert code == 2 and out == ""
@@ -129,7 +130,7 @@ def test_tag_dataframe_and_series(client, texts, tiny_tagger, tiny_model_dir):
 
 
 def test_tag_texts_rejects_plain_lists(tiny_model_dir):
-    with pytest.raises(TypeError, match="dask.bag.Bag"):
+    with pytest.raises(TypeError, match=r"dask\.bag\.Bag"):
         tag_texts(["Obama visited Paris."], tiny_model_dir)
 
 

@@ -3,8 +3,8 @@ import itertools
 import numpy as np
 import pytest
 
-from windowner.text.tags import bio2_spans as spans
 from windowner.nn.decode import constraints, learned_transitions, viterbi, viterbi_bio
+from windowner.text.tags import bio2_spans as spans
 
 TAGS = ["O", "B-DATE", "I-DATE", "B-LOC", "I-LOC", "B-PER", "I-PER"]
 

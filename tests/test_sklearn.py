@@ -65,7 +65,7 @@ def test_clone_get_params_set_params(fitted):
 
 
 def test_fit_predict_score(fitted, data):
-    X, y, X_test, y_test = data
+    _, _, X_test, y_test = data
     assert list(fitted.classes_) == ["O", "B-DATE", "I-DATE", "B-LOC", "I-LOC", "B-PER", "I-PER"]
     assert fitted.labels_ == ["DATE", "LOC", "PER"] and len(fitted.history_) == 2
     assert fitted.model_.config["hidden"] == 16 and fitted.model_.config["seed"] == 3

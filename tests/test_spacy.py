@@ -83,7 +83,8 @@ def test_to_spacy_returns_a_doc_with_identical_offsets_and_scores(tiny_tagger):
 
 def test_missing_model_config_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("WINDOWNER_MODEL", str(tmp_path / "no-default"))
-    with pytest.raises(ModelError, match="needs a model directory, e.g. nlp.add_pipe\\('windowner', config=\\{'model'"):
+    needs = r"needs a model directory, e\.g\. nlp\.add_pipe\('windowner', config=\{'model'"
+    with pytest.raises(ModelError, match=needs):
         spacy.blank("en").add_pipe("windowner")
     with pytest.raises(ModelError, match="no such model directory"):
         spacy.blank("en").add_pipe("windowner", config={"model": str(tmp_path / "absent")})

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 import windowner
+from windowner.model.files import TOKENIZER_FILE
 from windowner.text import tokenizer as tokenizer_module
 from windowner.text.conll import read_conll
-from windowner.model.files import TOKENIZER_FILE
-from windowner.text.segment import tokenizable
 from windowner.text.conventions import TokenizerRules, build_tokenizer, learn_rules, spacy_tables, tables_of
+from windowner.text.segment import tokenizable
 from windowner.text.tokenizer import Tokenizer, TokenizerTables
 
 from conftest import needs_shared

@@ -80,4 +80,8 @@ def report_warnings():
 def read_pairs(path, **kwargs) -> list[tuple[list[str], list[str]]]:
     from ..text.conll import read_conll
 
-    return [(s.tokens, s.tags) for s in read_conll(path, **kwargs)]
+    pairs = []
+    for s in read_conll(path, **kwargs):
+        assert s.tags is not None  # read with a tag column (data_kwargs): every sentence has its tags
+        pairs.append((s.tokens, s.tags))
+    return pairs

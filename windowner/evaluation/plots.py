@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 
-from .confidence import PRCurve, Reliability
 from ..errors import WindownerError
+from .confidence import PRCurve, Reliability
 
 
 def _figure(width: float = 5.6, height: float = 4.0):

@@ -16,9 +16,10 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from ..errors import WindownerError
 
@@ -53,7 +54,7 @@ def _stamp(path: Path) -> tuple:
     """Modification times of the model files: a model rewritten in place (``to_disk``) is reloaded."""
     from ..model.files import MODEL_FILES
 
-    stamp = []
+    stamp: list[int | None] = []
     for name in MODEL_FILES:
         try:
             stamp.append(os.stat(path / name).st_mtime_ns)
@@ -271,7 +272,7 @@ def connect(workers: int | None = None, scheduler: str | None = None, timeout: s
         return
     if workers is None or workers < 1:
         raise WindownerError(f"need at least one worker, got {workers}")
-    kwargs = dict(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+    kwargs: dict[str, Any] = dict(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                   dashboard_address=None, silence_logs=logging.ERROR)
     kwargs.update(cluster_kwargs)
     # even without a dashboard the scheduler serves a small HTTP API (/health), by default on port 8787:

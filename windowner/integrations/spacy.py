@@ -7,18 +7,18 @@ module). Each entity's score (the probability that the span with its label is ex
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..errors import ModelError
-from ..model.files import save_model
 from ..evaluation.confidence import check_threshold
-from ..text.segment import SCORE_ATTR
+from ..model.files import save_model
 from ..tagger import Tagger, load
+from ..text.segment import SCORE_ATTR
 
 if not Span.has_extension(SCORE_ATTR):
     Span.set_extension(SCORE_ATTR, default=None)
@@ -74,13 +74,13 @@ class WindownerComponent:
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         save_model(self.tagger.model, path)  # atomic, replaces an older copy
 
-    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "WindownerComponent":
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> WindownerComponent:
         self.tagger = Tagger.from_disk(path)
         return self
 
 
 @Language.factory("windowner", default_config={"model": None, "batch_size": 1000, "threshold": 0.0})
-def make_windowner(nlp: Language, name: str, model: Optional[str], batch_size: int,
+def make_windowner(nlp: Language, name: str, model: str | None, batch_size: int,
                    threshold: float) -> WindownerComponent:
     """spaCy factory: ``model`` is a model directory written by ``windowner train``; entities scoring below
     ``threshold`` are left out."""

@@ -32,7 +32,7 @@ class WordClusters:
         return len(self.centroids)
 
     @classmethod
-    def fit(cls, vectors: np.ndarray, k: int, seed: int = 0, n_fit: int = 50_000) -> "WordClusters":
+    def fit(cls, vectors: np.ndarray, k: int, seed: int = 0, n_fit: int = 50_000) -> WordClusters:
         """k-means on the first ``n_fit`` rows of ``vectors: (N, d)``."""
         from sklearn.cluster import MiniBatchKMeans
 

@@ -87,7 +87,8 @@ class Gazetteer:
         for cat, strings in entries.items():
             if isinstance(strings, str):
                 raise WindownerError(f"gazetteer category {cat!r}: give a list of entries, not one string")
-            one, many = set(), set()
+            one: set[str] = set()
+            many: set[str] = set()
             for s in strings:
                 if not isinstance(s, str):
                     raise WindownerError(f"gazetteer category {cat!r}: entries must be strings, "
@@ -232,7 +233,10 @@ def _require(package: str):
 
 
 def _source(package: str, data: str, used: str) -> dict[str, str]:
+    import email.message
+
     meta = importlib.metadata.metadata(package)
+    assert isinstance(meta, email.message.Message)  # typeshed's PackageMetadata has .get only from Python 3.12 on
     return {"package": package, "version": meta["Version"],
             "licence": meta.get("License-Expression") or meta.get("License") or "unknown",
             "data": data, "used": used}

@@ -63,7 +63,7 @@ class CalibrationMap:
         return out
 
     @classmethod
-    def from_dict(cls, data: Any) -> "CalibrationMap":
+    def from_dict(cls, data: Any) -> CalibrationMap:
         """Inverse of :meth:`to_dict`; ValueError saying what is wrong with ``data``."""
         if not isinstance(data, dict):
             raise ValueError(f"a calibration map is a JSON object, found {type(data).__name__}")
@@ -80,9 +80,8 @@ class CalibrationMap:
             return cls("temperature", temperature=float(t), samples=samples)
         if method == "isotonic":
             x, y = data.get("x"), data.get("y")
-            ok = (isinstance(x, list) and isinstance(y, list) and len(x) == len(y) >= 1
-                  and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in x + y))
-            if not ok:
+            if not (isinstance(x, list) and isinstance(y, list) and len(x) == len(y) >= 1
+                    and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in x + y)):
                 raise ValueError("'x' and 'y' must be lists of numbers of the same, non-zero length")
             xa, ya = np.array(x, dtype=np.float64), np.array(y, dtype=np.float64)
             if not (np.all(np.isfinite(xa)) and np.all(np.diff(xa) >= 0) and np.all((ya >= 0) & (ya <= 1))
@@ -151,7 +150,7 @@ class Calibration:
         return {"entity": self.entity.to_dict(), "token": self.token.to_dict(), "info": dict(self.info)}
 
     @classmethod
-    def from_dict(cls, data: Any) -> "Calibration":
+    def from_dict(cls, data: Any) -> Calibration:
         if not isinstance(data, dict):
             raise ValueError(f"expected a JSON object, found {type(data).__name__}")
         for key in ("entity", "token"):

@@ -7,7 +7,7 @@ from the training tags, add Collobert et al.'s sentence-level preference between
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -51,7 +51,7 @@ def learned_transitions(tag_sequences, tags: Sequence[str], smoothing: float = 1
     return np.log(start / start.sum()) - prior, np.log(pair / pair.sum(axis=1, keepdims=True)) - prior[None, :]
 
 
-def viterbi(emissions: np.ndarray, lengths: Sequence[int], start: np.ndarray, trans: np.ndarray,
+def viterbi(emissions: np.ndarray, lengths: Sequence[int] | np.ndarray, start: np.ndarray, trans: np.ndarray,
             batch: int = 4096) -> np.ndarray:
     """Best tag index per token. emissions: (n, K) log-scores of sentences laid end to end.
 
@@ -89,7 +89,7 @@ def viterbi(emissions: np.ndarray, lengths: Sequence[int], start: np.ndarray, tr
     return out
 
 
-def viterbi_bio(emissions: np.ndarray, lengths: Sequence[int], tags: Sequence[str]) -> np.ndarray:
+def viterbi_bio(emissions: np.ndarray, lengths: Sequence[int] | np.ndarray, tags: Sequence[str]) -> np.ndarray:
     """Same result as :func:`viterbi` with the pure BIO2 constraints of :func:`constraints`, in O(K) per token.
 
     Under those constraints ``O`` and ``B-X`` may follow anything, so their best predecessor is the

@@ -36,7 +36,8 @@ with ``y_{b-1}`` the span's last tag (``B-X`` for a one-token span, else ``I-X``
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -82,7 +83,7 @@ def _log_matmul(x: np.ndarray, exp_trans: np.ndarray) -> np.ndarray:
         return m + np.log(acc)
 
 
-def forward_backward(emissions: np.ndarray, lengths: Sequence[int], start: np.ndarray,
+def forward_backward(emissions: np.ndarray, lengths: Sequence[int] | np.ndarray, start: np.ndarray,
                      trans: np.ndarray) -> Lattice:
     """α, β and log Z of every sentence (see the module docstring). emissions: (n, K) log-scores of
     sentences laid end to end, ``lengths`` (S,) summing to n; start: (K,), trans: (K, K) additive scores."""

@@ -64,7 +64,9 @@ def minibatches(n: int, batch_size: int, rng: np.random.Generator | None):
 
 def fit_dense(net, X: np.ndarray, Y: np.ndarray, *, epochs: int = 10, batch_size: int = 32, lr: float = 0.1,
               momentum: float = 0.0, decay: float = 0.0, random_state: int | None = 0) -> list[float]:
-    """Train a :class:`~windowner.nn.network.WindowNetwork` on dense X: (n, D), Y: (n, K). Returns per-epoch mean loss."""
+    """Train a :class:`~windowner.nn.network.WindowNetwork` on dense X: (n, D), Y: (n, K).
+
+    Returns the per-epoch mean loss."""
     rng = np.random.default_rng(random_state)
     opt = SGD(lr, momentum, decay)
     history = []

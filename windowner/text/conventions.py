@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Any
 
 from .tokenizer import TokenizerTables
 
@@ -102,7 +103,7 @@ class TokenizerRules:
                 "drop": list(self.drop), "evidence": {k: list(v) for k, v in sorted(self.evidence.items())}}
 
     @classmethod
-    def from_json(cls, data) -> "TokenizerRules":
+    def from_json(cls, data) -> TokenizerRules:
         """Rules from :meth:`to_json`'s dict; ValueError saying what is wrong."""
         if not isinstance(data, dict):
             raise ValueError(f"expected a JSON object, found a {type(data).__name__}")
@@ -125,6 +126,7 @@ class TokenizerRules:
         if not isinstance(evidence, dict) or not all(
                 isinstance(v, list) and len(v) == 2 and all(type(x) is int for x in v) for v in evidence.values()):
             raise ValueError("'evidence' must map rule names to [whole, split] counts")
+        assert isinstance(keep, list)  # checked above, with drop
         return cls({**SPACY_DEFAULTS, **split}, tuple(keep), {str(k): list(v) for k, v in evidence.items()},
                    tuple(drop))
 
@@ -174,7 +176,7 @@ def learn_rules(sentences: Iterable[Sequence[str]]) -> TokenizerRules:
     return TokenizerRules(split, _kept_whole(sentences, counts, rules), evidence, _dropped(sentences, counts, rules))
 
 
-def _kept_whole(sentences: list[list[str]], counts: Counter, rules: TokenizerRules) -> tuple[str, ...]:
+def _kept_whole(sentences: Sequence[Sequence[str]], counts: Counter, rules: TokenizerRules) -> tuple[str, ...]:
     """Training tokens the tokenizer of ``rules`` splits but the data keeps whole more often than split."""
     tokenizer = build_tokenizer(rules)
     exceptions = _english()[2]
@@ -194,7 +196,7 @@ def _kept_whole(sentences: list[list[str]], counts: Counter, rules: TokenizerRul
     return tuple(sorted(keep))
 
 
-def _dropped(sentences: list[list[str]], counts: Counter, rules: TokenizerRules) -> tuple[str, ...]:
+def _dropped(sentences: Sequence[Sequence[str]], counts: Counter, rules: TokenizerRules) -> tuple[str, ...]:
     """spaCy's one-token exceptions whose pieces the data shows apart, inside sentences, more often than whole
     (at least twice): ``):`` where the data has ``) :``. A sentence's last tokens are no evidence: ``Corp .``
     ends a sentence because the sentence's period took the abbreviation's."""
@@ -211,7 +213,8 @@ def _dropped(sentences: list[list[str]], counts: Counter, rules: TokenizerRules)
     return tuple(sorted(k for k, parts in pieces.items() if apart[parts] >= 2 and apart[parts] > counts[k]))
 
 
-def _sequence_counts(sentences: list[list[str]], wanted: set[tuple[str, ...]], inside_only: bool = False) -> Counter:
+def _sequence_counts(sentences: Sequence[Sequence[str]], wanted: set[tuple[str, ...]],
+                     inside_only: bool = False) -> Counter:
     """How often each token sequence in ``wanted`` occurs in ``sentences`` (``inside_only``: not at a sentence end)."""
     found: Counter = Counter()
     if not wanted:
@@ -246,6 +249,7 @@ def _english():
     from spacy.lang.en import English
 
     d = English.Defaults
+    assert d.prefixes is not None and d.suffixes is not None  # English has them (the base Defaults may not)
     return tuple(d.prefixes), tuple(d.suffixes), dict(d.tokenizer_exceptions), d.url_match, d.token_match
 
 
@@ -307,7 +311,7 @@ def _spacy_english():
     """spaCy's English tokenizer settings as a blank pipeline has them (for models without rules)."""
     import spacy
 
-    t = spacy.blank("en").tokenizer
+    t: Any = spacy.blank("en").tokenizer  # a spacy.tokenizer.Tokenizer, a Cython class without stubs
     return t.prefix_search, t.suffix_search, t.infix_finditer, dict(t.rules), t.url_match, t.token_match
 
 

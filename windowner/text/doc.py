@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class Doc:
 
     @classmethod
     def from_tags(cls, text: str, words: list[str], starts: list[int], tags: list[str], proba: np.ndarray,
-                  scored: list[tuple[str, int, int, float]] | None = None) -> "Doc":
+                  scored: list[tuple[str, int, int, float]] | None = None) -> Doc:
         """The Doc of ``text`` whose non-whitespace tokens ``words`` start at ``starts`` and are tagged ``tags``
         (BIO2) with probabilities ``proba`` (n,). Entities: ``scored`` (label, start token, end token, score),
         the BIO2 spans of ``tags`` with their scores; without it the spans scored by their mean probability."""
@@ -64,9 +65,14 @@ class Doc:
     @property
     def tokens(self) -> list[Token]:
         if self._tokens is None:
-            self._tokens = [Token(*row) for row in zip(*self._columns)]
+            self._tokens = [Token(*row) for row in zip(*self._lazy_columns())]
             self._columns = None
         return self._tokens
+
+    def _lazy_columns(self) -> tuple:
+        """The columns of a Doc whose tokens are not built yet (one of the two is always set)."""
+        assert self._columns is not None
+        return self._columns
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Doc) and (self.text, self.tokens, self.ents) == (other.text, other.tokens, other.ents)
@@ -74,7 +80,7 @@ class Doc:
     @property
     def tags(self) -> list[str]:
         """The BIO2 tag of every token."""
-        return list(self._columns[3]) if self._tokens is None else [t.tag for t in self.tokens]
+        return list(self._lazy_columns()[3]) if self._tokens is None else [t.tag for t in self.tokens]
 
     def to_dict(self) -> dict:
         return {"text": self.text, "ents": [e._asdict() for e in self.ents]}
@@ -83,7 +89,7 @@ class Doc:
         return iter(self.tokens)
 
     def __len__(self) -> int:
-        return len(self._columns[0]) if self._tokens is None else len(self._tokens)
+        return len(self._lazy_columns()[0]) if self._tokens is None else len(self._tokens)
 
     def __repr__(self) -> str:
         text = self.text if len(self.text) <= 60 else self.text[:57] + "..."

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
+from .conventions import gives_final_period
 from .doc import span_scores
 from .tags import bio2_spans
-from .conventions import gives_final_period
 from .tokenizer import Token
 
 SCORE_ATTR = "windowner_score"  # spaCy Span extension holding an entity's score
@@ -39,7 +40,7 @@ class Segmentation(NamedTuple):
 
     words: list[str]
     starts: list[int]
-    index: list[int]
+    index: list[int]  # type: ignore[assignment]  # the field shadows tuple.index: the name is public API
     cuts: list[int]
 
     def sentences(self) -> list[list[str]]:
@@ -105,9 +106,10 @@ def sentence_cuts(words: Sequence[str], starts: Sequence[int], text: str, candid
     A sentence ends after a token of :data:`SENTENCE_END` (``candidates``: their indices, found here when
     None), together with the closing quotes, brackets and further end marks that follow it, if the next
     token can start a sentence: not a lower-case word, not ``, ; : % ) ] } /``, and not a number unless a
-    line break comes first. The period of a numbered line (``2.`` at the start of a line) ends nothing. A straight quote closes when it is attached to the token before and not to
-    the one after (``said."``), opens in the reverse case, and otherwise closes when the sentence holds an
-    odd number of them. ``breaks``: indices of tokens that start a sentence anyway (after a blank line).
+    line break comes first. The period of a numbered line (``2.`` at the start of a line) ends nothing. A
+    straight quote closes when it is attached to the token before and not to the one after (``said."``),
+    opens in the reverse case, and otherwise closes when the sentence holds an odd number of them.
+    ``breaks``: indices of tokens that start a sentence anyway (after a blank line).
     Sentences longer than :data:`MAX_SENTENCE_TOKENS` are cut by :func:`cap_sentences`.
     """
     n = len(words)
@@ -128,9 +130,7 @@ def sentence_cuts(words: Sequence[str], starts: Sequence[int], text: str, candid
             w = words[j]
             if j in forced:
                 break
-            if w in SENTENCE_END or w in CLOSERS:
-                j += 1
-            elif w in QUOTES and _closes(words, starts, j, since, quotes):
+            if w in SENTENCE_END or w in CLOSERS or (w in QUOTES and _closes(words, starts, j, since, quotes)):
                 j += 1
             else:
                 break

@@ -25,6 +25,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from itertools import accumulate
+from typing import overload
 
 TABLES_FORMAT = 1
 MAX_CACHE = 200_000  # pieces of text remembered; the cache is emptied when full (memory stays bounded)
@@ -56,7 +57,7 @@ class TokenizerTables:
         return {**data, "sha256": _digest(data)}
 
     @classmethod
-    def from_json(cls, data) -> "TokenizerTables":
+    def from_json(cls, data) -> TokenizerTables:
         """Tables from :meth:`to_json`'s dict; ValueError saying what is wrong (the patterns are compiled, and
         checked, by :class:`Tokenizer`: loading a model does not pay for it)."""
         if not isinstance(data, dict):
@@ -92,6 +93,12 @@ def _pattern(value, name: str) -> tuple[str, int]:
     if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str) and type(value[1]) is int):
         raise ValueError(f"the tokenizer pattern {name!r} must be [source, flags]")
     return value[0], value[1]
+
+
+@overload
+def _compiled(pattern: tuple[str, int], name: str) -> re.Pattern: ...
+@overload
+def _compiled(pattern: tuple[str, int] | None, name: str) -> re.Pattern | None: ...
 
 
 def _compiled(pattern: tuple[str, int] | None, name: str) -> re.Pattern | None:
