@@ -49,7 +49,7 @@ class SGD:
             else:
                 p -= (eta * g).astype(p.dtype, copy=False)
 
-    def step_rows(self, table: np.ndarray, rows: np.ndarray, grad_rows: np.ndarray, name: str = "E") -> None:
+    def step_rows(self, table: np.ndarray, rows: np.ndarray, grad_rows: np.ndarray, name: str = "table") -> None:
         """table[rows] -= η · grad_rows; rows unique. grad_rows: (len(rows), d)."""
         check_shape(grad_rows, (len(rows), table.shape[1]), f"{name}[rows]")
         table[rows] -= (self.rate * self._clipped(grad_rows)).astype(table.dtype, copy=False)
