@@ -1,4 +1,7 @@
-"""``windowner serve [MODEL]``: tag text over HTTP (``POST /tag``) and in a page at ``/``; see :mod:`windowner.integrations.serve`."""
+"""``windowner serve [MODEL]``: tag text over HTTP (``POST /tag``) and in a page at ``/``.
+
+See :mod:`windowner.integrations.serve`.
+"""
 
 from __future__ import annotations
 
