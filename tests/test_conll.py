@@ -604,7 +604,7 @@ def test_property_block_reader_matches_line_reader(data, block, tag_column):
     from unittest import mock
 
     expected = outcome(io.BytesIO(data).readlines(), tag_column=tag_column)
-    with mock.patch("windowner.text.conll._BLOCK_SIZE", block):
+    with mock.patch("windowner.text.lines.BLOCK_SIZE", block):
         assert outcome(io.BytesIO(data), tag_column=tag_column) == expected
         assert outcome(SmallReads(data), tag_column=tag_column) == expected
     try:
@@ -635,7 +635,7 @@ def test_bad_byte_across_a_block_boundary_has_the_exact_line(tmp_path, bad, mess
 def test_line_longer_than_a_block_and_character_split_between_blocks(tmp_path, monkeypatch):
     long_tok = "é" * 50_000  # 100_000 bytes
     p = write(tmp_path, f"a O\n{long_tok} B-PER\nb I-PER\n\n東京 B-LOC\n")
-    monkeypatch.setattr("windowner.text.conll._BLOCK_SIZE", 3)  # splits multi-byte characters
+    monkeypatch.setattr("windowner.text.lines.BLOCK_SIZE", 3)  # splits multi-byte characters
     assert read(p) == [Sentence(["a", long_tok, "b"], ["O", "B-PER", "I-PER"], 1), Sentence(["東京"], ["B-LOC"], 5)]
 
 
@@ -671,3 +671,20 @@ def test_real_corpus_reads_whole():
     with pytest.warns(ConllRepairWarning):  # the file holds a few stray I- tags
         n = sum(1 for _ in read_conll(CORPUS, stats=stats))
     assert n == stats.sentences == 14_041 and stats.tokens == 203_621 and stats.scheme == "bio2"
+
+
+def test_text_lines_end_where_text_mode_ends_them(tmp_path):
+    """windowner tag's plain-text reader: lines end at LF, CRLF or CR (as open(newline="") reads them), a leading
+    BOM is dropped, and the first bad byte is reported on its own line, a lone CR counting as a line end."""
+    from windowner.text.lines import text_lines
+
+    data = "\ufeffa\r\nb\rc\n\nd \u00e9\t\x0be\r".encode()
+    p = tmp_path / "t.txt"
+    p.write_bytes(data)
+    with open(p, encoding="utf-8-sig", newline="") as f:
+        expected = [line.rstrip("\r\n") for line in f]
+    assert list(text_lines(p)) == expected == ["a", "b", "c", "", "d \u00e9\t\x0be"]
+    p.write_bytes(b"ok\r\nfine\rZ\xfcrich\n")
+    with pytest.raises(DataError) as exc:
+        list(text_lines(p))
+    assert str(exc.value) == f"{p}:3: not valid UTF-8 (byte 0xfc at byte offset 1); save the file as UTF-8"

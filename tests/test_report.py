@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from windowner.text.conll import read_conll
 from windowner.text.tags import bio2_spans
 from windowner.evaluation.metrics import evaluate
+from windowner.evaluation.confidence import pr_curve
 from windowner.evaluation.report import (KINDS, MAX_SENTENCES, NONE, ErrorAnalysis, Match, classify_errors, confusion,
-                              render_html, taxonomy, threshold_curve)
+                                         render_html, taxonomy)
 
 from conftest import make_corpus
 
@@ -91,12 +92,13 @@ def test_counts_agree_with_conlleval(pairs):
 
 
 def test_threshold_curve_by_hand():
-    points = threshold_curve([0.9, 0.5, 0.2], [True, False, True], n_gold=4, thresholds=[0, 0.5, 0.95])
+    points = pr_curve(np.array([0.9, 0.5, 0.2]), np.array([True, False, True]), n_gold=4,
+                      thresholds=np.array([0, 0.5, 0.95])).points()
     assert [(p.predicted, p.correct) for p in points] == [(3, 2), (2, 1), (0, 0)]
     assert points[1].precision == 0.5 and points[1].recall == 0.25 and points[1].f1 == pytest.approx(1 / 3)
     assert points[2].precision == points[2].recall == points[2].f1 == 0.0
     with pytest.raises(ValueError):
-        threshold_curve([0.5], [True, False], 1)
+        pr_curve(np.array([0.5]), np.array([True, False]), 1)
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +117,7 @@ def dev_analysis(tiny_model_dir, tiny_files):
 
 def test_curve_on_model_predictions(dev_analysis):
     a, report = dev_analysis
-    points = a.curve()
+    points = a.curve().points()
     assert len(points) == 101 and points[0].threshold == 0 and points[-1].threshold == 1
     recall = [p.recall for p in points]
     predicted = [p.predicted for p in points]
@@ -229,3 +231,41 @@ def test_cli_html_writes_the_report_and_keeps_the_table(tiny_model_dir, tiny_fil
 def test_cli_html_into_a_missing_directory_fails_before_tagging(tiny_model_dir, tiny_files, tmp_path):
     r = run_cli("evaluate", str(tiny_model_dir), str(tiny_files["dev"]), "--html", str(tmp_path / "no" / "r.html"))
     assert r.returncode == 2 and "its directory does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_fill_takes_every_mark_once_and_nothing_else():
+    from windowner.evaluation.pages import fill
+
+    assert fill("<p>{{a}} {{b}}</p>", a="{{b}}", b="&lt;x&gt;") == "<p>{{b}} &lt;x&gt;</p>"  # values are not rescanned
+    with pytest.raises(ValueError):
+        fill("<p>{{a}} {{b}}</p>", a="1")
+    with pytest.raises(ValueError):
+        fill("<p></p>", a="1")
+
+
+def test_report_and_serve_page_share_one_label_css():
+    from windowner.evaluation.pages import label_css
+    from windowner.integrations.serve import page_html
+
+    a = ErrorAnalysis()
+    a.add(["Bob"], ["B-PER"], ["B-LOC"])
+    page = render_html(a, evaluate([["B-PER"]], [["B-LOC"]]))
+    assert ".c0{" in label_css() and label_css() in page and label_css() in page_html()
+    assert "{{" not in page and "{{" not in page_html()
+
+
+def test_cli_html_draws_the_curve_of_every_entity_once(tiny_model_dir, tiny_files, tmp_path):
+    """With --threshold the report's curve is the one of --json (all entities), not of the entities kept."""
+    import json
+
+    out = tmp_path / "report.html"
+    r = run_cli("evaluate", str(tiny_model_dir), str(tiny_files["dev"]), "--html", str(out), "--json",
+                "--threshold", "0.9")
+    assert r.returncode == 0, r.stderr
+    curve = json.loads(r.stdout)["confidence"]["pr_curve"]
+    page = out.read_text(encoding="utf-8")
+    rows = re.findall(r"<tr(?: class=best)?><td>([\d.]+)</td><td>[\d.]+</td><td>[\d.]+</td><td>[\d.]+</td>"
+                      r"<td>(\d+)</td><td>(\d+)</td></tr>", page)
+    assert rows and rows[0][0] == "0.00"
+    assert (int(rows[0][1]), int(rows[0][2])) == (curve["predicted"][0], curve["correct"][0])
+    assert "the scores above keep those at t = 0.9" in page

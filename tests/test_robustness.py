@@ -220,12 +220,22 @@ def test_bad_dev_file_is_rejected_with_its_own_location(tmp_path, tiny_files, ca
 @pytest.mark.parametrize("content, line, fragment", [
     (b"Kofi visited Paris\n\xff\xfe broken\n", 2, "not valid UTF-8"),
     (b"Kofi visited\x00 Paris\n", 1, "NUL"),
+    (b"Kofi visited Paris\rbroken \xe9 line\r\nlater\n", 2, "not valid UTF-8 (byte 0xe9 at byte offset 7)"),
 ])
 def test_tag_text_input_rejects_binary(tmp_path, tiny_model_dir, capsys, content, line, fragment):
     path = tmp_path / "in.txt"
     path.write_bytes(content)
     rc, _, err = _run(["tag", str(tiny_model_dir), str(path)], capsys)
     _check_rejected(rc, err, f"{path}:{line}: ", fragment)
+
+
+def test_tag_text_as_conll_refuses_a_token_conll_cannot_hold(tmp_path, tiny_model_dir, capsys):
+    """write_conll writes `tag --format conll`: a -DOCSTART- token is refused (a reader would skip it), not written."""
+    path = tmp_path / "in.txt"
+    path.write_text("Kofi visited Paris\nthe -DOCSTART- token\n", encoding="utf-8")
+    rc, out, err = _run(["tag", str(tiny_model_dir), str(path), "--format", "conll"], capsys)
+    assert rc == 2 and "Traceback" not in err
+    assert "sentence 2 (line 2): token '-DOCSTART-' cannot be written in CoNLL" in err and "--format json" in err
 
 
 @pytest.mark.parametrize("command", ["evaluate", "tag"])

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from windowner.lexicon import vectors as V
-from windowner.lexicon.vectors import KeyIndex, WordVectors, digit_normalize, encode_keys, key_hash, key_hashes, load_vectors
+from windowner.lexicon import index as V
+from windowner.lexicon.index import KeyIndex, encode_keys, key_hash, key_hashes
+from windowner.lexicon.vectors import WordVectors, digit_normalize, load_vectors
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,8 +9,9 @@ import pytest
 
 from windowner.cli import main
 from windowner.errors import DataError, WindownerError
-from windowner.lexicon.vectors import (DEFAULT_VECTORS, WordVectors, digit_normalize, load_vectors, tokenize,
-                               train_word2vec)
+from windowner.lexicon.vectors import DEFAULT_VECTORS, WordVectors, digit_normalize, load_vectors
+from windowner.lexicon.word2vec import train_word2vec
+from windowner.text.tokenizer import tokenize_line
 
 KEYS = ["the", "Paris", "paris", "london", "1987", "1,000", "100", "EU", "don't", "x-ray"]
 
@@ -168,8 +169,8 @@ def test_garbage_files(tmp_path):
 
 
 # -- tokenisation ---------------------------------------------------------
-def test_tokenize():
-    assert tokenize("The U.S. didn't pay $12,000 (3.5%) to mother-in-law's firm.") == [
+def test_tokenize_line():
+    assert tokenize_line("The U.S. didn't pay $12,000 (3.5%) to mother-in-law's firm.") == [
         "The", "U.S.", "did", "n't", "pay", "$", "12,000", "(", "3.5", "%", ")", "to", "mother-in-law",
         "'s", "firm", "."]
 
@@ -253,23 +254,23 @@ def test_read_rows_equals_indexing_for_maps_and_arrays(tmp_path):
 
 
 def test_column_major_vectors_get_a_cached_row_major_copy(tmp_path, monkeypatch):
-    from windowner.lexicon.vectors import _row_major
+    from windowner.lexicon.formats import row_major
 
     monkeypatch.setenv("WINDOWNER_CACHE", str(tmp_path / "cache"))
     arr = np.asfortranarray(np.random.default_rng(1).normal(size=(300, 5)).astype(np.float32))
     np.save(tmp_path / "f.npy", arr)
     src = np.load(tmp_path / "f.npy", mmap_mode="r")
     assert not src.flags.c_contiguous
-    rows = _row_major(str(tmp_path / "f.npy"), src)
+    rows = row_major(str(tmp_path / "f.npy"), src)
     assert rows.flags.c_contiguous and isinstance(rows, np.memmap)
     np.testing.assert_array_equal(rows, arr)
-    again = _row_major(str(tmp_path / "f.npy"), src)  # from the cache
+    again = row_major(str(tmp_path / "f.npy"), src)  # from the cache
     assert again.filename == rows.filename
     (tmp_path / "cache").chmod(0o500)  # a cache that cannot be written: the column-major map is used as it is
     try:
         (tmp_path / "g.npy").write_bytes((tmp_path / "f.npy").read_bytes())
         g = np.load(tmp_path / "g.npy", mmap_mode="r")
         if os.geteuid() != 0:  # root writes anyway
-            assert _row_major(str(tmp_path / "g.npy"), g) is g
+            assert row_major(str(tmp_path / "g.npy"), g) is g
     finally:
         (tmp_path / "cache").chmod(0o700)

@@ -67,9 +67,10 @@ def run(args) -> int:
                     analysis.add(s.tokens, s.tags, pred, proba, line=s.line, ent_scores=ents)
     report = acc.report()
     seconds = time.perf_counter() - t0
-    confidence = _confidence(model, args, kept, every)
+    curve = every.pr_curve()  # computed once: the JSON, the plot and the HTML report show this curve
+    confidence = _confidence(model, args, kept, curve)
     if analysis is not None:
-        _write_html(args, analysis, report)
+        _write_html(args, analysis, report, curve)
     if args.json:
         out = report.to_dict()
         out["seconds"] = round(seconds, 4)
@@ -85,7 +86,7 @@ def run(args) -> int:
     return 0
 
 
-def _write_html(args, analysis, report) -> None:
+def _write_html(args, analysis, report, curve) -> None:
     """Write the HTML report of ``windowner evaluate --html`` (a note goes to stderr, stdout is unchanged)."""
     import sys
     from pathlib import Path
@@ -95,7 +96,7 @@ def _write_html(args, analysis, report) -> None:
     from ..version import __version__
 
     page = render_html(analysis, report, source=Path(args.file).name if args.file != "-" else "stdin",
-                       model=Path(args.model).name, version=__version__)
+                       model=Path(args.model).name, version=__version__, curve=curve, threshold=args.threshold)
     try:
         Path(args.html).write_text(page, encoding="utf-8")
     except OSError as exc:
@@ -103,10 +104,10 @@ def _write_html(args, analysis, report) -> None:
     print(f"wrote {args.html}", file=sys.stderr)
 
 
-def _confidence(model, args, kept, every) -> dict:
-    """ECE and reliability bins of the entities kept at --threshold (and of the token probabilities), the
-    PR-against-threshold curve of all entities; plots when asked."""
-    rel, curve = kept.entity_reliability(), every.pr_curve()
+def _confidence(model, args, kept, curve) -> dict:
+    """ECE and reliability bins of the entities kept at --threshold (and of the token probabilities), and
+    ``curve``, the PR-against-threshold curve of all entities; plots when asked."""
+    rel = kept.entity_reliability()
     if args.pr_curve:
         from ..evaluation.plots import plot_pr_curve
 

@@ -7,8 +7,8 @@ input order, byte for byte what one process writes (each batch is one task; the 
 from __future__ import annotations
 
 import io
-import json
 import sys
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
@@ -68,12 +68,15 @@ def run(args) -> int:
 
 def _batches(path: str, args):
     """(kind, batch, id of its first document) for one input; ids restart at 0 in each file."""
+    items: Iterator[list[str]] | Iterator[str]
     if args.input_format == "conll":
         from ..text.conll import read_conll
 
         items, kind = (s.tokens for s in read_conll(path, tag_column=None, scheme=args.scheme)), "conll"
     else:
-        items, kind = _lines(path), "text"
+        from ..text.lines import text_lines
+
+        items, kind = text_lines(path), "text"
     first_id = 0
     while True:
         batch = list(islice(items, args.batch_size))
@@ -88,9 +91,20 @@ def _format_batch(tagger, kind: str, items: list, first_id: int, fmt: str, thres
     out = io.StringIO()
     if kind == "conll":
         _write_conll_batch(tagger, items, first_id, fmt, out, threshold)
-    else:
-        for doc_id, doc in enumerate(tagger.pipe(items, batch_size=len(items), threshold=threshold), first_id):
-            _write_doc(doc, doc_id, fmt, out)
+        return out.getvalue()
+    docs = tagger.pipe(items, batch_size=len(items), threshold=threshold)
+    if fmt == "conll":  # one sentence per document, numbered by its line of the input
+        from ..errors import WindownerError
+        from ..text.conll import Sentence, write_conll
+
+        sentences = (Sentence([t.text for t in doc.tokens], doc.tags, i + 1) for i, doc in enumerate(docs, first_id))
+        try:
+            write_conll(sentences, out, start=first_id + 1)
+        except ValueError as exc:  # a token CoNLL cannot hold, such as -DOCSTART-
+            raise WindownerError(f"{exc}; write this text with --format json or spans") from None
+        return out.getvalue()
+    for doc_id, doc in enumerate(docs, first_id):
+        _write_doc(doc, doc_id, fmt, out)
     return out.getvalue()
 
 
@@ -104,8 +118,6 @@ def _format_batch_on_worker(model_dir: str, kind: str, items: list, first_id: in
 
 
 def _run_on_dask(model_path, inputs: list[str], args, fmt: str, out) -> None:
-    import os
-
     from ..integrations.dask import connect, map_ordered, require_dask
     from ..errors import ModelError, WindownerError
     from ..tagger import default_model_path
@@ -126,64 +138,13 @@ def _run_on_dask(model_path, inputs: list[str], args, fmt: str, out) -> None:
             out.write(text)
 
 
-def _open_text(path: str):
-    from ..errors import DataError
-
-    if path == "-":
-        return sys.stdin
-    try:
-        return open(path, encoding="utf-8-sig", newline="")
-    except FileNotFoundError:
-        raise DataError(path, None, "no such file") from None
-    except IsADirectoryError:
-        raise DataError(path, None, "is a directory, not a text file") from None
-
-
-def _lines(path: str):
-    """Lines of a text file without line ends; bad encoding is reported with its line."""
-    from ..errors import DataError
-
-    f = _open_text(path)
-    lineno = 0
-    try:
-        for lineno, line in enumerate(f, 1):
-            if "\x00" in line:
-                raise DataError(path, lineno, "contains a NUL byte: this looks like a binary file, not text")
-            yield line.rstrip("\r\n")
-    except UnicodeDecodeError as exc:
-        line = lineno + 1 if f is sys.stdin else _bad_utf8_line(path)
-        raise DataError(path, line, f"not valid UTF-8 ({exc.reason}); save the file as UTF-8") from None
-    finally:
-        if f is not sys.stdin:
-            f.close()
-
-
-def _bad_utf8_line(path: str) -> int | None:
-    """Line of the first invalid UTF-8 byte, with lines counted as text mode counts them (CR, LF, CRLF).
-
-    Text files decode ahead in chunks, so the line being read when the error is raised is too early.
-    """
-    lineno = 1
-    with open(path, "rb") as f:
-        for raw in f:
-            body = raw[:-1] if raw.endswith(b"\n") else raw
-            body = body[:-1] if body.endswith(b"\r") else body
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                return lineno + body[:e.start].count(b"\r")
-            lineno += 1 + body.count(b"\r")
-    return None
-
-
 def _write_doc(doc, doc_id: int, fmt: str, out) -> None:
+    """One tagged text as a JSON line (``--format json``) or its entities as TSV lines (``spans``)."""
     if fmt == "json":
         out.write(dumps(doc_record(doc, doc_id)) + "\n")
-    elif fmt == "spans":
+    else:
         for e in doc.ents:
             out.write(f"{doc_id}\t{e.start_char}\t{e.end_char}\t{e.label}\t{e.text}\t{e.score:.4f}\n")
-    elif doc.tokens:
-        out.write("".join(f"{t.text} {t.tag}\n" for t in doc.tokens) + "\n")
 
 
 def _write_conll_batch(tagger, sentences: list[list[str]], first_id: int, fmt: str, out,
@@ -191,14 +152,15 @@ def _write_conll_batch(tagger, sentences: list[list[str]], first_id: int, fmt: s
     from ..text.tags import bio2_spans as spans
 
     tags = tagger.tag_tokens(sentences, threshold)
+    if fmt == "conll":  # the tokens came from read_conll: write_conll can write them all
+        from ..text.conll import write_conll
+
+        write_conll(zip(sentences, tags), out)
+        return
     for sent_id, (tokens, t) in enumerate(zip(sentences, tags), first_id):
-        if fmt == "conll":
-            out.write("".join(f"{w} {g}\n" for w, g in zip(tokens, t)) + "\n")
+        ents = [{"label": lab, "start": a, "end": b, "text": " ".join(tokens[a:b])} for lab, a, b in spans(t)]
+        if fmt == "json":
+            out.write(dumps({"id": sent_id, "tokens": tokens, "tags": t, "ents": ents}) + "\n")
         else:
-            ents = [{"label": lab, "start": a, "end": b, "text": " ".join(tokens[a:b])} for lab, a, b in spans(t)]
-            if fmt == "json":
-                out.write(json.dumps({"id": sent_id, "tokens": tokens, "tags": t, "ents": ents},
-                                     ensure_ascii=False) + "\n")
-            else:
-                for e in ents:
-                    out.write(f"{sent_id}\t{e['start']}\t{e['end']}\t{e['label']}\t{e['text']}\n")
+            for e in ents:
+                out.write(f"{sent_id}\t{e['start']}\t{e['end']}\t{e['label']}\t{e['text']}\n")

@@ -35,7 +35,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..lexicon.vectors import DEFAULT_VECTORS, load_vectors, train_word2vec
+    from ..lexicon.vectors import DEFAULT_VECTORS, load_vectors
+    from ..lexicon.word2vec import train_word2vec
 
     if args.vectors_command == "train":
         t0 = time.perf_counter()

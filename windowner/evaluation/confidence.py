@@ -8,7 +8,7 @@ exactly right (lattice marginals, :mod:`windowner.nn.marginals`, passed through 
 The rest is pure arithmetic on (score, correct) pairs of predicted entities, for ``windowner evaluate``
 and reports: :func:`entity_outcomes` matches predictions with gold spans, :func:`reliability` gives the
 reliability diagram and the expected calibration error (ECE), :func:`pr_curve` precision, recall and F1
-against the threshold.
+against the threshold (:class:`PRCurve`, point by point :class:`CurvePoint`).
 """
 
 from __future__ import annotations
@@ -144,6 +144,18 @@ def expected_calibration_error(scores: np.ndarray, correct: np.ndarray, bins: in
     return reliability(scores, correct, bins).ece
 
 
+class CurvePoint(NamedTuple):
+    """One threshold of a :class:`PRCurve`: scores when only predictions with ``score >= threshold`` are kept
+    (fractions in 0..1)."""
+
+    threshold: float
+    precision: float
+    recall: float
+    f1: float
+    predicted: int
+    correct: int
+
+
 class PRCurve(NamedTuple):
     """Entity precision, recall and F1 when only entities scoring at least ``threshold`` are kept (arrays of
     the same length); ``predicted``/``correct``: how many entities are kept / right. Precision is 0 where
@@ -164,13 +176,22 @@ class PRCurve(NamedTuple):
         """Index of the threshold with the highest F1 (the lowest such threshold)."""
         return int(np.argmax(self.f1))
 
+    def points(self) -> list[CurvePoint]:
+        """The curve threshold by threshold, as Python numbers."""
+        return [CurvePoint(*row) for row in zip(*(getattr(self, name).tolist() for name in self._fields))]
+
 
 def pr_curve(scores: np.ndarray, correct: np.ndarray, n_gold: int,
              thresholds: np.ndarray | None = None) -> PRCurve:
     """Precision, recall and F1 at each threshold (default 0, 0.01, …, 1) from the scores and outcomes of
-    all predicted entities (predicted with threshold 0) and the number of gold entities."""
+    all predicted entities (predicted with threshold 0) and the number of gold entities.
+
+    The one implementation: ``windowner evaluate`` (its JSON, plot and ``--html`` report) and
+    :meth:`windowner.evaluation.report.ErrorAnalysis.curve` use it."""
     scores = np.asarray(scores, dtype=np.float64)
     correct = np.asarray(correct, dtype=bool)
+    if scores.shape != correct.shape or scores.ndim != 1:
+        raise ValueError(f"scores and correct must be two lists of one length, got {scores.shape} and {correct.shape}")
     t = np.round(np.linspace(0.0, 1.0, 101), 2) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
     order = np.sort(scores)
     right = np.sort(scores[correct])

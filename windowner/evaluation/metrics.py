@@ -116,9 +116,14 @@ class Scores:
         f = 2 * p * r / (p + r) if p + r else 0.0
         return cls(p, r, f, int(support), int(predicted), int(correct))
 
+    def percentages(self) -> tuple[float, float, float]:
+        """Precision, recall and F1 in percent, as conlleval computes them (see :func:`percentages`)."""
+        return percentages(self.correct, self.predicted, self.support)
 
-def _percentages(correct: int, predicted: int, support: int) -> tuple[float, float, float]:
-    # Same arithmetic as the perl script, so the rounding of the printout matches.
+
+def percentages(correct: int, predicted: int, support: int) -> tuple[float, float, float]:
+    """Precision, recall and F1 in percent with conlleval's arithmetic, so that rounding them gives the digits
+    conlleval prints (``windowner evaluate`` and its ``--html`` report both show these)."""
     p = 100 * correct / predicted if predicted else 0.0
     r = 100 * correct / support if support else 0.0
     f = 2 * p * r / (p + r) if p + r else 0.0
@@ -147,6 +152,10 @@ class Report:
             "tokens": self.tokens,
         }
 
+    def accuracy_percent(self) -> float:
+        """Token accuracy in percent (0 for no tokens), as :meth:`format` prints it."""
+        return 100 * self.correct_tags / self.tokens if self.tokens else 0.0
+
     def format(self) -> str:
         """The report as conlleval prints it (without its -l LaTeX mode)."""
         o = self.overall
@@ -155,11 +164,11 @@ class Report:
             f"found: {o.predicted} phrases; correct: {o.correct}."
         ]
         if self.tokens > 0:
-            p, r, f = _percentages(o.correct, o.predicted, o.support)
-            acc = 100 * self.correct_tags / self.tokens
+            p, r, f = o.percentages()
+            acc = self.accuracy_percent()
             lines.append(f"accuracy: {acc:6.2f}%; precision: {p:6.2f}%; recall: {r:6.2f}%; FB1: {f:6.2f}")
         for name, s in self.per_type.items():
-            p, r, f = _percentages(s.correct, s.predicted, s.support)
+            p, r, f = s.percentages()
             lines.append(f"{name:>17}: precision: {p:6.2f}%; recall: {r:6.2f}%; FB1: {f:6.2f}  {s.predicted}")
         return "\n".join(lines) + "\n"
 

@@ -10,23 +10,28 @@ tokens, as :func:`windowner.text.conll.bio2_spans` returns them:
   gold entity). Every gold and every predicted entity is used exactly once (a second prediction overlapping
   an already paired gold entity is spurious), so per type the five gold-side outcomes add up to the gold
   count and ``exact`` is conlleval's correct count.
-* :func:`taxonomy` and :func:`confusion` count outcomes; :func:`threshold_curve` gives precision, recall
-  and F1 when only predictions with a score of at least ``t`` are kept.
+* :func:`taxonomy` and :func:`confusion` count outcomes; :meth:`ErrorAnalysis.curve` gives precision, recall
+  and F1 when only predictions with a score of at least ``t`` are kept
+  (:func:`windowner.evaluation.confidence.pr_curve`).
 
 :class:`ErrorAnalysis` collects all of it sentence by sentence (bounded: it keeps at most
 ``max_sentences`` sentences with errors), and :func:`render_html` writes one self-contained HTML page:
-inline CSS, JavaScript and SVG, every text escaped, nothing fetched.
+inline CSS, JavaScript and SVG, every text escaped, nothing fetched. The page, its CSS and its script are the
+template files ``templates/report.html``, ``report.css`` and ``report.js`` (see :mod:`windowner.evaluation.pages`).
 """
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 
 from ..text.tags import bio2_spans
+from .confidence import CurvePoint, PRCurve, pr_curve
+from .metrics import Report
+from .pages import escape as _e
+from .pages import fill, label_css, template
 
 Span = tuple[str, int, int]
 
@@ -55,23 +60,19 @@ class Match(NamedTuple):
     @property
     def label(self) -> str:
         """The type the outcome is counted under: the gold entity's, or the prediction's for ``spurious``."""
-        return (self.gold or self.pred)[0]
+        return self._span[0]
 
     @property
     def position(self) -> tuple[int, int]:
-        first = self.gold or self.pred
-        return first[1], first[2]
+        return self._span[1], self._span[2]
 
-
-class CurvePoint(NamedTuple):
-    """Scores when only predictions with ``score >= threshold`` are kept (fractions in 0..1)."""
-
-    threshold: float
-    precision: float
-    recall: float
-    f1: float
-    predicted: int
-    correct: int
+    @property
+    def _span(self) -> Span:
+        """The gold entity, or the prediction for ``spurious`` (every outcome has one of them)."""
+        span = self.gold or self.pred
+        if span is None:
+            raise ValueError("an outcome without a gold or a predicted entity")
+        return span
 
 
 def _overlap(a: Span, b: Span) -> int:
@@ -127,30 +128,6 @@ def taxonomy(matches: Iterable[Match]) -> dict[str, Counter]:
 def confusion(matches: Iterable[Match]) -> Counter:
     """Counts of ``(gold type, predicted type)`` over all outcomes; :data:`NONE` stands for no entity."""
     return Counter((m.gold[0] if m.gold else NONE, m.pred[0] if m.pred else NONE) for m in matches)
-
-
-def threshold_curve(scores: Sequence[float], correct: Sequence[bool], n_gold: int,
-                    thresholds: Sequence[float] | None = None) -> list[CurvePoint]:
-    """Precision, recall and F1 when only predictions with ``score >= t`` are kept, for each threshold t.
-
-    ``scores[i]`` is prediction i's score and ``correct[i]`` whether it matches a gold entity exactly;
-    ``n_gold`` counts the gold entities. Thresholds default to 0, 0.01, ..., 1.
-    """
-    s = np.asarray(scores, dtype=np.float64)
-    c = np.asarray(correct, dtype=bool)
-    if s.shape != c.shape or s.ndim != 1:
-        raise ValueError(f"scores and correct must be two lists of one length, got {s.shape} and {c.shape}")
-    ts = np.linspace(0.0, 1.0, 101) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
-    order = np.argsort(s, kind="stable")
-    first_kept = np.searchsorted(s[order], ts, side="left")
-    correct_from = np.concatenate((np.cumsum(c[order][::-1])[::-1], [0]))  # correct predictions in order[k:]
-    out = []
-    for t, k in zip(ts.tolist(), first_kept.tolist()):
-        predicted, right = len(s) - k, int(correct_from[k])
-        p = right / predicted if predicted else 0.0
-        r = right / n_gold if n_gold else 0.0
-        out.append(CurvePoint(t, p, r, 2 * p * r / (p + r) if p + r else 0.0, predicted, right))
-    return out
 
 
 class ErrorSentence(NamedTuple):
@@ -215,31 +192,23 @@ class ErrorAnalysis:
         """Every type seen in gold or predictions, sorted."""
         return sorted({lab for pair in self.confusion for lab in pair} - {NONE})
 
-    def curve(self, thresholds: Sequence[float] | None = None) -> list[CurvePoint]:
-        return threshold_curve(self.scores, self.exact, self.n_gold, thresholds)
+    def curve(self, thresholds: Sequence[float] | None = None) -> PRCurve:
+        """Precision, recall and F1 of the predictions added so far, against the score threshold."""
+        return pr_curve(np.asarray(self.scores, dtype=np.float64), np.asarray(self.exact, dtype=bool), self.n_gold,
+                        None if thresholds is None else np.asarray(thresholds, dtype=np.float64))
 
 
 # ------------------------------------------------------------------------------------------- HTML
 
 
-def _e(value) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _pct(correct: int, predicted: int, support: int) -> tuple[float, float, float]:
-    """Percentages with conlleval's arithmetic (as ``windowner evaluate`` prints them, rounding included)."""
-    p = 100 * correct / predicted if predicted else 0.0
-    r = 100 * correct / support if support else 0.0
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
-
-
-def _scores_table(report) -> str:
+def _scores_table(report: Report) -> str:
     rows = [("overall", report.overall, "overall")] + [(name, s, name) for name, s in report.per_type.items()]
     body = []
     for name, s, key in rows:
-        p, r, f = _pct(s.correct, s.predicted, s.support)
-        body.append(f'<tr data-type="{_e(key)}"><th>{_e(name)}</th><td class="p">{p:.2f}</td><td class="r">{r:.2f}'
-                    f'</td><td class="f">{f:.2f}</td><td>{s.support}</td><td>{s.predicted}</td><td>{s.correct}</td></tr>')
+        p, r, f = s.percentages()
+        body.append(f'<tr data-type="{_e(key)}"><th>{_e(name)}</th><td class="p">{p:.2f}</td><td class="r">'
+                    f'{r:.2f}</td><td class="f">{f:.2f}</td><td>{s.support}</td><td>{s.predicted}</td>'
+                    f'<td>{s.correct}</td></tr>')
     return ('<table id="scores"><thead><tr><th>type</th><th>precision %</th><th>recall %</th><th>F1</th>'
             '<th>gold</th><th>predicted</th><th>correct</th></tr></thead><tbody>' + "".join(body) + "</tbody></table>")
 
@@ -315,9 +284,9 @@ def _curve_svg(points: list[CurvePoint]) -> str:
             f'{"".join(lines)}{marker}{legend}</svg>')
 
 
-def _curve_section(a: ErrorAnalysis) -> str:
-    points = a.curve()
-    if not a.scores:
+def _curve_section(curve: PRCurve, threshold: float) -> str:
+    points = curve.points()
+    if not points or not points[0].predicted:
         return "<p>No predicted entities: there is no curve to draw.</p>"
     best = max(points, key=lambda pt: (pt.f1, -pt.threshold))
     shown = [points[0]] + [pt for pt in points if round(pt.threshold, 2) in (0.5, 0.7, 0.8, 0.9, 0.95)]
@@ -326,8 +295,9 @@ def _curve_section(a: ErrorAnalysis) -> str:
     rows = "".join(f'<tr{" class=best" if pt is best else ""}><td>{pt.threshold:.2f}</td><td>{100 * pt.precision:.2f}'
                    f'</td><td>{100 * pt.recall:.2f}</td><td>{100 * pt.f1:.2f}</td><td>{pt.predicted}</td>'
                    f'<td>{pt.correct}</td></tr>' for pt in sorted(shown, key=lambda pt: pt.threshold))
+    scores_above = "(the scores above)" if threshold == 0 else f"(the scores above keep those at t = {threshold:g})"
     return (f'<p>Best F1 {100 * best.f1:.2f} at t = {best.threshold:.2f} (vertical line); t = 0 keeps every '
-            f'prediction (the scores above). An entity\'s score is the tagger\'s <code>ent.score</code>.</p>'
+            f'prediction {scores_above}. An entity\'s score is the tagger\'s <code>ent.score</code>.</p>'
             f'<div class="curvebox">{_curve_svg(points)}<table id="thresholds"><thead><tr><th>t</th>'
             f'<th>P %</th><th>R %</th><th>F1</th><th>predicted</th><th>correct</th></tr></thead>'
             f'<tbody>{rows}</tbody></table></div>')
@@ -353,8 +323,8 @@ def _sentence(s: ErrorSentence, colors: dict[str, int]) -> str:
     errors = [m for m in s.matches if m.kind != "exact"]
     keys = " ".join(sorted({f"{m.kind}:{m.label}" for m in errors}))
     chips = "".join(f'<span class="chip k-{m.kind}">{_e(KIND_TITLES[m.kind])} · {_e(m.label)}</span>' for m in errors)
-    gold = [(m.gold, m.kind, None) for m in s.matches if m.gold]
-    pred = [(m.pred, m.kind, s.scores.get(m.pred)) for m in s.matches if m.pred]
+    gold: list[tuple[Span, str, float | None]] = [(m.gold, m.kind, None) for m in s.matches if m.gold]
+    pred: list[tuple[Span, str, float | None]] = [(m.pred, m.kind, s.scores.get(m.pred)) for m in s.matches if m.pred]
     where = f"sentence {s.index + 1}" + (f", line {s.line}" if s.line is not None else "")
     return (f'<div class="sent" data-errors="{_e(keys)}"><div class="where">{_e(where)} {chips}</div>'
             f'<div class="row"><span class="side">gold</span><span class="toks">{_marked(s.tokens, gold, colors)}'
@@ -362,118 +332,39 @@ def _sentence(s: ErrorSentence, colors: dict[str, int]) -> str:
             f'{_marked(s.tokens, pred, colors)}</span></div></div>')
 
 
-# Label colours c0..c7 (by a label's position in the sorted labels) and a label name chip; the serve page uses them too.
-LABEL_CSS = """.tag{padding:0 5px;border-radius:3px}
-.c0{background:#c7e0ff}.c1{background:#ffd8b5}.c2{background:#c9f2d0}.c3{background:#f2cdf0}
-.c4{background:#fff3a8}.c5{background:#d5d2ff}.c6{background:#ffd0d0}.c7{background:#cdeff0}"""
-
-_CSS = LABEL_CSS + """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1100px;padding:16px 24px;color:#1f2328}
-h1{font-size:22px;margin:4px 0}h2{font-size:17px;margin:26px 0 8px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
-.meta{color:#57606a}table{border-collapse:collapse;margin:6px 0}th,td{border:1px solid #d0d7de;padding:3px 8px}
-td{text-align:right;font-variant-numeric:tabular-nums}thead th{background:#f6f8fa;font-weight:600}
-tbody th,tfoot th{text-align:left}tr[data-type=overall]{font-weight:700}
-#taxonomy td.count{cursor:pointer}#taxonomy td.count:hover{background:#ddf4ff}
-#confusion td.diag{background:rgba(45,164,78,var(--a))}#confusion td.off{background:rgba(207,34,46,var(--a))}
-#confusion td.na{color:#8c959f;text-align:center}
-.curvebox{display:flex;gap:20px;align-items:flex-start;flex-wrap:wrap}
-svg text{font-size:11px;fill:#57606a}.grid{stroke:#eaeef2}.curve{fill:none;stroke-width:2}
-.precision{stroke:#0969da}.recall{stroke:#bf8700}.f1{stroke:#1a7f37}.dot{fill:#1a7f37}.best{stroke:#8c959f;stroke-dasharray:4 3}
-tr.best{font-weight:700}
-.controls{display:flex;gap:12px;align-items:center;flex-wrap:wrap;margin:8px 0}
-.sent{border:1px solid #d0d7de;border-radius:6px;padding:6px 10px;margin:8px 0}.where{color:#57606a;font-size:12px}
-.row{display:flex;gap:8px;margin:3px 0;line-height:2.1}.side{flex:0 0 34px;color:#8c959f;font-size:12px}
-mark.ent{padding:1px 4px;border-radius:4px;color:#1f2328}mark.ent .lab{font-size:10px;font-weight:700;margin-left:4px;opacity:.8}
-mark.ent:not(.k-exact){outline:2px dashed #cf222e;outline-offset:0}
-.chip{display:inline-block;font-size:11px;border-radius:10px;padding:0 7px;margin-left:4px;background:#ffebe9;color:#82071e}
-.hidden{display:none}button{font:inherit}
-"""
-
-_JS = """
-(function () {
-  var PAGE = %(page)d;
-  var sents = Array.prototype.slice.call(document.querySelectorAll('#sentences .sent'));
-  var kind = document.getElementById('kind-filter'), type = document.getElementById('type-filter');
-  var info = document.getElementById('match-count'), page = 0, shown = [];
-  function matches(s) {
-    var k = kind.value, t = type.value;
-    return s.dataset.errors.split(' ').some(function (e) {
-      var kt = e.split(':');
-      return (k === '' || kt[0] === k) && (t === '' || kt.slice(1).join(':') === t);
-    });
-  }
-  function draw() {
-    var pages = Math.max(1, Math.ceil(shown.length / PAGE));
-    page = Math.min(Math.max(page, 0), pages - 1);
-    sents.forEach(function (s) { s.classList.add('hidden'); });
-    shown.slice(page * PAGE, (page + 1) * PAGE).forEach(function (s) { s.classList.remove('hidden'); });
-    info.textContent = shown.length + ' sentence' + (shown.length === 1 ? '' : 's') + ' shown; page ' +
-      (page + 1) + ' of ' + pages;
-    document.getElementById('prev-page').disabled = page === 0;
-    document.getElementById('next-page').disabled = page >= pages - 1;
-  }
-  function apply() { shown = sents.filter(matches); page = 0; draw(); }
-  kind.addEventListener('change', apply);
-  type.addEventListener('change', apply);
-  document.getElementById('prev-page').addEventListener('click', function () { page -= 1; draw(); });
-  document.getElementById('next-page').addEventListener('click', function () { page += 1; draw(); });
-  document.querySelectorAll('#taxonomy td.count').forEach(function (td) {
-    td.addEventListener('click', function () {
-      if (td.dataset.kind === 'exact') return;
-      kind.value = td.dataset.kind; type.value = td.dataset.type; apply();
-      document.getElementById('errors').scrollIntoView();
-    });
-  });
-  apply();
-})();
-"""
-
-
-def render_html(analysis: ErrorAnalysis, report, *, source: str | None = None, model: str | None = None,
-                version: str | None = None, page_size: int = PAGE_SIZE) -> str:
+def render_html(analysis: ErrorAnalysis, report: Report, *, source: str | None = None, model: str | None = None,
+                version: str | None = None, page_size: int = PAGE_SIZE, curve: PRCurve | None = None,
+                threshold: float = 0.0) -> str:
     """One self-contained HTML page: scores (``report``, a :class:`windowner.evaluation.metrics.Report` of the same
-    data), error taxonomy, type confusion, the threshold curve and the sentences with errors."""
+    data), error taxonomy, type confusion, the threshold curve and the sentences with errors.
+
+    ``curve`` is the precision/recall/F1 curve to draw (default: :meth:`ErrorAnalysis.curve`); ``windowner
+    evaluate`` passes the one it computed for all predicted entities, ``threshold`` the ``--threshold`` that the
+    scores were computed at."""
     a = analysis
     colors = {label: i % 8 for i, label in enumerate(a.labels)}
     meta = " · ".join(_e(x) for x in (
         f"file {source}" if source else None, f"model {model}" if model else None,
         f"{report.tokens:,} tokens, {a.sentences:,} sentences", f"windowner {version}" if version else None) if x)
-    options = "".join(f'<option value="{k}">{_e(KIND_TITLES[k])}</option>' for k in ERROR_KINDS)
-    types = "".join(f'<option value="{_e(t)}">{_e(t)}</option>' for t in a.labels)
     note = ""
     if a.error_sentences > len(a.kept):
         note = (f'<p class="note" id="cap-note">{a.error_sentences:,} sentences have errors; the first '
                 f'{len(a.kept):,} are listed here (the counts above include them all).</p>')
-    sentences = "".join(_sentence(s, colors) for s in a.kept)
-    acc = 100 * report.correct_tags / report.tokens if report.tokens else 0.0
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>windowner evaluation{(" – " + _e(source)) if source else ""}</title><style>{_CSS}</style></head>
-<body>
-<h1>windowner evaluation</h1><p class="meta">{meta}</p>
-<h2>Scores</h2>
-<p>conlleval entity scores, as <code>windowner evaluate</code> prints them; token accuracy {acc:.2f} %.</p>
-{_scores_table(report)}
-<h2>Errors by type</h2>
-<p>Each gold and each predicted entity is counted once: paired with a prediction of the same span (exact or
-wrong type), with an overlapping one (wrong boundary, or wrong boundary and type), or not at all (missed; a
-prediction without gold is spurious and counted under its own type). Click a count to see its sentences.</p>
-{_taxonomy_table(a, colors)}
-<h2>Type confusion</h2>
-<p>Gold type (rows) against predicted type (columns) of every pair of the same or overlapping spans;
-<em>none</em> is no entity (missed: last column; spurious: last row).</p>
-{_confusion_table(a, colors)}
-<h2>Precision, recall and F1 against the score threshold</h2>
-{_curve_section(a)}
-<h2 id="errors">Sentences with errors</h2>
-{note}
-<div class="controls"><label>error <select id="kind-filter"><option value="">any</option>{options}</select></label>
-<label>type <select id="type-filter"><option value="">any</option>{types}</select></label>
-<button id="prev-page" type="button">‹ previous</button><button id="next-page" type="button">next ›</button>
-<span id="match-count"></span></div>
-<div id="sentences">{sentences}</div>
-<script>{_JS % {"page": page_size}}</script>
-</body></html>
-"""
+    package = __name__.rpartition(".")[0]
+    return fill(
+        template(package, "report.html"),
+        title_source=(" – " + _e(source)) if source else "",
+        css=label_css() + template(package, "report.css"),
+        meta=meta,
+        accuracy=f"{report.accuracy_percent():.2f}",
+        scores=_scores_table(report),
+        taxonomy=_taxonomy_table(a, colors),
+        confusion=_confusion_table(a, colors),
+        curve=_curve_section(a.curve() if curve is None else curve, threshold),
+        note=note,
+        kind_options="".join(f'<option value="{k}">{_e(KIND_TITLES[k])}</option>' for k in ERROR_KINDS),
+        type_options="".join(f'<option value="{_e(t)}">{_e(t)}</option>' for t in a.labels),
+        page_size=str(int(page_size)),
+        sentences="".join(_sentence(s, colors) for s in a.kept),
+        js=template(package, "report.js"),
+    )

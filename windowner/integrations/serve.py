@@ -4,7 +4,8 @@ Routes: ``GET /`` (the page), ``GET /health`` and ``POST /tag`` with ``{"text": 
 ``/tag`` answers exactly what ``windowner tag --format json`` writes for the same text(s) (see
 :mod:`windowner.text.output`). Every error is JSON ``{"error": message}``: 400 for a body that is not JSON, 413 for
 one over ``max_body`` bytes, 422 for JSON of the wrong shape, 404 and 405 for unknown routes and methods.
-No request can name a file or a model: the tagger is chosen when the app is made.
+No request can name a file or a model: the tagger is chosen when the app is made. The page is the template
+``templates/serve.html`` (with ``serve.css`` and ``serve.js``), see :func:`page_html`.
 
 Starlette and uvicorn are an optional extra (``pip install 'windowner[serve]'``) and are imported only here,
 inside functions, so ``import windowner`` never needs them.
@@ -16,13 +17,14 @@ import json
 from typing import Any
 
 from ..errors import WindownerError
+from ..evaluation.pages import fill, label_css, template
 from ..text.output import doc_record, dumps
-from ..evaluation.report import LABEL_CSS
 
 MAX_BODY = 1_000_000  # bytes of a request body, by default
 INSTALL_HINT = "pip install 'windowner[serve]'"
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number",
                bool: "a boolean", type(None): "null"}
+
 
 class RequestError(Exception):
     """A request the API refuses: ``status`` is the HTTP status, the message goes into ``{"error": ...}``."""
@@ -133,8 +135,10 @@ def create_app(tagger, max_body: int = MAX_BODY):
             headers = {**(headers or {}), "Connection": "close"}
         return JSONResponse({"error": message}, status_code=status, headers=headers)
 
+    html = page_html()
+
     async def page(request) -> HTMLResponse:
-        return HTMLResponse(PAGE, headers=PAGE_HEADERS)
+        return HTMLResponse(html, headers=PAGE_HEADERS)
 
     async def get_health(request) -> JSONResponse:
         return JSONResponse(health)
@@ -168,101 +172,10 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 
-PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>windowner</title>
-<style>
-body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:900px;padding:16px 24px;color:#1f2328}
-h1{font-size:22px;margin:4px 0}#meta{color:#57606a;font-size:13px}
-textarea{width:100%;box-sizing:border-box;font:inherit;padding:8px;border:1px solid #d0d7de;border-radius:6px}
-.controls{display:flex;gap:18px;align-items:center;flex-wrap:wrap;margin:10px 0}
-button{font:inherit;padding:5px 14px;border-radius:6px;border:1px solid #1f883d;background:#1f883d;color:#fff;cursor:pointer}
-button:disabled{opacity:.6}#labels label{margin-right:10px}
-#result{white-space:pre-wrap;line-height:2.3;border:1px solid #d0d7de;border-radius:6px;padding:10px 12px;min-height:3em}
-mark.ent{padding:2px 5px;border-radius:5px;color:#1f2328}
-mark.ent .badge{font-size:10px;font-weight:700;margin-left:5px;opacity:.8;white-space:nowrap}
-mark.ent.off{background:none;padding:0}mark.ent.off .badge{display:none}
-#summary{color:#57606a;font-size:13px}#error{color:#cf222e}
-/*LABEL_CSS*/
-</style></head>
-<body>
-<h1>windowner</h1><div id="meta">loading…</div>
-<p><textarea id="text" rows="6" placeholder="Paste or type text, then Tag (Ctrl+Enter)">Barack Obama visited Paris on 5 May 2009 with Angela Merkel.</textarea></p>
-<div class="controls"><button id="tag-button" type="button">Tag</button>
-<label>min score <input id="threshold" type="range" min="0" max="1" step="0.01" value="0">
-<output id="threshold-value">0.00</output></label><span id="labels"></span></div>
-<div id="error" role="alert"></div>
-<div id="result" aria-live="polite"></div>
-<p id="summary"></p>
-<script>
-(function () {
-  'use strict';
-  var $ = function (id) { return document.getElementById(id); };
-  var labels = [], tagged = 0;
-  function colour(label) { var i = labels.indexOf(label); return 'c' + (i < 0 ? 7 : i % 8); }
-  function hiddenLabels() {
-    var off = {};
-    document.querySelectorAll('#labels input').forEach(function (box) { if (!box.checked) off[box.dataset.label] = true; });
-    return off;
-  }
-  function filter() {
-    var t = parseFloat($('threshold').value), off = hiddenLabels(), shown = 0, all = 0;
-    $('threshold-value').textContent = t.toFixed(2);
-    document.querySelectorAll('#result .ent').forEach(function (m) {
-      var visible = !off[m.dataset.label] && parseFloat(m.dataset.score) >= t;
-      m.classList.toggle('off', !visible);
-      all += 1; shown += visible ? 1 : 0;
-    });
-    $('summary').textContent = all ? shown + ' of ' + all + ' entities shown' : '';
-  }
-  function render(doc) {
-    var out = $('result'), chars = Array.from(doc.text), at = 0;  // offsets count code points, as in Python
-    out.replaceChildren();
-    doc.ents.forEach(function (e) {
-      out.append(chars.slice(at, e.start_char).join(''));
-      var m = document.createElement('mark'), badge = document.createElement('span');
-      m.className = 'ent ' + colour(e.label);
-      m.dataset.label = e.label; m.dataset.start = e.start_char; m.dataset.end = e.end_char; m.dataset.score = e.score;
-      m.title = e.label + ', score ' + e.score.toFixed(3) + ', characters ' + e.start_char + '–' + e.end_char;
-      badge.className = 'badge';
-      badge.textContent = e.label + ' ' + e.score.toFixed(2);
-      m.append(chars.slice(e.start_char, e.end_char).join(''), badge);
-      out.append(m);
-      at = e.end_char;
-    });
-    out.append(chars.slice(at).join(''));
-    filter();
-  }
-  function tag() {
-    var button = $('tag-button');
-    button.disabled = true; $('error').textContent = '';
-    fetch('/tag', {method: 'POST', headers: {'Content-Type': 'application/json'},
-                   body: JSON.stringify({text: $('text').value})})
-      .then(function (r) { return r.json().then(function (body) {
-        if (!r.ok) throw new Error(body.error || r.statusText);
-        return body; }); })
-      .then(render)
-      .catch(function (err) { $('error').textContent = 'Error: ' + err.message; })
-      .finally(function () { button.disabled = false; tagged += 1; document.body.dataset.tagged = tagged; });
-  }
-  fetch('/health').then(function (r) { return r.json(); }).then(function (h) {
-    labels = h.labels;
-    $('meta').textContent = 'model ' + h.model + ' · labels ' + h.labels.join(', ') + ' · windowner ' + h.version;
-    h.labels.forEach(function (label) {
-      var box = document.createElement('input'), tagEl = document.createElement('label');
-      box.type = 'checkbox'; box.checked = true; box.dataset.label = label;
-      box.addEventListener('change', filter);
-      var name = document.createElement('span');
-      name.className = 'tag ' + colour(label); name.textContent = label;
-      tagEl.append(box, ' ', name);
-      $('labels').append(tagEl);
-    });
-    document.body.dataset.ready = 'yes';
-  }).catch(function (err) { $('meta').textContent = 'could not reach /health: ' + err.message; });
-  $('tag-button').addEventListener('click', tag);
-  $('threshold').addEventListener('input', filter);
-  $('text').addEventListener('keydown', function (ev) { if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) tag(); });
-})();
-</script>
-</body></html>
-""".replace("/*LABEL_CSS*/", LABEL_CSS)
+
+def page_html() -> str:
+    """The page at ``/``: ``templates/serve.html`` with its CSS and script, and the label colours the
+    ``evaluate --html`` report uses (:func:`windowner.evaluation.pages.label_css`)."""
+    package = __name__.rpartition(".")[0]
+    return fill(template(package, "serve.html"), css=template(package, "serve.css"), label_css=label_css(),
+                js=template(package, "serve.js"))

@@ -13,12 +13,13 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import chain
 from typing import IO, Any
 
 from ..errors import DataError
+from .lines import BOM, bad_bytes_error, byte_blocks, decode_error, decode_lines, line_problem, open_input
 from .tags import (BIO2Converter, TagError, check_scheme, from_bio2, label_problem, parse_labels, parse_mapping,
                    parse_tag, relabel)
 
@@ -66,22 +67,11 @@ class ReadStats:
 # --------------------------------------------------------------------------- reading
 
 
-def _source_name(f: Any, default: str = "<stream>") -> str:
-    name = getattr(f, "name", None)
-    if isinstance(name, (str, os.PathLike)):
-        return str(name)
-    if isinstance(name, int):
-        return f"<fd {name}>"
-    return default
-
-
 # Readers yield runs of consecutive lines as ``(first_line_number, lines, split)``: ``split(line)`` gives
 # a line's columns (split at runs of spaces and tabs), [] for a blank line.
 Block = tuple[int, list[str], Callable[[str], list[str]]]
 
-_BLOCK_SIZE = 1 << 16  # bytes read at a time from a binary file
 _LINE_BATCH = 512  # lines of a text-mode file passed on at a time
-_BOM = b"\xef\xbb\xbf"
 # Whitespace other than space, tab and LF (none lies above U+3000). str.split() would split at it,
 # but columns are separated only by spaces and tabs (NBSP stays inside a token) and CR, FF and VT
 # have rules of their own, so a block holding any of it is split with the exact (slower) _columns.
@@ -129,88 +119,34 @@ def _splitter(lines: list[str]) -> Callable[[str], list[str]]:
     return _columns if "\n" in text or any(c in text for c in _ODD_SPACE) else str.split
 
 
-def _bad_bytes_error(name: str, lineno: int, raw: bytes) -> DataError:
-    """The error for a line that holds a NUL byte or is not valid UTF-8."""
-    if b"\x00" in raw:
-        return DataError(name, lineno, "contains a NUL byte: this looks like a binary file (or UTF-16); "
-                                       "give a UTF-8 text file in CoNLL format")
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        return DataError(name, lineno, f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte offset {e.start}); "
-                                       "save the file as UTF-8")
-    raise AssertionError("the line is valid UTF-8 without NUL bytes")
-
-
-def _decode(block: bytes) -> tuple[str, int]:
-    """Decode ``block`` (whole lines): ``(text, -1)`` if it is clean, else the text of the lines before
-    the first line holding a NUL byte or invalid UTF-8 and the offset where that line starts."""
-    text = ""
-    try:
-        text = block.decode("utf-8")
-        end = len(block)
-    except UnicodeDecodeError as e:
-        end = e.start
-    nul = block.find(b"\x00", 0, end)
-    if nul >= 0:
-        end = nul
-    if end == len(block):
-        return text, -1
-    bad = block.rfind(b"\n", 0, end) + 1
-    return block[:bad].decode("utf-8"), bad
-
-
 def _binary_blocks(f: Any, name: str) -> Iterator[Block]:
     """Lines of a binary file, read in blocks of whole lines (memory bounded by the block and the longest line)."""
-    # read1 returns what a pipe has without waiting for a full block, so stdin streams interactively.
-    read = f.read1 if isinstance(f, io.BufferedIOBase) else f.read
     lineno = 0  # lines passed on so far
-    pending: list[bytes] = []  # the start of a line whose end has not been read yet
-    while True:
-        chunk = read(_BLOCK_SIZE)
-        if chunk:
-            cut = chunk.rfind(b"\n") + 1
-            if not cut:
-                pending.append(chunk)
-                continue
-            block = b"".join((*pending, chunk[:cut])) if pending else chunk[:cut]
-            pending = [chunk[cut:]] if cut < len(chunk) else []
-        else:
-            block = b"".join(pending)
-            if not block:
-                return
-        if lineno == 0 and block.startswith(_BOM):
-            block = block[len(_BOM):]
-        text, bad = _decode(block)
+    for block in byte_blocks(f):
+        text, bad = decode_lines(block)
         if text:
             lines, split = _text_lines(text)
             yield lineno + 1, lines, split
             lineno += len(lines)
         if bad >= 0:
             end = block.find(b"\n", bad) + 1 or len(block)
-            raise _bad_bytes_error(name, lineno + 1, block[bad:end])
-        if not chunk:
-            return
+            raise bad_bytes_error(name, lineno + 1, block[bad:end])
 
 
 def _line_text(raw: str | bytes, name: str, lineno: int) -> str:
     """Line ``lineno`` as text, stripped, without a leading BOM; DataError for binary data."""
     if isinstance(raw, bytes):
-        if lineno == 1 and raw.startswith(_BOM):
-            raw = raw[len(_BOM):]
-        if b"\x00" in raw:
-            raise _bad_bytes_error(name, lineno, raw)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _bad_bytes_error(name, lineno, raw) from None
+        if lineno == 1 and raw.startswith(BOM):
+            raw = raw[len(BOM):]
+        if line_problem(raw):
+            raise bad_bytes_error(name, lineno, raw)
+        text = raw.decode("utf-8")
     else:
         text = raw
         if lineno == 1 and text.startswith("\ufeff"):
             text = text[1:]
         if "\x00" in text:
-            raise DataError(name, lineno, "contains a NUL character: this looks like a binary file; "
-                                          "give a UTF-8 text file in CoNLL format")
+            raise bad_bytes_error(name, lineno, text)
     return text.strip(_SEPARATORS)
 
 
@@ -235,9 +171,7 @@ def _line_blocks(f: Iterable[Any], name: str) -> Iterator[Block]:
     except DataError as e:
         error = e
     except UnicodeDecodeError:  # raised by a text-mode file object while it decodes
-        error = DataError(name, lineno + len(lines) + 1, "not valid UTF-8 (at or shortly after this line); save "
-                                                         "the file as UTF-8 (pass a path or a binary file for the "
-                                                         "exact line)")
+        error = decode_error(name, lineno + len(lines) + 1)
     if lines:  # the lines before an error come first: an earlier line may hold an error of its own
         yield lineno + 1, lines, _splitter(lines)
     if error is not None:
@@ -294,29 +228,9 @@ def read_conll(
     return _read(source, tag_column, scheme, dict(mapping or {}), keep, stats, warn)
 
 
-def _open_source(source: Any) -> tuple[Any, str, bool]:
-    """``(file, name, close_it)`` for a path, "-" or a file object."""
-    if isinstance(source, str) and source == "-":
-        stdin = sys.stdin
-        return getattr(stdin, "buffer", stdin), "<stdin>", False
-    if isinstance(source, (str, os.PathLike)):
-        name = os.fspath(source)
-        try:
-            return open(name, "rb"), str(name), True
-        except FileNotFoundError:
-            raise DataError(name, None, "file not found") from None
-        except IsADirectoryError:
-            raise DataError(name, None, "is a directory, not a CoNLL file") from None
-        except OSError as e:
-            raise DataError(name, None, f"cannot open: {e.strerror or e}") from None
-    if isinstance(source, bytes):
-        raise TypeError("give a path as str or Path (or an open file), not bytes")
-    return source, _source_name(source), False
-
-
 def _read(source: Any, tag_column: int | None, scheme: str, mapping: dict[str, str],
           keep: frozenset[str] | None, stats: ReadStats | None, warn: bool) -> Iterator[Sentence]:
-    f, name, close_it = _open_source(source)
+    f, name, close_it = open_input(source)
     try:
         yield from _parse(f, name, tag_column, scheme, mapping, keep, stats, warn)
     finally:
@@ -328,7 +242,7 @@ def _parse(f: Any, name: str, tag_column: int | None, scheme: str, mapping: dict
            keep: frozenset[str] | None, stats: ReadStats | None, warn: bool) -> Iterator[Sentence]:
     blocks = _blocks(f, name)
     tagged = tag_column is not None
-    tcol = tag_column if tagged else -1  # column checked for a valid tag on '#' lines
+    tcol = -1 if tag_column is None else tag_column  # column checked for a valid tag on '#' lines
     relabeling = bool(mapping) or keep is not None
     docstart = _DOCSTART
 
@@ -462,19 +376,19 @@ def _open_target(target: Any) -> tuple[Any, bool, Any]:
 
 
 def write_conll(sentences: Iterable[Sentence | tuple[list[str], list[str]]], target: Any, *,
-                scheme: str = "bio2") -> int:
+                scheme: str = "bio2", start: int = 1) -> int:
     """Write sentences as ``token tag`` lines with a blank line after each; return how many.
 
     ``target`` is a path (written as UTF-8), ``"-"`` for stdout, or an open text or binary
     file. Tags are BIO2 and are written in ``scheme``. Sentences without tokens are skipped.
     Raises ValueError for a token that cannot be written (empty, containing whitespace,
-    or ``-DOCSTART-``) or tags that do not match the tokens.
+    or ``-DOCSTART-``) or tags that do not match the tokens; messages number the sentences from ``start``.
     """
     check_scheme(scheme, allow_auto=False)
     f, close_it, wrapper = _open_target(target)
     written = 0
     try:
-        for i, sent in enumerate(sentences, 1):
+        for i, sent in enumerate(sentences, start):
             if isinstance(sent, Sentence):
                 tokens, tags, where = sent.tokens, sent.tags, f"sentence {i} (line {sent.line})"
             else:

@@ -307,3 +307,23 @@ class Tokenizer:
             done = b
         out.extend(tokens[done:])
         return out
+
+
+# -- plain-text words (word2vec training text) ---------------------------------------------------------
+# Penn-Treebank-ish tokenisation, close to GloVe's and CoNLL's: abbreviations ("U.S.", "e.g."), "n't" and
+# "'s"-style clitics split off, words and numbers keep inner - . , : / ("mother-in-law", "12,000", "3.14",
+# "10:45"), every other non-space character is a token of its own. Independent of any model's tables.
+_PLAIN_TOKEN = re.compile(r"""
+      (?:[^\W\d_]\.){2,}                 # abbreviations: U.S. e.g.
+    | \w+(?=n't\b)                       # "do" of "don't"
+    | n't\b
+    | '(?:s|re|ve|ll|d|m)\b              # clitics: 's 're 've 'll 'd 'm
+    | \w+(?:[-.,:/]\w+)*                 # words, hyphenated words, numbers
+    | \S                                 # any other character
+""", re.VERBOSE | re.IGNORECASE)
+
+
+def tokenize_line(line: str) -> list[str]:
+    """Split a line of raw text into word tokens (case kept), as word2vec training reads its text; see
+    ``_PLAIN_TOKEN`` for the rules. Not the model's tokenizer (:class:`Tokenizer`), which keeps offsets."""
+    return _PLAIN_TOKEN.findall(line)
