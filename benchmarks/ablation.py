@@ -82,10 +82,18 @@ def run_one(corpus: str, lever: str, seed: int, extra: dict, save: Path | None =
         tagger.to_disk(save / f"{corpus}-{lever}-{seed}")
     dev = list(read_conll(dev_path))
     report = evaluate([s.tags for s in dev], tagger.model.predict([s.tokens for s in dev]))
-    return {"corpus": corpus, "lever": lever, "seed": seed, "params": params, "train_s": round(seconds, 1),
-            "epochs": len(tagger.model.history), "best_epoch": tagger.model.run.best_epoch,
-            "f1": report.overall.f1, "per_type": {t: s.f1 for t, s in report.per_type.items()},
-            "curve": [[h.get("dev_f1"), h.get("dev_f1_average")] for h in tagger.model.history]}
+    return {
+        "corpus": corpus,
+        "lever": lever,
+        "seed": seed,
+        "params": params,
+        "train_s": round(seconds, 1),
+        "epochs": len(tagger.model.history),
+        "best_epoch": tagger.model.run.best_epoch,
+        "f1": report.overall.f1,
+        "per_type": {t: s.f1 for t, s in report.per_type.items()},
+        "curve": [[h.get("dev_f1"), h.get("dev_f1_average")] for h in tagger.model.history],
+    }
 
 
 def ensemble(corpus: str, lever: str, seeds: list[int], save: Path) -> dict:
@@ -106,8 +114,15 @@ def ensemble(corpus: str, lever: str, seeds: list[int], save: Path) -> dict:
     tags = np.asarray(models[0].tags, dtype=object)[viterbi_bio(logp, lengths, models[0].tags)].tolist()
     bounds = np.cumsum([0] + lengths).tolist()
     report = evaluate([s.tags for s in dev], [tags[a:b] for a, b in zip(bounds, bounds[1:])])
-    return {"corpus": corpus, "lever": f"ensemble({lever}×{len(seeds)})", "seed": -1, "params": {"seeds": seeds},
-            "train_s": None, "f1": report.overall.f1, "per_type": {t: s.f1 for t, s in report.per_type.items()}}
+    return {
+        "corpus": corpus,
+        "lever": f"ensemble({lever}×{len(seeds)})",
+        "seed": -1,
+        "params": {"seeds": seeds},
+        "train_s": None,
+        "f1": report.overall.f1,
+        "per_type": {t: s.f1 for t, s in report.per_type.items()},
+    }
 
 
 def load(path: Path) -> list[dict]:
@@ -123,9 +138,12 @@ def table(rows: list[dict], reference: str | None = None) -> str:
     for corpus in sorted({r["corpus"] for r in rows}, key=lambda c: (c != "gmb", c)):
         mine = [r for r in rows if r["corpus"] == corpus]
         types = sorted({t for r in mine for t in r["per_type"]})
-        out += [f"### {corpus}.dev", "",
-                "| lever | TrainConfig | seeds | dev F1 mean ± std | Δ points | " + " | ".join(types) + " | train s |",
-                "| --- | --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in types) + " | ---: |"]
+        out += [
+            f"### {corpus}.dev",
+            "",
+            "| lever | TrainConfig | seeds | dev F1 mean ± std | Δ points | " + " | ".join(types) + " | train s |",
+            "| --- | --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in types) + " | ---: |",
+        ]
         levers = list(dict.fromkeys(r["lever"] for r in mine))
         ref = [r["f1"] for r in mine if r["lever"] == reference]
         for lever in levers:
@@ -135,9 +153,12 @@ def table(rows: list[dict], reference: str | None = None) -> str:
             delta = f"{100 * (statistics.mean(f1) - statistics.mean(ref)):+.2f}" if ref else ""
             per = [statistics.mean(r["per_type"][t] for r in rs) for t in types]
             secs = [r["train_s"] for r in rs if r["train_s"] is not None]
-            out.append(f"| {lever} | `{json.dumps(rs[0]['params'])}` | {len(rs)} | {statistics.mean(f1):.4f} ± {std:.4f} | "
-                       f"{delta} | " + " | ".join(f"{p:.4f}" for p in per)
-                       + f" | {statistics.mean(secs) if secs else float('nan'):.1f} |")
+            out.append(
+                f"| {lever} | `{json.dumps(rs[0]['params'])}` | {len(rs)} | {statistics.mean(f1):.4f} ± {std:.4f} | "
+                f"{delta} | "
+                + " | ".join(f"{p:.4f}" for p in per)
+                + f" | {statistics.mean(secs) if secs else float('nan'):.1f} |"
+            )
         out.append("")
     return "\n".join(out)
 
@@ -147,8 +168,11 @@ def main(argv=None) -> int:
     p.add_argument("--corpora", default="gmb,conll03")
     p.add_argument("--levers", default=",".join(LEVERS), help=f"comma-separated, from {', '.join(LEVERS)}")
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--set", default="{}", help="JSON of TrainConfig fields applied to every run (e.g. a new default); "
-                   "a lever's own fields win")
+    p.add_argument(
+        "--set",
+        default="{}",
+        help="JSON of TrainConfig fields applied to every run (e.g. a new default); a lever's own fields win",
+    )
     p.add_argument("--tag", default="", help="suffix of the lever names in the results (e.g. the commit)")
     p.add_argument("--jobs", type=int, default=2, help="runs side by side, one BLAS thread each")
     p.add_argument("--out", type=Path, default=RESULTS)
@@ -156,8 +180,9 @@ def main(argv=None) -> int:
     p.add_argument("--reference", help="the lever the table's Δ column is measured from")
     p.add_argument("--exclude", default="", help="comma-separated levers left out of the table")
     p.add_argument("--save", type=Path, help="keep each trained model in this directory")
-    p.add_argument("--ensemble", action="store_true", help="after training, score the seed ensemble of each lever "
-                   "(needs --save)")
+    p.add_argument(
+        "--ensemble", action="store_true", help="after training, score the seed ensemble of each lever (needs --save)"
+    )
     p.add_argument("--one", nargs=3, metavar=("CORPUS", "LEVER", "SEED"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.table:
@@ -178,16 +203,21 @@ def main(argv=None) -> int:
         if lever not in LEVERS:
             p.error(f"unknown lever {lever!r}; choose from {', '.join(LEVERS)}")
     done = {(r["corpus"], r["lever"], r["seed"]) for r in load(args.out)}
-    todo = [(c, lv, int(s)) for c in args.corpora.split(",") for lv in levers for s in args.seeds.split(",")
-            if (c, lv + args.tag, int(s)) not in done]
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               PYTHONPATH=str(ROOT))
+    todo = [
+        (c, lv, int(s))
+        for c in args.corpora.split(",")
+        for lv in levers
+        for s in args.seeds.split(",")
+        if (c, lv + args.tag, int(s)) not in done
+    ]
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(ROOT))
 
     def work(job):
         corpus, lever, seed = job
         cmd = [sys.executable, __file__, "--one", corpus, lever, str(seed), "--set", args.set]
-        proc = subprocess.run(cmd + (["--save", str(args.save)] if args.save else []), env=env, capture_output=True,
-                              text=True)
+        proc = subprocess.run(
+            cmd + (["--save", str(args.save)] if args.save else []), env=env, capture_output=True, text=True
+        )
         if proc.returncode:
             print(f"{corpus} {lever} seed {seed} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
             return
@@ -195,8 +225,11 @@ def main(argv=None) -> int:
         row["lever"] += args.tag
         with open(args.out, "a") as f:
             f.write(json.dumps(row) + "\n")
-        print(f"{corpus:8} {row['lever']:16} seed {seed}  F1 {row['f1']:.4f}  {row['train_s']:6.1f}s  "
-              f"{json.dumps({t: round(v, 4) for t, v in row['per_type'].items()})}", flush=True)
+        print(
+            f"{corpus:8} {row['lever']:16} seed {seed}  F1 {row['f1']:.4f}  {row['train_s']:6.1f}s  "
+            f"{json.dumps({t: round(v, 4) for t, v in row['per_type'].items()})}",
+            flush=True,
+        )
 
     with ThreadPoolExecutor(args.jobs) as pool:
         list(pool.map(work, todo))

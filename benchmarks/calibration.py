@@ -34,8 +34,9 @@ CORPORA = ("gmb", "conll03")
 
 
 def windowner(*args: str) -> str:
-    return subprocess.run([sys.executable, "-m", "windowner", *args], check=True, capture_output=True,
-                          text=True, cwd=ROOT).stdout
+    return subprocess.run(
+        [sys.executable, "-m", "windowner", *args], check=True, capture_output=True, text=True, cwd=ROOT
+    ).stdout
 
 
 def cross_fitted_ece(model_dir: Path, dev_path: Path) -> float:
@@ -69,29 +70,43 @@ def measure(corpus: str, corpora: Path, out: Path, reuse: bool, plots: Path | No
         t0 = time.perf_counter()
         windowner("train", "--train", str(train), "--dev", str(dev), "--out", str(model), "--quiet")
         seconds = round(time.perf_counter() - t0, 1)
-    extra = ["--pr-curve", str(plots / "pr_curve.png"), "--calibration", str(plots / "calibration.png")] if plots else []
+    extra = (
+        ["--pr-curve", str(plots / "pr_curve.png"), "--calibration", str(plots / "calibration.png")] if plots else []
+    )
     report = json.loads(windowner("evaluate", str(model), str(dev), "--json", *extra))
     conf = report["confidence"]
     info = json.loads((model / "calibration.json").read_text(encoding="utf-8"))["info"]
-    return {"corpus": corpus, "f1": report["overall"]["f1"], "precision": report["overall"]["precision"],
-            "recall": report["overall"]["recall"], "entity_ece": conf["entity"]["ece"],
-            "token_ece": conf["token"]["ece"], "entities": sum(conf["entity"]["count"]),
-            "best_threshold": conf["best_threshold"], "held_out_sentences": info["held_out_sentences"],
-            "fitted_on": info.get("fitted_on", "held-out"), "entity_ece_cross_fitted": cross_fitted_ece(model, dev),
-            "train_seconds": seconds}
+    return {
+        "corpus": corpus,
+        "f1": report["overall"]["f1"],
+        "precision": report["overall"]["precision"],
+        "recall": report["overall"]["recall"],
+        "entity_ece": conf["entity"]["ece"],
+        "token_ece": conf["token"]["ece"],
+        "entities": sum(conf["entity"]["count"]),
+        "best_threshold": conf["best_threshold"],
+        "held_out_sentences": info["held_out_sentences"],
+        "fitted_on": info.get("fitted_on", "held-out"),
+        "entity_ece_cross_fitted": cross_fitted_ece(model, dev),
+        "train_seconds": seconds,
+    }
 
 
 def table(rows: list[dict], before: dict) -> str:
-    lines = ["| corpus | dev F1 before → after (threshold 0) | entity ECE before → after (cross-fitted on dev halves) | "
-             "entity ECE on the data fitted on | token ECE | entities | best dev F1 (threshold) | maps fitted on |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = [
+        "| corpus | dev F1 before → after (threshold 0) | entity ECE before → after (cross-fitted on dev halves) | "
+        "entity ECE on the data fitted on | token ECE | entities | best dev F1 (threshold) | maps fitted on |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
     for r in rows:
         b = before.get(r["corpus"], {})
         bt = r["best_threshold"]
-        lines.append(f"| {r['corpus']} | {b.get('f1', float('nan')):.4f} → {r['f1']:.4f} | "
-                     f"{b.get('ece', float('nan')):.3f} → {r['entity_ece_cross_fitted']:.3f} | {r['entity_ece']:.3f} | "
-                     f"{r['token_ece']:.3f} | {r['entities']:,} | {bt['f1']:.4f} ({bt['threshold']:g}) | "
-                     f"{r['fitted_on']} ({r['held_out_sentences']:,} sentences) |")
+        lines.append(
+            f"| {r['corpus']} | {b.get('f1', float('nan')):.4f} → {r['f1']:.4f} | "
+            f"{b.get('ece', float('nan')):.3f} → {r['entity_ece_cross_fitted']:.3f} | {r['entity_ece']:.3f} | "
+            f"{r['token_ece']:.3f} | {r['entities']:,} | {bt['f1']:.4f} ({bt['threshold']:g}) | "
+            f"{r['fitted_on']} ({r['held_out_sentences']:,} sentences) |"
+        )
     return "\n".join(lines)
 
 
@@ -112,17 +127,20 @@ def main() -> int:
     if args.write:
         results = ROOT / "benchmarks" / "RESULTS.md"
         note = f"{args.note}\n\n" if args.note else ""
-        block = (f"<!-- calibration -->\n## Calibration (issue #19)\n\n"
-                 f"Command: `python benchmarks/calibration.py{' --reuse' if args.reuse else ''} --write` "
-                 f"(commit {bench.commit()}). {before['_note']}\n\n{text}\n\n{note}"
-                 f"ECE: 10 equal-width score bins over the predicted entities, Σ n_b/N · |accuracy_b − mean score_b|; "
-                 f"an entity is right when its label and both boundaries match. Plots for {CORPORA[0]} dev: "
-                 f"[PR curve](../docs/pr_curve.png), [reliability diagram](../docs/calibration.png).\n"
-                 f"<!-- /calibration -->")
+        block = (
+            f"<!-- calibration -->\n## Calibration (issue #19)\n\n"
+            f"Command: `python benchmarks/calibration.py{' --reuse' if args.reuse else ''} --write` "
+            f"(commit {bench.commit()}). {before['_note']}\n\n{text}\n\n{note}"
+            f"ECE: 10 equal-width score bins over the predicted entities, Σ n_b/N · |accuracy_b − mean score_b|; "
+            f"an entity is right when its label and both boundaries match. Plots for {CORPORA[0]} dev: "
+            f"[PR curve](../docs/pr_curve.png), [reliability diagram](../docs/calibration.png).\n"
+            f"<!-- /calibration -->"
+        )
         old = results.read_text(encoding="utf-8")
         new = re.sub(r"<!-- calibration -->.*?<!-- /calibration -->", lambda _: block, old, flags=re.S)
-        results.write_text(new if new != old or block in old else old.rstrip("\n") + "\n\n" + block + "\n",
-                           encoding="utf-8")
+        results.write_text(
+            new if new != old or block in old else old.rstrip("\n") + "\n\n" + block + "\n", encoding="utf-8"
+        )
     return 0
 
 

@@ -50,10 +50,15 @@ def generated(n: int, seed: int = 0) -> list[list[str]]:
     names = ["Anna Kowalski", "Kofi Mensah", "Mei Chen", "Ivan Petrov", "Omar Haddad", "Priya Sharma"]
     places = ["Paris", "Lagos", "New York", "Cairo", "Buenos Aires", "Sri Lanka"]
     dates = ["Monday", "5 May 2009", "last Tuesday", "the 1990s", "next year"]
-    frames = ["{P} visited {L} on {D} .", "Officials in {L} met {P} {D} to discuss trade and prices .",
-              "{P} said the talks in {L} would resume {D} , after weeks of delays ."]
-    return [rng.choice(frames).format(P=rng.choice(names), L=rng.choice(places), D=rng.choice(dates)).split()
-            for _ in range(n)]
+    frames = [
+        "{P} visited {L} on {D} .",
+        "Officials in {L} met {P} {D} to discuss trade and prices .",
+        "{P} said the talks in {L} would resume {D} , after weeks of delays .",
+    ]
+    return [
+        rng.choice(frames).format(P=rng.choice(names), L=rng.choice(places), D=rng.choice(dates)).split()
+        for _ in range(n)
+    ]
 
 
 def model_dir(path: str | None, sents: list[list[str]], tmp: Path) -> Path:
@@ -79,7 +84,7 @@ def model_dir(path: str | None, sents: list[list[str]], tmp: Path) -> Path:
 
 def batches(lines: list[str], batch_size: int):
     for first in range(0, len(lines), batch_size):
-        yield "text", lines[first:first + batch_size], first
+        yield "text", lines[first : first + batch_size], first
 
 
 def single_process(model: Path, lines: list[str], batch_size: int) -> float:
@@ -119,16 +124,23 @@ def on_dask(model: Path, lines: list[str], batch_size: int, workers: int, repeat
             cpu0, driver0 = client.run(time.process_time), time.process_time()
             t = time.perf_counter()
             with open(os.devnull, "w") as out:
-                tasks = ((str(model.resolve()), kind, items, first, "json")
-                         for kind, items, first in batches(lines, batch_size))
+                tasks = (
+                    (str(model.resolve()), kind, items, first, "json")
+                    for kind, items, first in batches(lines, batch_size)
+                )
                 for text in map_ordered(client, _format_batch_on_worker, tasks):
                     out.write(text)
             times.append(time.perf_counter() - t)
             cpu1 = client.run(time.process_time)
             cpus.append(time.process_time() - driver0 + sum(cpu1[w] - cpu0[w] for w in cpu0))
     # the scheduler runs in this process (LocalCluster): its CPU time is part of the driver's
-    return {"startup_s": startup, "first_load_s": sorted(loads.values()), "seconds": min(times),
-            "all_seconds": times, "cpu_seconds": min(cpus)}
+    return {
+        "startup_s": startup,
+        "first_load_s": sorted(loads.values()),
+        "seconds": min(times),
+        "all_seconds": times,
+        "cpu_seconds": min(cpus),
+    }
 
 
 def main() -> None:
@@ -149,30 +161,59 @@ def main() -> None:
     n_tokens = sum(len(s) for s in sents)
     with tempfile.TemporaryDirectory() as tmp:
         model = model_dir(args.model, sents, Path(tmp))
-        results = {"source": source, "documents": len(lines), "tokens": n_tokens, "batch_size": args.batch_size,
-                   "cpus": os.cpu_count(), "load_average": os.getloadavg()[0], "runs": []}
+        results = {
+            "source": source,
+            "documents": len(lines),
+            "tokens": n_tokens,
+            "batch_size": args.batch_size,
+            "cpus": os.cpu_count(),
+            "load_average": os.getloadavg()[0],
+            "runs": [],
+        }
         runs = [single_process(model, lines, args.batch_size) for _ in range(args.repeats)]
         single = min(t for t, _ in runs)
-        results["runs"].append({"setting": "single process", "seconds": single, "all_seconds": [t for t, _ in runs],
-                                "cpu_seconds": min(c for _, c in runs), "tokens_per_s": n_tokens / single})
+        results["runs"].append(
+            {
+                "setting": "single process",
+                "seconds": single,
+                "all_seconds": [t for t, _ in runs],
+                "cpu_seconds": min(c for _, c in runs),
+                "tokens_per_s": n_tokens / single,
+            }
+        )
         for n in args.workers:
             r = on_dask(model, lines, args.batch_size, n, args.repeats)
-            results["runs"].append({"setting": f"dask, {n} worker{'s' * (n > 1)}", **r,
-                                    "tokens_per_s": n_tokens / r["seconds"], "speedup": single / r["seconds"]})
+            results["runs"].append(
+                {
+                    "setting": f"dask, {n} worker{'s' * (n > 1)}",
+                    **r,
+                    "tokens_per_s": n_tokens / r["seconds"],
+                    "speedup": single / r["seconds"],
+                }
+            )
         for r in results["runs"]:
             r["tokens_per_cpu_s"] = n_tokens / r["cpu_seconds"]
     results["load_average_after"] = os.getloadavg()[0]
 
-    print(f"corpus: {source}, {len(lines):,} documents, {n_tokens:,} tokens; batch {args.batch_size}; "
-          f"{os.cpu_count()} CPUs, load average {results['load_average']:.1f} -> {results['load_average_after']:.1f}\n")
-    print(f"| setting | wall s (best of {args.repeats}) | tokens/s | vs single | tokens per CPU-s | cluster start s "
-          "| model load per worker s |")
+    print(
+        f"corpus: {source}, {len(lines):,} documents, {n_tokens:,} tokens; batch {args.batch_size}; "
+        f"{os.cpu_count()} CPUs, load average {results['load_average']:.1f} -> {results['load_average_after']:.1f}\n"
+    )
+    print(
+        f"| setting | wall s (best of {args.repeats}) | tokens/s | vs single | tokens per CPU-s | cluster start s "
+        "| model load per worker s |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results["runs"]:
-        extra = (f"{r['startup_s']:.1f} | " + ", ".join(f"{x:.1f}" for x in r["first_load_s"])
-                 if "startup_s" in r else "– | –")
-        print(f"| {r['setting']} | {r['seconds']:.2f} | {r['tokens_per_s']:,.0f} | {r.get('speedup', 1.0):.2f} "
-              f"| {r['tokens_per_cpu_s']:,.0f} | {extra} |")
+        extra = (
+            f"{r['startup_s']:.1f} | " + ", ".join(f"{x:.1f}" for x in r["first_load_s"])
+            if "startup_s" in r
+            else "– | –"
+        )
+        print(
+            f"| {r['setting']} | {r['seconds']:.2f} | {r['tokens_per_s']:,.0f} | {r.get('speedup', 1.0):.2f} "
+            f"| {r['tokens_per_cpu_s']:,.0f} | {extra} |"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 

@@ -114,7 +114,7 @@ def windowed(model, sentences, dense: np.ndarray, batch: int = 8192) -> np.ndarr
     padded = pad_flat(dense.astype(np.float32), lengths, k, 0.0, 0.0)
     ctx = padded[window_indices(lengths, k)].reshape(len(dense), -1)  # (n, m·c)
     feats = model.window_features(sentences)
-    emb = np.vstack([model.embeddings.forward(feats[a:a + batch]) for a in range(0, len(feats), batch)])
+    emb = np.vstack([model.embeddings.forward(feats[a : a + batch]) for a in range(0, len(feats), batch)])
     return np.hstack([emb.astype(np.float32), ctx])
 
 
@@ -124,8 +124,17 @@ def net_second_pass(train_x, train_y, dev_x, dev_sents, tags, seed: int, epochs:
 
     mean, std = train_x.mean(axis=0), train_x.std(axis=0) + 1e-6  # one scale for every column
     net = WindowNetwork(train_x.shape[1], 300, len(tags), dropout=0.2, random_state=seed)
-    fit_dense(net, (train_x - mean) / std, np.eye(len(tags), dtype=np.float32)[train_y], epochs=epochs,
-              batch_size=256, lr=0.1, momentum=0.9, decay=0.05, random_state=seed)
+    fit_dense(
+        net,
+        (train_x - mean) / std,
+        np.eye(len(tags), dtype=np.float32)[train_y],
+        epochs=epochs,
+        batch_size=256,
+        lr=0.1,
+        momentum=0.9,
+        decay=0.05,
+        random_state=seed,
+    )
     logp = net.log_proba(((dev_x - mean) / std).astype(np.float32))
     lengths = [len(s) for s, _ in dev_sents]
     best = viterbi_bio(logp.astype(np.float64), lengths, tags)
@@ -176,13 +185,16 @@ def inputs_probe(full, train, dev, radius: int, seed: int) -> dict:
     index = {t: i for i, t in enumerate(tags)}
     train_sents, dev_sents = [t for t, _ in train], [t for t, _ in dev]
     train_y = np.array([index[g] for _, gs in train for g in gs])
-    variants = {"none": (np.zeros((len(train_y), 1)), np.zeros((sum(map(len, dev_sents)), 1))),
-                "doccase": (doc_casing(train_sents, radius), doc_casing(dev_sents, radius)),
-                "sentmean": (sentence_mean(full, train_sents), sentence_mean(full, dev_sents))}
+    variants = {
+        "none": (np.zeros((len(train_y), 1)), np.zeros((sum(map(len, dev_sents)), 1))),
+        "doccase": (doc_casing(train_sents, radius), doc_casing(dev_sents, radius)),
+        "sentmean": (sentence_mean(full, train_sents), sentence_mean(full, dev_sents)),
+    }
     out = {}
     for name, (a, b) in variants.items():
-        out[f"inputs_{name}_r{radius}"] = net_second_pass(windowed(full, train_sents, a), train_y,
-                                                          windowed(full, dev_sents, b), dev, tags, seed)
+        out[f"inputs_{name}_r{radius}"] = net_second_pass(
+            windowed(full, train_sents, a), train_y, windowed(full, dev_sents, b), dev, tags, seed
+        )
         print(name, round(out[f"inputs_{name}_r{radius}"], 4), flush=True)
     return out
 
@@ -200,8 +212,11 @@ def main() -> None:
     train, dev = pairs(f"{args.corpus}.train.conll"), pairs(f"{args.corpus}.dev.conll")
     if args.inputs:
         full = windowner.train(train, dev=dev, seed=args.seed).model
-        result = {"corpus": args.corpus, "seed": args.seed, "first_pass_dev_f1": evaluate(
-            [g for _, g in dev], full.predict([t for t, _ in dev])).overall.f1}
+        result = {
+            "corpus": args.corpus,
+            "seed": args.seed,
+            "first_pass_dev_f1": evaluate([g for _, g in dev], full.predict([t for t, _ in dev])).overall.f1,
+        }
         for r in args.radius:
             result.update(inputs_probe(full, train, dev, r, args.seed))
         return record(result, t0, args.out)
@@ -228,12 +243,18 @@ def main() -> None:
         ctx_dev = None if r is None else context(dev_tokens, dev_proba, r)
         key = "second_pass_without_context" if r is None else f"second_pass_with_context_r{r}"
         if args.second == "logreg":
-            result[key] = second_pass(columns(train_proba, ctx_train), train_y, columns(dev_proba, ctx_dev), dev,
-                                      tags, args.seed)
+            result[key] = second_pass(
+                columns(train_proba, ctx_train), train_y, columns(dev_proba, ctx_dev), dev, tags, args.seed
+            )
         else:
-            result[key] = net_second_pass(windowed(full, train_sents, columns(train_proba, ctx_train)), train_y,
-                                          windowed(full, dev_tokens, columns(dev_proba, ctx_dev)), dev, tags,
-                                          args.seed)
+            result[key] = net_second_pass(
+                windowed(full, train_sents, columns(train_proba, ctx_train)),
+                train_y,
+                windowed(full, dev_tokens, columns(dev_proba, ctx_dev)),
+                dev,
+                tags,
+                args.seed,
+            )
         print(key, round(result[key], 4), flush=True)
     record(result, t0, args.out)
 

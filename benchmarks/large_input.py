@@ -30,8 +30,14 @@ FIRST = ["Anna", "Kofi", "Mei", "Ivan", "Lucia", "Omar", "Priya", "Jonas", "Amar
 LAST = ["Kowalski", "Mensah", "Chen", "Petrov", "Rossi", "Haddad", "Sharma", "Berg", "Osei", "Alvarez"]
 PLACES = ["Paris", "Lagos", "New York", "Cairo", "Lima", "Oslo", "Hanoi", "Buenos Aires", "Kenya", "Peru"]
 DATES = ["Monday", "5 May 2009", "last Tuesday", "March 3rd", "2014", "the 1990s", "yesterday", "June"]
-FRAMES = ["{P} visited {L} on {D} .", "On {D} , {P} arrived in {L} with {W} .", "{W} {W} in {L} , said {P} .",
-          "The {W} of {L} rose {N} percent {D} .", "{P} met {W} {W} officials about {W} .", "{W} {W} {W} {W} ."]
+FRAMES = [
+    "{P} visited {L} on {D} .",
+    "On {D} , {P} arrived in {L} with {W} .",
+    "{W} {W} in {L} , said {P} .",
+    "The {W} of {L} rose {N} percent {D} .",
+    "{P} met {W} {W} officials about {W} .",
+    "{W} {W} {W} {W} .",
+]
 OPEN_VOCAB, CLOSED_VOCAB = 200_000, 5_000
 
 
@@ -55,7 +61,10 @@ def sentences(n_tokens: int, seed: int = 0, closed: bool = False):
         toks, tags = [], []
         for part in rng.choice(FRAMES).split():
             if part == "{P}":
-                ws, label = [rng.choice(FIRST), rng.choice(LAST) if rng.random() < 0.8 else f"Mc{rng.randrange(fresh)}"], "PER"
+                ws, label = (
+                    [rng.choice(FIRST), rng.choice(LAST) if rng.random() < 0.8 else f"Mc{rng.randrange(fresh)}"],
+                    "PER",
+                )
             elif part in ("{L}", "{D}"):
                 ws, label = rng.choice(PLACES if part == "{L}" else DATES).split(), "LOC" if part == "{L}" else "DATE"
             elif part == "{W}":
@@ -111,8 +120,10 @@ def peak_rss(cmd: list[str], stdout) -> tuple[float, float]:
         kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1))
         return seconds, kib / 1024
     # getrusage(RUSAGE_CHILDREN) is the maximum over all children so far: measure from a fresh helper process
-    helper = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
-              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(r.returncode)")
+    helper = (
+        "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(r.returncode)"
+    )
     r = subprocess.run([sys.executable, "-c", helper, *cmd], stdout=stdout, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - t0
     if r.returncode != 0:
@@ -136,8 +147,10 @@ def main() -> None:
         model = Path(args.model) if args.model else train_model(d)
         print(f"model: {model}" + ("" if args.model else f" (trained in {time.perf_counter() - t0:.0f}s)"))
         kinds = args.inputs.split(",")
-        print(f"{'input':<7} {'tokens':>10} {'distinct':>9} {'docs/sents':>10} {'seconds':>8} {'tokens/s':>10} "
-              f"{'peak RSS':>10}")
+        print(
+            f"{'input':<7} {'tokens':>10} {'distinct':>9} {'docs/sents':>10} {'seconds':>8} {'tokens/s':>10} "
+            f"{'peak RSS':>10}"
+        )
         results = {}
         for n in sizes:
             text, conll, count, distinct = write_inputs(d, n, args.closed_vocab)
@@ -151,8 +164,11 @@ def main() -> None:
                 with open(out, encoding="utf-8") as f:
                     units = sum(1 for line in f if line.strip() == "") if kind == "conll" else sum(1 for _ in f)
                 results[kind, n] = rss
-                print(f"{kind:<7} {count:>10,} {distinct:>9,} {units:>10,} {seconds:>8.1f} {count / seconds:>10,.0f} "
-                      f"{rss:>7.0f} MiB", flush=True)
+                print(
+                    f"{kind:<7} {count:>10,} {distinct:>9,} {units:>10,} {seconds:>8.1f} {count / seconds:>10,.0f} "
+                    f"{rss:>7.0f} MiB",
+                    flush=True,
+                )
                 out.unlink()
             text.unlink()
             conll.unlink()

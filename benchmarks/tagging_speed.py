@@ -40,7 +40,8 @@ def main(model_dir: str, conll: str) -> dict:
         shares = [texts[i::threads] for i in range(threads)]
         with ThreadPoolExecutor(threads) as pool:
             out[f"raw_warm_{threads}_threads"] = rate(
-                n, lambda shares=shares: list(pool.map(lambda share: list(raw.pipe(share, batch_size=50)), shares)))
+                n, lambda shares=shares: list(pool.map(lambda share: list(raw.pipe(share, batch_size=50)), shares))
+            )
     return {k: round(v, 3) if k == "load_s" else round(v) for k, v in out.items()}
 
 

@@ -46,8 +46,12 @@ import run as bench  # noqa: E402  (benchmarks/run.py: corpora, CRF features and
 
 CORPUS_NAMES = bench.CORPUS_NAMES
 BEGIN, END = "<!-- user-path -->", "<!-- /user-path -->"
-QUICK = {"train": bench.QUICK["train"], "dev": bench.QUICK["dev"], "epochs": bench.QUICK["epochs"],
-         "crf_iterations": bench.QUICK["crf_iterations"]}
+QUICK = {
+    "train": bench.QUICK["train"],
+    "dev": bench.QUICK["dev"],
+    "epochs": bench.QUICK["epochs"],
+    "crf_iterations": bench.QUICK["crf_iterations"],
+}
 
 # The issue's targets.
 PRE_COLD_RATIO, TAG_RATIO, TAG_RSS_MB = 100.0, 25.0, 250.0
@@ -161,8 +165,9 @@ def run_measured(cmd: Sequence[str], work: Path, env: dict[str, str] | None = No
     full = [str(TIME_V), "-v", "-o", str(stats_path), *cmd] if TIME_V.is_file() else list(cmd)
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(full, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=ROOT,
-                                env=env or child_env())
+        proc = subprocess.Popen(
+            full, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=ROOT, env=env or child_env()
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -172,9 +177,17 @@ def run_measured(cmd: Sequence[str], work: Path, env: dict[str, str] | None = No
     for f in (out_path, err_path, stats_path):
         f.unlink(missing_ok=True)
     if proc.returncode != 0:
-        raise BenchError(f"{shlex.join(map(str, cmd))[:300]} failed (exit {proc.returncode}):\n{stderr.strip()[-2000:]}")
-    kib = next((int(line.rsplit(":", 1)[1]) for line in stats.splitlines()
-                if line.strip().startswith("Maximum resident set size")), None)
+        raise BenchError(
+            f"{shlex.join(map(str, cmd))[:300]} failed (exit {proc.returncode}):\n{stderr.strip()[-2000:]}"
+        )
+    kib = next(
+        (
+            int(line.rsplit(":", 1)[1])
+            for line in stats.splitlines()
+            if line.strip().startswith("Maximum resident set size")
+        ),
+        None,
+    )
     if kib is None:
         kib = usage.ru_maxrss if sys.platform != "darwin" else usage.ru_maxrss / 1024
     return Run(wall, kib * 1024 / 1e6, stdout)
@@ -183,8 +196,11 @@ def run_measured(cmd: Sequence[str], work: Path, env: dict[str, str] | None = No
 def repeated(cmd: Sequence[str], work: Path, repeats: int, env: dict[str, str] | None = None) -> dict:
     """Median wall and peak RSS of ``repeats`` runs; the last run's stdout."""
     runs = [run_measured(cmd, work, env) for _ in range(repeats)]
-    return {"wall_s": statistics.median(r.wall_s for r in runs), "rss_mb": statistics.median(r.rss_mb for r in runs),
-            "stdout": runs[-1].stdout}
+    return {
+        "wall_s": statistics.median(r.wall_s for r in runs),
+        "rss_mb": statistics.median(r.rss_mb for r in runs),
+        "stdout": runs[-1].stdout,
+    }
 
 
 def timed_child(code: str, args: Sequence[str], work: Path, repeats: int, env: dict[str, str] | None = None) -> dict:
@@ -256,8 +272,12 @@ def prepare(name: str, args, work: Path) -> Inputs:
 def measure(inp: Inputs, args, work: Path) -> dict:
     """Every measurement of one corpus (see the module docstring); seconds, MB, tokens/s."""
     wn = windowner_command()
-    res: dict = {"corpus": inp.name, "dev_sentences": inp.n_dev_sentences, "dev_tokens": inp.n_dev_tokens,
-                 "train_sentences": inp.n_train_sentences}
+    res: dict = {
+        "corpus": inp.name,
+        "dev_sentences": inp.n_dev_sentences,
+        "dev_tokens": inp.n_dev_tokens,
+        "train_sentences": inp.n_train_sentences,
+    }
     model = args.models.get(inp.name)
     if model is None:
         model = work / f"model-{inp.name}"
@@ -269,8 +289,18 @@ def measure(inp: Inputs, args, work: Path) -> dict:
         res["train"] = {"wall_s": r.wall_s, "rss_mb": r.rss_mb}
         crf_iter = QUICK["crf_iterations"] if args.quick else bench.CRF_PARAMS["max_iterations"]
         say(f"{inp.name}: CRF training ({crf_iter} iterations)")
-        r = run_measured([sys.executable, "-c", _CRF_TRAIN, str(inp.train), str(work / f"crf-{inp.name}.crfsuite"),
-                          str(crf_iter), str(HERE)], work)
+        r = run_measured(
+            [
+                sys.executable,
+                "-c",
+                _CRF_TRAIN,
+                str(inp.train),
+                str(work / f"crf-{inp.name}.crfsuite"),
+                str(crf_iter),
+                str(HERE),
+            ],
+            work,
+        )
         res["crf_train"] = {"wall_s": r.wall_s, "rss_mb": r.rss_mb, "iterations": crf_iter}
     res["model"] = str(model)
 
@@ -278,17 +308,20 @@ def measure(inp: Inputs, args, work: Path) -> dict:
     say(f"{inp.name}: pre-tokenized tagging in fresh processes ({inp.n_dev_tokens:,} tokens)")
     res["pre_windowner"] = timed_child(_WINDOWNER_PRE, [str(model), str(inp.tokens_json)], work, args.repeats)
     empty_cache = child_env({"WINDOWNER_CACHE": tempfile.mkdtemp(prefix="empty-cache-", dir=work)})
-    res["pre_windowner_empty_cache"] = timed_child(_WINDOWNER_PRE, [str(model), str(inp.tokens_json)], work, 1,
-                                                   empty_cache)
-    res["pre_spacy"] = timed_child(_SPACY_PRE, [bench.SPACY_MODEL, str(inp.tokens_json), exclude, batch], work,
-                                   args.repeats)
+    res["pre_windowner_empty_cache"] = timed_child(
+        _WINDOWNER_PRE, [str(model), str(inp.tokens_json)], work, 1, empty_cache
+    )
+    res["pre_spacy"] = timed_child(
+        _SPACY_PRE, [bench.SPACY_MODEL, str(inp.tokens_json), exclude, batch], work, args.repeats
+    )
 
     say(f"{inp.name}: raw text end to end ({inp.text.stat().st_size:,} bytes, {inp.n_dev_sentences} lines)")
     tag = repeated([*wn, "tag", str(model), str(inp.text)], work, args.repeats)
     spacy_script = work / "spacy_tag.py"
     spacy_script.write_text(_SPACY_TAG, encoding="utf-8")
-    sp = repeated([sys.executable, str(spacy_script), bench.SPACY_MODEL, str(inp.text), exclude, batch], work,
-                  args.repeats)
+    sp = repeated(
+        [sys.executable, str(spacy_script), bench.SPACY_MODEL, str(inp.text), exclude, batch], work, args.repeats
+    )
     for out in (tag, sp):
         docs = out.pop("stdout").splitlines()
         if len(docs) != inp.n_dev_sentences:
@@ -318,26 +351,75 @@ def rows(results: dict) -> list[list[str]]:
         pw, ps, pe = r["pre_windowner"], r["pre_spacy"], r["pre_windowner_empty_cache"]
         spacy = "spaCy sm"
         out += [
-            [name, "pre-tokenized, fresh process, **cold** (first pass), tok/s", f"{n / pw['cold']:,.0f}", spacy,
-             f"{n / ps['cold']:,.0f}", _x(_ratio(ps["cold"], pw["cold"]))],
-            [name, "pre-tokenized, same process, warm (second pass), tok/s", f"{n / pw['warm']:,.0f}", spacy,
-             f"{n / ps['warm']:,.0f}", _x(_ratio(ps["warm"], pw["warm"]))],
-            [name, "pre-tokenized cold with an empty vector-index cache, tok/s", f"{n / pe['cold']:,.0f}", spacy,
-             f"{n / ps['cold']:,.0f}", _x(_ratio(ps["cold"], pe["cold"]))],
-            [name, "load in the fresh process (import + model), s", f"{pw['load']:.3f}", spacy,
-             f"{ps['load']:.3f}", _x(_ratio(ps["load"], pw["load"]))],
-            [name, f"`windowner tag` raw text end to end ({n:,} tokens), wall s", f"{r['tag']['wall_s']:.2f}",
-             "spaCy sm script", f"{r['tag_spacy']['wall_s']:.2f}", _x(_ratio(r["tag_spacy"]["wall_s"], r["tag"]["wall_s"]))],
-            [name, "`windowner tag` raw text end to end, peak RSS MB", f"{r['tag']['rss_mb']:.0f}", "spaCy sm script",
-             f"{r['tag_spacy']['rss_mb']:.0f}", _x(_ratio(r["tag_spacy"]["rss_mb"], r["tag"]["rss_mb"]))],
-            [name, f"`windowner evaluate` end to end, wall s / peak RSS MB (F1 {r['evaluate']['f1']:.4f})",
-             f"{r['evaluate']['wall_s']:.2f} / {r['evaluate']['rss_mb']:.0f}", "—", "—", "—"],
+            [
+                name,
+                "pre-tokenized, fresh process, **cold** (first pass), tok/s",
+                f"{n / pw['cold']:,.0f}",
+                spacy,
+                f"{n / ps['cold']:,.0f}",
+                _x(_ratio(ps["cold"], pw["cold"])),
+            ],
+            [
+                name,
+                "pre-tokenized, same process, warm (second pass), tok/s",
+                f"{n / pw['warm']:,.0f}",
+                spacy,
+                f"{n / ps['warm']:,.0f}",
+                _x(_ratio(ps["warm"], pw["warm"])),
+            ],
+            [
+                name,
+                "pre-tokenized cold with an empty vector-index cache, tok/s",
+                f"{n / pe['cold']:,.0f}",
+                spacy,
+                f"{n / ps['cold']:,.0f}",
+                _x(_ratio(ps["cold"], pe["cold"])),
+            ],
+            [
+                name,
+                "load in the fresh process (import + model), s",
+                f"{pw['load']:.3f}",
+                spacy,
+                f"{ps['load']:.3f}",
+                _x(_ratio(ps["load"], pw["load"])),
+            ],
+            [
+                name,
+                f"`windowner tag` raw text end to end ({n:,} tokens), wall s",
+                f"{r['tag']['wall_s']:.2f}",
+                "spaCy sm script",
+                f"{r['tag_spacy']['wall_s']:.2f}",
+                _x(_ratio(r["tag_spacy"]["wall_s"], r["tag"]["wall_s"])),
+            ],
+            [
+                name,
+                "`windowner tag` raw text end to end, peak RSS MB",
+                f"{r['tag']['rss_mb']:.0f}",
+                "spaCy sm script",
+                f"{r['tag_spacy']['rss_mb']:.0f}",
+                _x(_ratio(r["tag_spacy"]["rss_mb"], r["tag"]["rss_mb"])),
+            ],
+            [
+                name,
+                f"`windowner evaluate` end to end, wall s / peak RSS MB (F1 {r['evaluate']['f1']:.4f})",
+                f"{r['evaluate']['wall_s']:.2f} / {r['evaluate']['rss_mb']:.0f}",
+                "—",
+                "—",
+                "—",
+            ],
         ]
         if "train" in r:
             t, c = r["train"], r["crf_train"]
-            out += [[name, "`windowner train` (defaults, with --dev), wall s / peak RSS MB",
-                     f"{t['wall_s']:.1f} / {t['rss_mb']:.0f}", "CRF", f"{c['wall_s']:.1f} / {c['rss_mb']:.0f}",
-                     _x(_ratio(c["wall_s"], t["wall_s"]))]]
+            out += [
+                [
+                    name,
+                    "`windowner train` (defaults, with --dev), wall s / peak RSS MB",
+                    f"{t['wall_s']:.1f} / {t['rss_mb']:.0f}",
+                    "CRF",
+                    f"{c['wall_s']:.1f} / {c['rss_mb']:.0f}",
+                    _x(_ratio(c["wall_s"], t["wall_s"])),
+                ]
+            ]
     return out
 
 
@@ -350,21 +432,33 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
     out: list[tuple[str, str, bool | None]] = []
     for name, r in results.items():
         ratio = r["pre_spacy"]["cold"] / r["pre_windowner"]["cold"]
-        out.append((f"{name}: pre-tokenized cold ≥ {PRE_COLD_RATIO:.0f}× spaCy sm", f"{ratio:,.1f}×",
-                    ratio >= PRE_COLD_RATIO))
+        out.append(
+            (f"{name}: pre-tokenized cold ≥ {PRE_COLD_RATIO:.0f}× spaCy sm", f"{ratio:,.1f}×", ratio >= PRE_COLD_RATIO)
+        )
     r = results.get(TARGET_CORPUS)
     if r is not None:
         ratio = r["tag_spacy"]["wall_s"] / r["tag"]["wall_s"]
-        out.append((f"{TARGET_CORPUS}: `windowner tag` raw ~50k tokens end to end ≥ {TAG_RATIO:.0f}× spaCy sm's script",
-                    f"{ratio:,.1f}× ({r['tag']['wall_s']:.2f} s vs {r['tag_spacy']['wall_s']:.2f} s, "
-                    f"{r['dev_tokens']:,} tokens)", ratio >= TAG_RATIO))
+        out.append(
+            (
+                f"{TARGET_CORPUS}: `windowner tag` raw ~50k tokens end to end ≥ {TAG_RATIO:.0f}× spaCy sm's script",
+                f"{ratio:,.1f}× ({r['tag']['wall_s']:.2f} s vs {r['tag_spacy']['wall_s']:.2f} s, "
+                f"{r['dev_tokens']:,} tokens)",
+                ratio >= TAG_RATIO,
+            )
+        )
         rss = r["tag"]["rss_mb"]
-        out.append((f"{TARGET_CORPUS}: `windowner tag` peak RSS ≤ {TAG_RSS_MB:.0f} MB", f"{rss:.0f} MB", rss <= TAG_RSS_MB))
+        out.append(
+            (f"{TARGET_CORPUS}: `windowner tag` peak RSS ≤ {TAG_RSS_MB:.0f} MB", f"{rss:.0f} MB", rss <= TAG_RSS_MB)
+        )
         if "train" in r:
             ratio = r["crf_train"]["wall_s"] / r["train"]["wall_s"]
-            out.append((f"{TARGET_CORPUS}: default training not slower than the CRF",
-                        f"{ratio:.2f}× ({r['train']['wall_s']:.1f} s vs CRF {r['crf_train']['wall_s']:.1f} s)",
-                        ratio >= 1.0))
+            out.append(
+                (
+                    f"{TARGET_CORPUS}: default training not slower than the CRF",
+                    f"{ratio:.2f}× ({r['train']['wall_s']:.1f} s vs CRF {r['crf_train']['wall_s']:.1f} s)",
+                    ratio >= 1.0,
+                )
+            )
         else:
             out.append((f"{TARGET_CORPUS}: default training not slower than the CRF", "not run (--model given)", None))
     return out
@@ -382,20 +476,29 @@ def section(results: dict, meta: dict) -> str:
         "Command": f"`{meta['command']}` (`make bench` runs it after `benchmarks/run.py`)",
         "Date": f"{meta['date']}, {meta['wall_s'] / 60:.1f} min wall-clock; commit {m['commit'] or 'unknown'}",
         "Machine": f"{m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), {m['ram_gb']} GB RAM"
-                   + (f"; BLAS {', '.join(m['blas'])}" if m.get("blas") else "")
-                   + f"; load average at start {load(m['loadavg_start'])}, at end {load(meta['loadavg_end'])} "
-                   "(a shared machine: timings are noisy; the ratios come from the same run)",
+        + (f"; BLAS {', '.join(m['blas'])}" if m.get("blas") else "")
+        + f"; load average at start {load(m['loadavg_start'])}, at end {load(meta['loadavg_end'])} "
+        "(a shared machine: timings are noisy; the ratios come from the same run)",
         "Each figure": f"median of {meta['repeats']} fresh process(es); tokens/s counts the corpus tokens of the dev "
-                       "file, read once; MB = 10⁶ bytes; ratio = peer time / windowner time (> 1 favours windowner)",
+        "file, read once; MB = 10⁶ bytes; ratio = peer time / windowner time (> 1 favours windowner)",
     }
-    quick = (f"**Quick smoke run** (`--quick`): train/dev sampled to {QUICK['train']}/{QUICK['dev']} sentences, "
-             f"windowner {QUICK['epochs']} epochs, CRF {QUICK['crf_iterations']} iterations: the numbers say nothing "
-             "about the targets.")
-    lines = [BEGIN, "## The user's path: fresh processes, end to end", "",
-             "Generated by `benchmarks/user_path.py` (how it measures: `benchmarks/README.md`, \"The user's path\").",
-             "", *([quick, ""] if meta["quick"] else []), *(f"- {k}: {v}" for k, v in facts.items()), "",
-             "| corpus | measurement | windowner | peer | peer figure | ratio |",
-             "| --- | --- | ---: | --- | ---: | ---: |"]
+    quick = (
+        f"**Quick smoke run** (`--quick`): train/dev sampled to {QUICK['train']}/{QUICK['dev']} sentences, "
+        f"windowner {QUICK['epochs']} epochs, CRF {QUICK['crf_iterations']} iterations: the numbers say nothing "
+        "about the targets."
+    )
+    lines = [
+        BEGIN,
+        "## The user's path: fresh processes, end to end",
+        "",
+        'Generated by `benchmarks/user_path.py` (how it measures: `benchmarks/README.md`, "The user\'s path").',
+        "",
+        *([quick, ""] if meta["quick"] else []),
+        *(f"- {k}: {v}" for k, v in facts.items()),
+        "",
+        "| corpus | measurement | windowner | peer | peer figure | ratio |",
+        "| --- | --- | ---: | --- | ---: | ---: |",
+    ]
     lines += [bench._row(r) for r in rows(results)]
     lines += ["", "| target | measured |  |", "| --- | ---: | :---: |"]
     lines += [bench._row([t, v, _mark(ok)]) for t, v, ok in targets(results)]
@@ -421,19 +524,37 @@ def write_section(path: Path, text: str) -> None:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="The user's path, end to end in fresh processes: windowner against "
-                                            "spaCy en_core_web_sm and a CRF (see benchmarks/README.md).")
+    p = argparse.ArgumentParser(
+        description="The user's path, end to end in fresh processes: windowner against "
+        "spaCy en_core_web_sm and a CRF (see benchmarks/README.md)."
+    )
     p.add_argument("--corpora", default=",".join(CORPUS_NAMES), help="comma-separated corpora (default: gmb,conll03)")
     p.add_argument("--quick", action="store_true", help="smoke run on a sample (minutes; numbers not meaningful)")
     p.add_argument("--corpora-dir", type=Path, default=bench.DEFAULT_CORPORA_DIR, help="default: ../shared/corpora")
-    p.add_argument("--model", action="append", default=[], metavar="CORPUS=DIR",
-                   help="use this trained model for CORPUS instead of training one (training is then not timed)")
-    p.add_argument("--repeats", type=int, default=1, help="fresh processes per measurement, median reported (default 1)")
-    p.add_argument("--from-json", type=Path, default=None, metavar="USER_PATH_JSON",
-                   help="measure nothing: rewrite the report section from the user_path.json of an earlier run")
-    p.add_argument("--report", type=Path, default=None,
-                   help="markdown file whose user-path section is written (default: benchmarks/RESULTS.md for a full "
-                        "run, benchmarks/out/RESULTS.quick.md otherwise)")
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="CORPUS=DIR",
+        help="use this trained model for CORPUS instead of training one (training is then not timed)",
+    )
+    p.add_argument(
+        "--repeats", type=int, default=1, help="fresh processes per measurement, median reported (default 1)"
+    )
+    p.add_argument(
+        "--from-json",
+        type=Path,
+        default=None,
+        metavar="USER_PATH_JSON",
+        help="measure nothing: rewrite the report section from the user_path.json of an earlier run",
+    )
+    p.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="markdown file whose user-path section is written (default: benchmarks/RESULTS.md for a full "
+        "run, benchmarks/out/RESULTS.quick.md otherwise)",
+    )
     args = p.parse_args(argv)
     args.corpora = [c.strip() for c in args.corpora.split(",") if c.strip()]
     for c in args.corpora:
@@ -443,8 +564,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     for spec in args.model:
         name, sep, path = spec.partition("=")
         if not sep or name not in CORPUS_NAMES or not (Path(path) / "config.json").is_file():
-            p.error(f"--model {spec!r}: expected CORPUS=DIR with CORPUS one of {', '.join(CORPUS_NAMES)} and DIR a "
-                    "model directory")
+            p.error(
+                f"--model {spec!r}: expected CORPUS=DIR with CORPUS one of {', '.join(CORPUS_NAMES)} and DIR a "
+                "model directory"
+            )
         args.models[name] = Path(path).resolve()
     if args.repeats < 1:
         p.error("--repeats must be positive")
@@ -469,11 +592,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         import sklearn_crfsuite  # noqa: F401  (fail early, before minutes of training)
         import spacy
+
         if not spacy.util.is_package(bench.SPACY_MODEL):
             raise ImportError(bench.SPACY_MODEL)
     except ImportError as exc:
-        print(f"benchmarks/user_path.py: {exc.name or exc} is not installed; run `make bench` or "
-              ".venv/bin/pip install -e '.[bench]'", file=sys.stderr)
+        print(
+            f"benchmarks/user_path.py: {exc.name or exc} is not installed; run `make bench` or "
+            ".venv/bin/pip install -e '.[bench]'",
+            file=sys.stderr,
+        )
         return 2
     machine = bench.machine_info()
     results: dict[str, dict] = {}
@@ -486,10 +613,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as exc:
         print(f"benchmarks/user_path.py: {exc}", file=sys.stderr)
         return 2
-    meta = {"command": command, "date": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-            "wall_s": time.perf_counter() - bench._T0, "machine": machine, "quick": args.quick,
-            "repeats": args.repeats, "results": results,
-            "loadavg_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+    meta = {
+        "command": command,
+        "date": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "wall_s": time.perf_counter() - bench._T0,
+        "machine": machine,
+        "quick": args.quick,
+        "repeats": args.repeats,
+        "results": results,
+        "loadavg_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
     return report(args, results, meta, write_json=True)
 
 
@@ -502,9 +635,14 @@ def report(args, results: dict, meta: dict, write_json: bool) -> int:
     if write_json:
         bench.OUT_DIR.mkdir(parents=True, exist_ok=True)
         json_path = bench.OUT_DIR / ("user_path.quick.json" if args.quick else "user_path.json")
-        json_path.write_text(json.dumps({**meta, "targets": [{"target": t, "measured": v, "met": ok}
-                                                             for t, v, ok in targets(results)]}, indent=2) + "\n",
-                             encoding="utf-8")
+        json_path.write_text(
+            json.dumps(
+                {**meta, "targets": [{"target": t, "measured": v, "met": ok} for t, v, ok in targets(results)]},
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         written.append(json_path)
     say("wrote " + ", ".join(os.path.relpath(f, ROOT) for f in written))
     print(text)

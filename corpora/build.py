@@ -43,7 +43,7 @@ def parse_markup(line: str) -> tuple[str, list[tuple[int, int, str]]]:
     text, spans, pos = [], [], 0
     length = 0
     for m in MARK.finditer(line):
-        before = line[pos:m.start()]
+        before = line[pos : m.start()]
         text.append(before)
         length += len(before)
         surface, label = m.group(1), m.group(2)
@@ -117,7 +117,7 @@ def split_sentences(sentences):
     order = list(sentences)
     random.Random(SEED).shuffle(order)
     n_held = round(len(order) * HELDOUT_FRACTION)
-    return {"dev": order[:n_held], "test": order[n_held:2 * n_held], "train": order[2 * n_held:]}
+    return {"dev": order[:n_held], "test": order[n_held : 2 * n_held], "train": order[2 * n_held :]}
 
 
 def render(split: str, sentences) -> str:
@@ -134,8 +134,7 @@ def build(source_dir: Path = SOURCE_DIR):
     splits = split_sentences(sentences)
     for name in SPLITS:
         if not errors and len(splits[name]) < MIN_SIZES[name]:
-            errors.append(f"{source_dir}: only {len(splits[name])} {name} sentences "
-                          f"(need {MIN_SIZES[name]})")
+            errors.append(f"{source_dir}: only {len(splits[name])} {name} sentences (need {MIN_SIZES[name]})")
     files = {f"wn-pld.{name}.conll": render(name, splits[name]) for name in SPLITS}
     return files, splits, errors
 

@@ -11,15 +11,42 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 
 FIRST = ["Anna", "Kofi", "Mei", "Ivan", "Lucia", "Omar", "Priya", "Jonas", "Amara", "Diego", "Yuki", "Fatima"]
 LAST = ["Kowalski", "Mensah", "Chen", "Petrov", "Rossi", "Haddad", "Sharma", "Berg", "Osei", "Alvarez"]
-PLACES = [["Paris"], ["Lagos"], ["New", "York"], ["Cairo"], ["Lima"], ["Oslo"], ["Hanoi"], ["Buenos", "Aires"],
-          ["Kenya"], ["Peru"], ["Poland"], ["Sri", "Lanka"]]
-DATES = [["Monday"], ["5", "May", "2009"], ["last", "Tuesday"], ["March", "3rd"], ["2014"], ["the", "1990s"],
-         ["yesterday"], ["June"], ["next", "year"]]
+PLACES = [
+    ["Paris"],
+    ["Lagos"],
+    ["New", "York"],
+    ["Cairo"],
+    ["Lima"],
+    ["Oslo"],
+    ["Hanoi"],
+    ["Buenos", "Aires"],
+    ["Kenya"],
+    ["Peru"],
+    ["Poland"],
+    ["Sri", "Lanka"],
+]
+DATES = [
+    ["Monday"],
+    ["5", "May", "2009"],
+    ["last", "Tuesday"],
+    ["March", "3rd"],
+    ["2014"],
+    ["the", "1990s"],
+    ["yesterday"],
+    ["June"],
+    ["next", "year"],
+]
 FRAMES = [
-    "{P} visited {L} on {D} .", "On {D} , {P} arrived in {L} .", "{P} said the talks in {L} would resume {D} .",
-    "The minister , {P} , left {L} {D} .", "Officials in {L} met {P} {D} to discuss trade .",
-    "{D} was quiet in {L} , according to {P} .", "Reporters asked {P} about the floods in {L} .",
-    "Prices rose sharply in {L} {D} .", "{P} will speak at the museum .", "Nobody expected the rain .",
+    "{P} visited {L} on {D} .",
+    "On {D} , {P} arrived in {L} .",
+    "{P} said the talks in {L} would resume {D} .",
+    "The minister , {P} , left {L} {D} .",
+    "Officials in {L} met {P} {D} to discuss trade .",
+    "{D} was quiet in {L} , according to {P} .",
+    "Reporters asked {P} about the floods in {L} .",
+    "Prices rose sharply in {L} {D} .",
+    "{P} will speak at the museum .",
+    "Nobody expected the rain .",
 ]
 
 

@@ -24,9 +24,14 @@ def blas_info() -> list[dict]:
     import numpy  # noqa: F401  (loads its BLAS)
     from threadpoolctl import threadpool_info
 
-    return sorted(({k: i.get(k) for k in ("internal_api", "version", "architecture")}
-                   for i in threadpool_info() if i.get("user_api") == "blas" and "numpy" in i.get("filepath", "")),
-                  key=json.dumps)
+    return sorted(
+        (
+            {k: i.get(k) for k in ("internal_api", "version", "architecture")}
+            for i in threadpool_info()
+            if i.get("user_api") == "blas" and "numpy" in i.get("filepath", "")
+        ),
+        key=json.dumps,
+    )
 
 
 def weights_hash(model_dir: Path) -> str:

@@ -44,18 +44,19 @@ def check_offsets(doc: Doc, text: str) -> None:
     assert doc.text is text or doc.text == text
     prev = 0
     for tok in doc.tokens:
-        assert text[tok.start_char:tok.end_char] == tok.text
+        assert text[tok.start_char : tok.end_char] == tok.text
         assert tok.text and not tok.text.isspace()
         assert tok.start_char >= prev
-        assert text[prev:tok.start_char].strip() == "", "non-whitespace text between tokens was dropped"
+        assert text[prev : tok.start_char].strip() == "", "non-whitespace text between tokens was dropped"
         prev = tok.end_char
     assert text[prev:].strip() == ""
     for ent in doc.ents:
-        assert text[ent.start_char:ent.end_char] == ent.text
+        assert text[ent.start_char : ent.end_char] == ent.text
         assert ent.start_char == doc.tokens[ent.start].start_char
         assert ent.end_char == doc.tokens[ent.end - 1].end_char
-        assert [t.tag for t in doc.tokens[ent.start:ent.end]] == \
-            [f"B-{ent.label}"] + [f"I-{ent.label}"] * (ent.end - ent.start - 1)
+        assert [t.tag for t in doc.tokens[ent.start : ent.end]] == [f"B-{ent.label}"] + [f"I-{ent.label}"] * (
+            ent.end - ent.start - 1
+        )
         assert 0.0 <= ent.score <= 1.0
 
 
@@ -95,8 +96,30 @@ def test_blank_line_ends_a_sentence(tiny_tagger):
 
 
 PIECES = st.one_of(
-    st.sampled_from(["Kofi", "Mensah", "Anna", "Chen", "visited", "Paris", "New", "York", "on", "Monday", "5", "May",
-                     "2009", ".", ",", "!", "…", "😀", "東京", "Zürich"]),
+    st.sampled_from(
+        [
+            "Kofi",
+            "Mensah",
+            "Anna",
+            "Chen",
+            "visited",
+            "Paris",
+            "New",
+            "York",
+            "on",
+            "Monday",
+            "5",
+            "May",
+            "2009",
+            ".",
+            ",",
+            "!",
+            "…",
+            "😀",
+            "東京",
+            "Zürich",
+        ]
+    ),
     st.sampled_from([" ", "  ", "\t", "\n", "\n\n", "\r\n", "\u00a0", "\u3000", "\u2028", "\x85"]),
     st.text(max_size=6),
     st.sampled_from(["\ud800", "\udc80", "\udfff"]),  # lone surrogates: str can hold them, spaCy cannot
@@ -116,15 +139,16 @@ def _same_docs(a: list[Doc], b: list[Doc]) -> None:
     assert len(a) == len(b)
     for x, y in zip(a, b):
         assert (x.text, [t.text for t in x.tokens], x.tags) == (y.text, [t.text for t in y.tokens], y.tags)
-        assert [(e.text, e.label, e.start_char, e.end_char, e.start, e.end) for e in x.ents] == \
-            [(e.text, e.label, e.start_char, e.end_char, e.start, e.end) for e in y.ents]
+        assert [(e.text, e.label, e.start_char, e.end_char, e.start, e.end) for e in x.ents] == [
+            (e.text, e.label, e.start_char, e.end_char, e.start, e.end) for e in y.ents
+        ]
         np.testing.assert_allclose([t.score for t in x.tokens], [t.score for t in y.tokens], rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose([e.score for e in x.ents], [e.score for e in y.ents], rtol=1e-5, atol=1e-7)
 
 
 def _texts() -> list[str]:
     sents = [" ".join(t) for t, _ in make_corpus(30, 7)]
-    return ["", "   \n "] + TRICKY + UNICODE + [" ".join(sents[i:i + 3]) for i in range(0, 30, 3)]
+    return ["", "   \n "] + TRICKY + UNICODE + [" ".join(sents[i : i + 3]) for i in range(0, 30, 3)]
 
 
 @pytest.mark.parametrize("batch_size", [1, 3, 1000])
@@ -195,8 +219,11 @@ def test_one_megabyte_in_one_call(tiny_tagger, monkeypatch):
     assert len(text) >= 1_000_000
     calls = []
     predict = tiny_tagger.model.predict_scored
-    monkeypatch.setattr(tiny_tagger.model, "predict_scored",
-                        lambda s, threshold=0.0: calls.append(sum(map(len, s))) or predict(s, threshold))
+    monkeypatch.setattr(
+        tiny_tagger.model,
+        "predict_scored",
+        lambda s, threshold=0.0: calls.append(sum(map(len, s))) or predict(s, threshold),
+    )
     doc = tiny_tagger(text)
     assert len(doc.tokens) > 150_000 and len(doc.ents) > 10_000
     assert max(calls) <= tagger_module.MAX_CALL_TOKENS < sum(calls)  # memory stays bounded
@@ -221,7 +248,13 @@ def test_chunked_model_calls_equal_one_call(tiny_tagger, monkeypatch):
 def test_tag_tokens(tiny_tagger, tiny_corpus):
     tags = tiny_tagger.tag_tokens([["Obama", "visited", "Paris"]])
     assert len(tags) == 1 and len(tags[0]) == 3 and set(tags[0]) <= set(tiny_tagger.tags)
-    assert tiny_tagger.tag_tokens([["Kofi", "Mensah", "visited", "Paris", "."]])[0] == ["B-PER", "I-PER", "O", "B-LOC", "O"]
+    assert tiny_tagger.tag_tokens([["Kofi", "Mensah", "visited", "Paris", "."]])[0] == [
+        "B-PER",
+        "I-PER",
+        "O",
+        "B-LOC",
+        "O",
+    ]
     assert tiny_tagger.tag_tokens([]) == [] and tiny_tagger.tag_tokens([[], ["Paris"]])[0] == []
     sents = (tuple(t) for t, _ in tiny_corpus["test"][:5])  # any iterable of sequences
     assert tiny_tagger.tag_tokens(sents) == tiny_tagger.model.predict([t for t, _ in tiny_corpus["test"][:5]])
@@ -229,9 +262,14 @@ def test_tag_tokens(tiny_tagger, tiny_corpus):
     assert tiny_tagger.tag_tokens([[t.text for t in doc.tokens[:9]]])[0] == doc.tags[:9]
 
 
-@pytest.mark.parametrize("bad, match", [("Obama visited Paris", "list of sentences"),
-                                        (["Obama", "visited"], "sentence 0 is str"),
-                                        ([["Obama", 3]], "sentence 0, token 1 is int")])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ("Obama visited Paris", "list of sentences"),
+        (["Obama", "visited"], "sentence 0 is str"),
+        ([["Obama", 3]], "sentence 0, token 1 is int"),
+    ],
+)
 def test_tag_tokens_rejects_bad_input(tiny_tagger, bad, match):
     with pytest.raises(TypeError, match=match):
         tiny_tagger.tag_tokens(bad)
@@ -277,14 +315,25 @@ def test_train_from_conll_files_and_other_schemes(tiny_files):
     assert rep.overall.f1 > 0.3
 
 
-@pytest.mark.parametrize("data, exc, match", [
-    ([(["Paris", "is"], ["B-LOC"])], ValueError, "train tokens\\[0\\] has 2 tokens but train tags\\[0\\] has 1 tags"),
-    ([(["Paris"], ["LOC"])], ValueError, "train tags\\[0\\]: invalid NER tag 'LOC'"),
-    ([(["Paris"], ["b-LOC"])], ValueError, "case-sensitive"),
-    ([(["Paris", 3], ["B-LOC", "O"])], TypeError, "train tokens\\[0\\]\\[1\\] is int"),
-    ([["Paris"]], TypeError, "train\\[0\\] is list; train must be a CoNLL file path or a list of \\(tokens, tags\\)"),
-    (42, TypeError, "got int"),
-])
+@pytest.mark.parametrize(
+    "data, exc, match",
+    [
+        (
+            [(["Paris", "is"], ["B-LOC"])],
+            ValueError,
+            "train tokens\\[0\\] has 2 tokens but train tags\\[0\\] has 1 tags",
+        ),
+        ([(["Paris"], ["LOC"])], ValueError, "train tags\\[0\\]: invalid NER tag 'LOC'"),
+        ([(["Paris"], ["b-LOC"])], ValueError, "case-sensitive"),
+        ([(["Paris", 3], ["B-LOC", "O"])], TypeError, "train tokens\\[0\\]\\[1\\] is int"),
+        (
+            [["Paris"]],
+            TypeError,
+            "train\\[0\\] is list; train must be a CoNLL file path or a list of \\(tokens, tags\\)",
+        ),
+        (42, TypeError, "got int"),
+    ],
+)
 def test_train_rejects_bad_sentences(data, exc, match):
     with pytest.raises(exc, match=match):
         windowner.train(data, epochs=1)
@@ -327,15 +376,18 @@ def _break(path, name: str, how: str) -> None:
         f.write_text(json.dumps(config))
 
 
-@pytest.mark.parametrize("name, how, match", [
-    ("weights.npz", "delete", "weights.npz: missing; the model directory is incomplete — retrain"),
-    ("weights.npz", "truncate", "weights.npz: cannot be read .*corrupt — retrain"),
-    ("config.json", "delete", "config.json: missing"),
-    ("config.json", "truncate", "config.json: not valid JSON"),
-    ("config.json", "drop-tags", "config.json: .*'tags'.* retrain"),
-    ("vocab.txt", "binary", "vocab.txt: not valid UTF-8 .*corrupt — retrain"),
-    ("vocab.txt", "delete", "vocab.txt: missing"),
-])
+@pytest.mark.parametrize(
+    "name, how, match",
+    [
+        ("weights.npz", "delete", "weights.npz: missing; the model directory is incomplete — retrain"),
+        ("weights.npz", "truncate", "weights.npz: cannot be read .*corrupt — retrain"),
+        ("config.json", "delete", "config.json: missing"),
+        ("config.json", "truncate", "config.json: not valid JSON"),
+        ("config.json", "drop-tags", "config.json: .*'tags'.* retrain"),
+        ("vocab.txt", "binary", "vocab.txt: not valid UTF-8 .*corrupt — retrain"),
+        ("vocab.txt", "delete", "vocab.txt: missing"),
+    ],
+)
 def test_corrupt_model_directory_names_the_file(tiny_model_dir, tmp_path, name, how, match):
     path = shutil.copytree(tiny_model_dir, tmp_path / "m")
     _break(path, name, how)

@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import windowner
 
 PACKAGE = Path(windowner.__file__).parent
@@ -56,8 +54,9 @@ GRAPH = {m: sorted({t for t, _, _ in imports(m) if t != m}) for m in MODULES}
 def unit(module: str) -> str:
     """The unit a module belongs to: its sub-package (``windowner.text``), or itself at the top level."""
     parts = module.split(".")
-    return ".".join(parts[:2]) if len(parts) > 2 or (len(parts) == 2 and MODULES[module].name == "__init__.py") \
-        else module
+    return (
+        ".".join(parts[:2]) if len(parts) > 2 or (len(parts) == 2 and MODULES[module].name == "__init__.py") else module
+    )
 
 
 UNITS = {m: unit(m) for m in MODULES}
@@ -70,8 +69,10 @@ def readme_layers() -> list[list[str]]:
     assert block, "README.md has no <!-- architecture --> section"
     rows = re.findall(r"^\s*(\d+)\s{2,}(\S.*?)\s{2,}", block.group(1), re.M)
     assert [int(n) for n, _ in rows] == list(range(len(rows))), "layers are numbered 0, 1, 2, ... in order"
-    return [[f"windowner.{m.strip().rstrip('/')}" if m.strip() != "windowner" else "windowner" for m in mods.split(",")]
-            for _, mods in rows]
+    return [
+        [f"windowner.{m.strip().rstrip('/')}" if m.strip() != "windowner" else "windowner" for m in mods.split(",")]
+        for _, mods in rows
+    ]
 
 
 LAYERS = readme_layers()
@@ -86,9 +87,12 @@ def test_every_package_and_top_level_module_is_in_exactly_one_readme_layer():
 
 def test_imports_only_go_down_the_layers():
     """A module imports from its own package or from a package (or top-level module) on a lower layer."""
-    upward = [f"{m} ({UNITS[m]}, layer {LAYER_OF[UNITS[m]]}) imports {t} ({UNITS[t]}, layer {LAYER_OF[UNITS[t]]})"
-              for m, deps in GRAPH.items() for t in deps
-              if UNITS[t] != UNITS[m] and LAYER_OF[UNITS[t]] >= LAYER_OF[UNITS[m]]]
+    upward = [
+        f"{m} ({UNITS[m]}, layer {LAYER_OF[UNITS[m]]}) imports {t} ({UNITS[t]}, layer {LAYER_OF[UNITS[t]]})"
+        for m, deps in GRAPH.items()
+        for t in deps
+        if UNITS[t] != UNITS[m] and LAYER_OF[UNITS[t]] >= LAYER_OF[UNITS[m]]
+    ]
     assert upward == []
 
 
@@ -120,8 +124,12 @@ def _private(name: str) -> bool:
 
 
 def test_no_module_imports_a_private_name_of_another():
-    private = [f"{m}:{line} imports {name or t} from {t}" for m in MODULES for t, name, line in imports(m)
-               if t != m and (any(_private(p) for p in t.split(".")) or _private(name or ""))]
+    private = [
+        f"{m}:{line} imports {name or t} from {t}"
+        for m in MODULES
+        for t, name, line in imports(m)
+        if t != m and (any(_private(p) for p in t.split(".")) or _private(name or ""))
+    ]
     assert private == []
 
 
@@ -137,9 +145,11 @@ def test_the_checks_can_fail(tmp_path, monkeypatch):
 def test_import_and_help_stay_light():
     """``import windowner`` and ``windowner --help`` import none of spaCy, Dask, matplotlib, scikit-learn."""
     heavy = ("spacy", "dask", "distributed", "matplotlib", "sklearn", "gensim", "pandas")
-    code = ("import sys, windowner, windowner.cli\n"
-            "try:\n    windowner.cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
-            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})))")
+    code = (
+        "import sys, windowner, windowner.cli\n"
+        "try:\n    windowner.cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
 
@@ -149,8 +159,8 @@ def test_hyper_parameters_are_written_once():
     from dataclasses import fields
 
     from windowner.cli import build_parser
-    from windowner.model.config import TrainConfig
     from windowner.integrations.sklearn import WindowNERClassifier
+    from windowner.model.config import TrainConfig
 
     train = next(a for a in build_parser()._subparsers._group_actions[0].choices.values() if a.prog.endswith("train"))
     dests = {a.dest for a in train._actions}

@@ -23,19 +23,29 @@ from servekit import ROOT, thread_server
 from test_report import noisy
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOTS = os.environ.get("WINDOWNER_SCREENSHOTS") == "1"
-TEXT = ("Kofi Mensah visited Paris on 5 May 2009 . 🙂 On Monday , Anna Chen arrived in Buenos Aires .\n"
-        "Reporters asked Ivan Petrov about the floods in Lima . Officials in Oslo met Mei Chen yesterday to discuss "
-        "trade .")
+TEXT = (
+    "Kofi Mensah visited Paris on 5 May 2009 . 🙂 On Monday , Anna Chen arrived in Buenos Aires .\n"
+    "Reporters asked Ivan Petrov about the floods in Lima . Officials in Oslo met Mei Chen yesterday to discuss "
+    "trade ."
+)
 
 if not os.path.exists(CHROMIUM) and os.environ.get("CI") and os.geteuid() == 0:
-    pytest.fail(f"CI runs as root, so `make test` (its browser target) should have installed {CHROMIUM}",
-                pytrace=False)
+    pytest.fail(f"CI runs as root, so `make test` (its browser target) should have installed {CHROMIUM}", pytrace=False)
 if not os.path.exists(CHROMIUM):
-    pytest.skip(f"needs Debian's Chromium at {CHROMIUM} (as root: make browser, or apt-get install chromium)",
-                allow_module_level=True)
+    pytest.skip(
+        f"needs Debian's Chromium at {CHROMIUM} (as root: make browser, or apt-get install chromium)",
+        allow_module_level=True,
+    )
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
@@ -74,6 +84,7 @@ def page(browser):
     context.route("**/*", guard)
     p = context.new_page()
     p.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+
     def console(msg) -> None:  # a 4xx answer the page shows is expected; anything else is not
         if msg.type == "error" and "the server responded with a status of 4" not in msg.text:
             problems.append(f"console {msg.type}: {msg.text}")
@@ -92,9 +103,12 @@ def tag_in_page(page, url: str, text: str) -> list[dict]:
     page.locator("#text").press_sequentially(text)
     page.click("#tag-button")
     page.wait_for_selector("body[data-tagged='1']")
-    return page.eval_on_selector_all("#result .ent", """els => els.map(e => ({
+    return page.eval_on_selector_all(
+        "#result .ent",
+        """els => els.map(e => ({
         label: e.dataset.label, start: +e.dataset.start, end: +e.dataset.end, score: +e.dataset.score,
-        text: e.firstChild.textContent, off: e.classList.contains('off')}))""")
+        text: e.firstChild.textContent, off: e.classList.contains('off')}))""",
+    )
 
 
 def badge_visible(page, ent: dict) -> bool:
@@ -105,13 +119,16 @@ def test_page_highlights_what_the_api_returns(page, url, tiny_tagger):
     shown = tag_in_page(page, url, TEXT)
     api = httpx.post(f"{url}/tag", json={"text": TEXT}).json()["ents"]
     assert len(api) >= 5
-    assert [(e["label"], e["start"], e["end"], e["text"]) for e in shown] == \
-           [(e["label"], e["start_char"], e["end_char"], e["text"]) for e in api]
+    assert [(e["label"], e["start"], e["end"], e["text"]) for e in shown] == [
+        (e["label"], e["start_char"], e["end_char"], e["text"]) for e in api
+    ]
     assert [e["score"] for e in shown] == [e["score"] for e in api]
     assert not any(e["off"] for e in shown) and all(badge_visible(page, e) for e in shown)
     assert page.inner_text("#result").startswith("Kofi Mensah")
-    assert page.eval_on_selector("#labels", "el => Array.from(el.querySelectorAll('input')).map(i => i.dataset.label)") \
+    assert (
+        page.eval_on_selector("#labels", "el => Array.from(el.querySelectorAll('input')).map(i => i.dataset.label)")
         == tiny_tagger.labels
+    )
 
 
 def test_slider_and_label_toggles_hide_entities(page, url):
@@ -131,7 +148,9 @@ def test_slider_and_label_toggles_hide_entities(page, url):
     page.locator("#threshold").fill("0")
     label = shown[0]["label"]
     page.locator(f"#labels input[data-label='{label}']").uncheck()
-    after = page.eval_on_selector_all("#result .ent", "els => els.map(e => [e.dataset.label, e.classList.contains('off')])")
+    after = page.eval_on_selector_all(
+        "#result .ent", "els => els.map(e => [e.dataset.label, e.classList.contains('off')])"
+    )
     assert after == [[e["label"], e["label"] == label] for e in shown]
     assert page.inner_text("#result").replace("\n", " ").count(shown[0]["text"]) >= 1  # the text stays, unmarked
     page.locator(f"#labels input[data-label='{label}']").check()
@@ -152,11 +171,17 @@ def test_report_shows_the_computed_counts(page, tiny_model_dir, tiny_corpus, tmp
     from windowner.model.files import load_model
 
     pairs = tiny_corpus["test"] * 3
-    gold = write_conll([(tokens, tags) for (tokens, _), tags in zip(pairs, noisy(pairs, 0.3, 5))],
-                       tmp_path / "gold.conll")
+    gold = write_conll(
+        [(tokens, tags) for (tokens, _), tags in zip(pairs, noisy(pairs, 0.3, 5))], tmp_path / "gold.conll"
+    )
     out = tmp_path / "report.html"
-    r = subprocess.run([sys.executable, "-m", "windowner", "evaluate", str(tiny_model_dir), str(gold),
-                        "--html", str(out), "--json"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "windowner", "evaluate", str(tiny_model_dir), str(gold), "--html", str(out), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     printed = json.loads(r.stdout)
     model = load_model(tiny_model_dir)
@@ -168,17 +193,24 @@ def test_report_shows_the_computed_counts(page, tiny_model_dir, tiny_corpus, tmp
 
     page.set_viewport_size({"width": 1100, "height": 1250})
     page.goto(out.as_uri())
-    cells = page.eval_on_selector_all("#taxonomy tbody td.count",
-                                      "tds => tds.map(td => [td.dataset.type, td.dataset.kind, +td.textContent])")
+    cells = page.eval_on_selector_all(
+        "#taxonomy tbody td.count", "tds => tds.map(td => [td.dataset.type, td.dataset.kind, +td.textContent])"
+    )
     assert cells == [[t, k, analysis.counts[t][k]] for t in analysis.labels for k in KINDS]
-    f1 = {row[0]: float(row[1]) for row in page.eval_on_selector_all(
-        "#scores tbody tr", "trs => trs.map(tr => [tr.dataset.type, tr.querySelector('td.f').textContent])")}
+    f1 = {
+        row[0]: float(row[1])
+        for row in page.eval_on_selector_all(
+            "#scores tbody tr", "trs => trs.map(tr => [tr.dataset.type, tr.querySelector('td.f').textContent])"
+        )
+    }
     assert math.isclose(f1["overall"], 100 * printed["overall"]["f1"], abs_tol=0.005)
     for label, s in printed["per_type"].items():
         assert math.isclose(f1[label], 100 * s["f1"], abs_tol=0.005)
 
     n = analysis.error_sentences
-    assert n > 25 and all(sum(c[k] for c in analysis.counts.values()) for k in ("wrong_type", "wrong_boundary", "spurious"))
+    assert n > 25 and all(
+        sum(c[k] for c in analysis.counts.values()) for k in ("wrong_type", "wrong_boundary", "spurious")
+    )
     assert page.inner_text("#match-count") == f"{n} sentences shown; page 1 of {-(-n // 25)}"
     assert page.locator("#sentences .sent:visible").count() == 25
     page.click("#next-page")
@@ -206,19 +238,25 @@ def test_screenshots_for_the_readme(page, tmp_path):
     model, dev = ROOT / "models" / "default", ROOT / "corpora" / "wn-pld.dev.conll"
     if not model.is_dir():
         pytest.skip("run `make demo` first: the screenshots show the default model")
-    text = ("Barack Obama visited Paris on 5 May 2009 with Angela Merkel. Heavy snow closed the roads around "
-            "Denver last Tuesday, officials said.\nDr. Amina Yusuf will lecture in Nairobi and Kampala in March. "
-            "Jordan beat Syria 2-1 in Amman, while Michael Jordan watched from Chicago.")
+    text = (
+        "Barack Obama visited Paris on 5 May 2009 with Angela Merkel. Heavy snow closed the roads around "
+        "Denver last Tuesday, officials said.\nDr. Amina Yusuf will lecture in Nairobi and Kampala in March. "
+        "Jordan beat Syria 2-1 in Amman, while Michael Jordan watched from Chicago."
+    )
     with thread_server(create_app(windowner.load(model))) as base:
         shown = tag_in_page(page, base, text)
         assert shown
         page.locator("#threshold").fill("0.5")
         page.screenshot(path=str(ROOT / "docs" / "serve.png"))
     out = tmp_path / "report.html"
-    r = subprocess.run([sys.executable, "-m", "windowner", "evaluate", str(model), str(dev), "--html", str(out)],
-                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "windowner", "evaluate", str(model), str(dev), "--html", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     page.set_viewport_size({"width": 1100, "height": 1500})
     page.goto(out.as_uri())
     page.screenshot(path=str(ROOT / "docs" / "report.png"))
-

@@ -27,15 +27,15 @@ def test_isotonic_recovers_a_known_miscalibration():
     """Raw scores p whose true probability of being right is p²: the fitted map must give back p²."""
     rng = np.random.default_rng(0)
     p = rng.uniform(0, 1, 40_000)
-    y = rng.uniform(0, 1, p.shape) < p ** 2
+    y = rng.uniform(0, 1, p.shape) < p**2
     cal = fit_map("isotonic", p, y)
     grid = np.linspace(0.05, 0.95, 19)
-    assert np.max(np.abs(cal(grid) - grid ** 2)) < 0.04
+    assert np.max(np.abs(cal(grid) - grid**2)) < 0.04
     assert np.all(np.diff(cal(np.linspace(0, 1, 200))) >= 0)  # monotone
     # and the calibrated scores are calibrated on fresh data from the same source
     q = rng.uniform(0, 1, 40_000)
-    assert expected_calibration_error(cal(q), rng.uniform(0, 1, q.shape) < q ** 2) < 0.02
-    assert expected_calibration_error(q, rng.uniform(0, 1, q.shape) < q ** 2) > 0.1
+    assert expected_calibration_error(cal(q), rng.uniform(0, 1, q.shape) < q**2) < 0.02
+    assert expected_calibration_error(q, rng.uniform(0, 1, q.shape) < q**2) > 0.1
 
 
 @pytest.mark.parametrize("T", [0.5, 2.5])
@@ -52,7 +52,7 @@ def test_temperature_recovers_a_known_temperature(T):
 def test_nothing_to_learn_gives_the_identity():
     p = np.array([0.2, 0.9])
     for method, y in (("isotonic", [1, 1]), ("temperature", [0, 0]), ("none", [0, 1]), ("isotonic", [])):
-        cal = fit_map(method, p[:len(y)], np.array(y))
+        cal = fit_map(method, p[: len(y)], np.array(y))
         assert cal.method == "identity" and np.array_equal(cal(p), p)
     with pytest.raises(ValueError, match="unknown calibration method"):
         fit_map("platt", p, np.array([0, 1]))
@@ -66,12 +66,14 @@ def test_maps_round_trip_through_json_and_reject_nonsense():
     back = Calibration.from_dict(json.loads(json.dumps(both.to_dict())))
     assert back == both
     np.testing.assert_array_equal(back.entity(p), both.entity(p))
-    bad = [({"method": "isotonic", "x": [0.1, 0.05], "y": [0.1, 0.2]}, "increasing"),
-           ({"method": "isotonic", "x": [0.1], "y": [1.5]}, "in \\[0, 1\\]"),
-           ({"method": "isotonic", "x": [0.1], "y": []}, "same, non-zero length"),
-           ({"method": "temperature", "temperature": -1}, "positive"),
-           ({"method": "magic"}, "unknown calibration method"),
-           ([], "JSON object")]
+    bad = [
+        ({"method": "isotonic", "x": [0.1, 0.05], "y": [0.1, 0.2]}, "increasing"),
+        ({"method": "isotonic", "x": [0.1], "y": [1.5]}, "in \\[0, 1\\]"),
+        ({"method": "isotonic", "x": [0.1], "y": []}, "same, non-zero length"),
+        ({"method": "temperature", "temperature": -1}, "positive"),
+        ({"method": "magic"}, "unknown calibration method"),
+        ([], "JSON object"),
+    ]
     for data, match in bad:
         with pytest.raises(ValueError, match=match):
             Calibration.from_dict({"entity": data, "token": {"method": "identity"}})
@@ -113,8 +115,17 @@ def test_entity_outcomes_match_label_and_both_boundaries():
     assert scores.tolist() == [0.9, 0.4, 0.3] and correct.tolist() == [True, False, False] and n_gold == 3
 
 
-@pytest.mark.parametrize("bad, exc", [(-0.1, ValueError), (1.5, ValueError), (float("nan"), ValueError),
-                                      ("0.5", TypeError), (True, TypeError), (None, TypeError)])
+@pytest.mark.parametrize(
+    "bad, exc",
+    [
+        (-0.1, ValueError),
+        (1.5, ValueError),
+        (float("nan"), ValueError),
+        ("0.5", TypeError),
+        (True, TypeError),
+        (None, TypeError),
+    ],
+)
 def test_check_threshold(bad, exc):
     with pytest.raises(exc, match="threshold must be a number from 0 to 1"):
         check_threshold(bad)
@@ -134,13 +145,19 @@ def test_score_paths_scores_and_thresholds():
     lattice = forward_backward(em, lengths, start, trans)
     np.testing.assert_allclose(np.concatenate(raw.proba), lattice.token_marginals(best))
     all_ents = [(s, e) for s, ents in enumerate(raw.ents) for e in ents]
-    assert [(lab, a, b) for _, (lab, a, b, _) in all_ents] == \
-        [sp for s in range(len(lengths)) for sp in bio2_spans(flat[bounds[s]:bounds[s + 1]])]
+    assert [(lab, a, b) for _, (lab, a, b, _) in all_ents] == [
+        sp for s in range(len(lengths)) for sp in bio2_spans(flat[bounds[s] : bounds[s + 1]])
+    ]
     assert len(all_ents) >= 4
-    want = span_marginals(lattice, em, trans, np.array([bounds[s] + a for s, (_, a, _, _) in all_ents]),
-                          np.array([bounds[s] + b for s, (_, _, b, _) in all_ents]),
-                          np.array([TAGS.index("B-" + lab) for _, (lab, *_) in all_ents]),
-                          np.array([TAGS.index("I-" + lab) for _, (lab, *_) in all_ents]))
+    want = span_marginals(
+        lattice,
+        em,
+        trans,
+        np.array([bounds[s] + a for s, (_, a, _, _) in all_ents]),
+        np.array([bounds[s] + b for s, (_, _, b, _) in all_ents]),
+        np.array([TAGS.index("B-" + lab) for _, (lab, *_) in all_ents]),
+        np.array([TAGS.index("I-" + lab) for _, (lab, *_) in all_ents]),
+    )
     np.testing.assert_allclose([e[3] for _, e in all_ents], want)
     # a threshold keeps exactly the entities scoring at or above it; the others' tokens become O
     cut = sorted(e[3] for _, e in all_ents)[len(all_ents) // 2]
@@ -151,11 +168,14 @@ def test_score_paths_scores_and_thresholds():
         dropped = {i for lab, a, b, sc in raw.ents[s] if sc < cut for i in range(a, b)}
         assert all(kept.tags[s][i] == ("O" if i in dropped else raw.tags[s][i]) for i in range(lengths[s]))
     o_marg = np.exp(lattice.log_marginals()[:, 0])
-    dropped_flat = [bounds[s] + i for s in range(len(lengths)) for i in range(lengths[s])
-                    if kept.tags[s][i] != raw.tags[s][i]]
+    dropped_flat = [
+        bounds[s] + i for s in range(len(lengths)) for i in range(lengths[s]) if kept.tags[s][i] != raw.tags[s][i]
+    ]
     np.testing.assert_allclose(np.concatenate(kept.proba)[dropped_flat], o_marg[dropped_flat])
     # a calibration map applies to the scores, before the threshold
-    halve = Calibration(CalibrationMap("isotonic", (0.0, 1.0), (0.0, 0.5)), CalibrationMap("isotonic", (0.0, 1.0), (0.0, 0.5)))
+    halve = Calibration(
+        CalibrationMap("isotonic", (0.0, 1.0), (0.0, 0.5)), CalibrationMap("isotonic", (0.0, 1.0), (0.0, 0.5))
+    )
     cal = score_paths(em, lengths, best, TAGS, start, trans, halve, threshold=0.0)
     np.testing.assert_allclose([e[3] for s in cal.ents for e in s], np.array([e[3] for _, e in all_ents]) / 2)
     np.testing.assert_allclose(np.concatenate(cal.proba), np.concatenate(raw.proba) / 2)
@@ -164,6 +184,7 @@ def test_score_paths_scores_and_thresholds():
 
 
 # -- what the maps are fitted on, at training time ----------------------------------------------------------------
+
 
 def _train(tiny_corpus, dev=True, **changes):
     from windowner.model.config import TrainConfig

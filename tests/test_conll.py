@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from windowner.errors import DataError
 from windowner.text.conll import ConllRepairWarning, ReadStats, Sentence, read_conll, write_conll
 from windowner.text.tags import SCHEMES, bio2_spans, from_bio2, parse_labels, parse_mapping, to_bio2
-from windowner.errors import DataError
 
 CORPUS = Path("/work/shared/corpora/conll03.train.conll")
 
@@ -341,7 +341,16 @@ def test_scheme_examples():
     assert from_bio2(tags, "bioes") == ["B-PER", "E-PER", "S-PER", "O", "B-LOC", "I-LOC", "E-LOC", "S-ORG"]
     assert from_bio2(tags, "io") == ["I-PER", "I-PER", "I-PER", "O", "I-LOC", "I-LOC", "I-LOC", "I-ORG"]
     # IO cannot keep adjacent same-type entities apart: they merge.
-    assert to_bio2(from_bio2(tags, "io"), "io")[0] == ["B-PER", "I-PER", "I-PER", "O", "B-LOC", "I-LOC", "I-LOC", "B-ORG"]
+    assert to_bio2(from_bio2(tags, "io"), "io")[0] == [
+        "B-PER",
+        "I-PER",
+        "I-PER",
+        "O",
+        "B-LOC",
+        "I-LOC",
+        "I-LOC",
+        "B-ORG",
+    ]
     assert from_bio2(["O", "I-PER"], "bio2") == ["O", "B-PER"]  # stray I- treated as an opening
 
 
@@ -362,7 +371,10 @@ def test_to_bio2_repairs_and_errors():
 
 def test_bio2_spans():
     assert bio2_spans(["B-PER", "I-PER", "O", "B-LOC", "B-LOC", "I-ORG"]) == [
-        ("PER", 0, 2), ("LOC", 3, 4), ("LOC", 4, 5), ("ORG", 5, 6)
+        ("PER", 0, 2),
+        ("LOC", 3, 4),
+        ("LOC", 4, 5),
+        ("ORG", 5, 6),
     ]
     assert bio2_spans([]) == []
     with pytest.raises(ValueError):
@@ -375,8 +387,15 @@ def test_bio2_spans():
 def test_parse_labels():
     assert parse_labels("PER,LOC,DATE") == ["PER", "LOC", "DATE"]
     assert parse_labels(" PER , LOC ") == ["PER", "LOC"]
-    for bad, msg in [("", "no entity types"), ("PER,,LOC", "empty"), ("PER,", "empty"), ("PER,PER", "twice"),
-                     ("B-PER", "prefix"), ("O", "not an entity type"), ("P ER", "whitespace")]:
+    for bad, msg in [
+        ("", "no entity types"),
+        ("PER,,LOC", "empty"),
+        ("PER,", "empty"),
+        ("PER,PER", "twice"),
+        ("B-PER", "prefix"),
+        ("O", "not an entity type"),
+        ("P ER", "whitespace"),
+    ]:
         with pytest.raises(ValueError, match=msg):
             parse_labels(bad)
 
@@ -384,8 +403,15 @@ def test_parse_labels():
 def test_parse_mapping():
     assert parse_mapping("PERSON=PER,GPE=LOC") == {"PERSON": "PER", "GPE": "LOC"}
     assert parse_mapping(" PERSON = PER , MISC=O") == {"PERSON": "PER", "MISC": "O"}
-    for bad, msg in [("", "no mapping"), ("PERSON", "OLD=NEW"), ("A=B=C", "OLD=NEW"), ("=PER", "empty"),
-                     ("PER=", "empty"), ("A=B,A=C", "twice"), ("PERSON=PER,", "OLD=NEW")]:
+    for bad, msg in [
+        ("", "no mapping"),
+        ("PERSON", "OLD=NEW"),
+        ("A=B=C", "OLD=NEW"),
+        ("=PER", "empty"),
+        ("PER=", "empty"),
+        ("A=B,A=C", "twice"),
+        ("PERSON=PER,", "OLD=NEW"),
+    ]:
         with pytest.raises(ValueError, match=msg):
             parse_mapping(bad)
 
@@ -445,13 +471,13 @@ def test_error_no_sentences(tmp_path, content):
 
 
 def test_error_not_utf8(tmp_path):
-    p = write(tmp_path, "EU B-ORG\nrejects O\n\n".encode() + "Zürich B-LOC\n".encode("latin-1"))
+    p = write(tmp_path, b"EU B-ORG\nrejects O\n\n" + "Zürich B-LOC\n".encode("latin-1"))
     msg = error_of(p)
     assert msg.startswith(f"{p}:4: not valid UTF-8") and "save the file as UTF-8" in msg
 
 
 def test_error_not_utf8_text_mode_file(tmp_path):
-    p = write(tmp_path, "a O\n".encode() + "é O\n".encode("latin-1"))
+    p = write(tmp_path, b"a O\n" + "é O\n".encode("latin-1"))
     with open(p, encoding="utf-8") as f:
         assert "not valid UTF-8" in error_of(f)
 
@@ -483,7 +509,10 @@ def test_write_read_round_trip(tmp_path):
     p = tmp_path / "out.conll"
     assert write_conll(sents, p) == 2
     assert p.read_text(encoding="utf-8") == "EU B-ORG\nrejects O\nGerman B-MISC\n\nPeter B-PER\nB. I-PER\n\n"
-    assert pairs(read(p)) == [(["EU", "rejects", "German"], ["B-ORG", "O", "B-MISC"]), (["Peter", "B."], ["B-PER", "I-PER"])]
+    assert pairs(read(p)) == [
+        (["EU", "rejects", "German"], ["B-ORG", "O", "B-MISC"]),
+        (["Peter", "B."], ["B-PER", "I-PER"]),
+    ]
 
 
 def test_write_schemes_and_targets(tmp_path, capsys):
@@ -570,9 +599,37 @@ def test_property_write_read_round_trip(tmp_path, sents, scheme):
 
 # Binary files are read in blocks, text-mode files in batches of lines, other iterables line by line:
 # all must read alike.
-PIECES = [b"Paris", b"B-LOC", b"I-PER", b"E-X", b"S-X", b"O", b"O", b"b-x", b"#", b"-DOCSTART-", b" ", b" ", b"\t",
-          b"\n", b"\n", b"\r\n", b"\r", b"\x0c", b"\x0b", b"\x1c", "\u00a0".encode(), "\u2028".encode(),
-          "\u3000".encode(), "é".encode(), "😀".encode(), b"\xef\xbb\xbf", b"\xff", b"\xc3", b"\x00"]
+PIECES = [
+    b"Paris",
+    b"B-LOC",
+    b"I-PER",
+    b"E-X",
+    b"S-X",
+    b"O",
+    b"O",
+    b"b-x",
+    b"#",
+    b"-DOCSTART-",
+    b" ",
+    b" ",
+    b"\t",
+    b"\n",
+    b"\n",
+    b"\r\n",
+    b"\r",
+    b"\x0c",
+    b"\x0b",
+    b"\x1c",
+    "\u00a0".encode(),
+    "\u2028".encode(),
+    "\u3000".encode(),
+    "é".encode(),
+    "😀".encode(),
+    b"\xef\xbb\xbf",
+    b"\xff",
+    b"\xc3",
+    b"\x00",
+]
 
 
 def outcome(source, **kw) -> tuple:
@@ -598,8 +655,11 @@ class SmallReads(io.BytesIO):
 
 
 @settings(max_examples=300, deadline=None)
-@given(data=st.lists(st.sampled_from(PIECES), max_size=50).map(b"".join), block=st.sampled_from([1, 2, 3, 7, 64]),
-       tag_column=st.sampled_from([-1, None]))
+@given(
+    data=st.lists(st.sampled_from(PIECES), max_size=50).map(b"".join),
+    block=st.sampled_from([1, 2, 3, 7, 64]),
+    tag_column=st.sampled_from([-1, None]),
+)
 def test_property_block_reader_matches_line_reader(data, block, tag_column):
     from unittest import mock
 
@@ -618,8 +678,9 @@ def test_property_block_reader_matches_line_reader(data, block, tag_column):
             assert outcome(text_file, tag_column=tag_column) == expected
 
 
-@pytest.mark.parametrize("bad, message", [(b"Z\xfcrich", "not valid UTF-8 (byte 0xfc at byte offset 1)"),
-                                          (b"x\x00y", "contains a NUL byte")])
+@pytest.mark.parametrize(
+    "bad, message", [(b"Z\xfcrich", "not valid UTF-8 (byte 0xfc at byte offset 1)"), (b"x\x00y", "contains a NUL byte")]
+)
 def test_bad_byte_across_a_block_boundary_has_the_exact_line(tmp_path, bad, message):
     n = 13_102  # so that the bad line crosses byte 65_536, where the first block ends
     good = b"\xef\xbb\xbfEU B-ORG\r\nrejects\tO\n\n" + b"a O\n\n" * n
@@ -653,7 +714,9 @@ def test_text_mode_decode_error_comes_after_the_sentences_before_it(tmp_path):
 
 def test_pipe_like_binary_source_is_read_with_read1():
     assert pairs(read(SmallReads(b"EU B-ORG\nrejects O\n\nPeter B-PER\n"))) == [
-        (["EU", "rejects"], ["B-ORG", "O"]), (["Peter"], ["B-PER"])]
+        (["EU", "rejects"], ["B-ORG", "O"]),
+        (["Peter"], ["B-PER"]),
+    ]
 
 
 def test_no_whitespace_above_u3000():

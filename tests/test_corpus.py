@@ -93,8 +93,10 @@ def test_no_duplicates_within_or_across_splits(corpus):
 def test_every_label_in_every_split(corpus):
     for split, sentences in corpus.items():
         counts = entity_counts(sentences)
-        print(f"\nwn-pld {split}: {len(sentences)} sentences, "
-              + ", ".join(f"{lab} {counts[lab]}" for lab in sorted(LABELS)))
+        print(
+            f"\nwn-pld {split}: {len(sentences)} sentences, "
+            + ", ".join(f"{lab} {counts[lab]}" for lab in sorted(LABELS))
+        )
         for label in LABELS:
             assert counts[label] > 0, f"no {label} in {split}"
             if split == "train":

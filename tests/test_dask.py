@@ -56,9 +56,11 @@ def _tag(argv: list[str], capsys) -> tuple[int, str, str]:
 
 
 def test_core_imports_do_not_import_dask():
-    code = ("import sys, windowner, windowner.cli, windowner.integrations.dask; windowner.cli.build_parser(); "
-            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')); "
-            "assert not bad, bad")
+    code = (
+        "import sys, windowner, windowner.cli, windowner.integrations.dask; windowner.cli.build_parser(); "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')); "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
@@ -95,8 +97,11 @@ def test_worker_tagger_loads_once_and_reloads_a_rewritten_model(tmp_path, tiny_m
 def test_tag_texts_bag_matches_single_process(client, texts, tiny_tagger, tiny_model_dir):
     import dask.bag as db
 
-    expected = [(i, e.start_char, e.end_char, e.label, e.text, e.score)
-                for i, doc in enumerate(tiny_tagger.pipe(texts)) for e in doc.ents]
+    expected = [
+        (i, e.start_char, e.end_char, e.label, e.text, e.score)
+        for i, doc in enumerate(tiny_tagger.pipe(texts))
+        for e in doc.ents
+    ]
     rows = tag_texts(db.from_sequence(texts, npartitions=7), tiny_model_dir, batch_size=200).compute()
     got = [tuple(r[c] for c in ENTITY_COLUMNS) for r in rows]
     assert len(got) == len(expected) > N_TEXTS
@@ -116,8 +121,11 @@ def test_tag_dataframe_and_series(client, texts, tiny_tagger, tiny_model_dir):
     from windowner.integrations.dask import tag_dataframe
 
     sub = texts[:500]
-    expected = [(1000 + i, e.start_char, e.end_char, e.label, e.text)
-                for i, doc in enumerate(tiny_tagger.pipe(sub)) for e in doc.ents]
+    expected = [
+        (1000 + i, e.start_char, e.end_char, e.label, e.text)
+        for i, doc in enumerate(tiny_tagger.pipe(sub))
+        for e in doc.ents
+    ]
     frame = pd.DataFrame({"article": [1000 + i for i in range(len(sub))], "body": sub})
     ddf = dd.from_pandas(frame, npartitions=3)
     by_column = tag_dataframe(ddf, "body", tiny_model_dir, id_column="article").compute()
@@ -171,8 +179,10 @@ def test_cli_bad_line_writes_the_same_prefix_then_fails(client, tmp_path, tiny_m
 def test_cli_errors_before_starting_a_cluster(tmp_path, text_file, capsys):
     code, _, err = _tag(["tag", "--model", str(tmp_path / "nowhere"), str(text_file), "--workers", "2"], capsys)
     assert code == 2 and "not a model directory" in err
-    code, _, err = _tag(["tag", "--model", str(tmp_path), str(text_file), "--workers", "2",
-                         "--scheduler", "tcp://127.0.0.1:8786"], capsys)
+    code, _, err = _tag(
+        ["tag", "--model", str(tmp_path), str(text_file), "--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"],
+        capsys,
+    )
     assert code == 2 and "not both" in err
 
 
@@ -226,6 +236,11 @@ def _hold_tasks_until_killed(flag: str) -> None:
 
 
 def _tasks_taken_from_dead_workers(dask_scheduler) -> int:
-    return sum(1 for key, start, finish, *_, stimulus, _ in dask_scheduler.transition_log
-               if "format_batch_on_worker" in str(key) and start == "processing" and finish != "memory"
-               and str(stimulus).startswith(("handle-worker-cleanup", "remove-worker")))
+    return sum(
+        1
+        for key, start, finish, *_, stimulus, _ in dask_scheduler.transition_log
+        if "format_batch_on_worker" in str(key)
+        and start == "processing"
+        and finish != "memory"
+        and str(stimulus).startswith(("handle-worker-cleanup", "remove-worker"))
+    )

@@ -12,7 +12,11 @@ TAGS = ["O", "B-DATE", "I-DATE", "B-LOC", "I-LOC", "B-PER", "I-PER"]
 def brute_force(em, start, trans):
     best, best_path = -np.inf, None
     for path in itertools.product(range(em.shape[1]), repeat=len(em)):
-        s = start[path[0]] + em[0, path[0]] + sum(trans[a, b] + em[t + 1, b] for t, (a, b) in enumerate(zip(path, path[1:])))
+        s = (
+            start[path[0]]
+            + em[0, path[0]]
+            + sum(trans[a, b] + em[t + 1, b] for t, (a, b) in enumerate(zip(path, path[1:])))
+        )
         if s > best:
             best, best_path = s, path
     return list(best_path)
@@ -38,7 +42,7 @@ def test_decoded_sequences_are_valid_bio():
     tags = np.array(TAGS)[fast]
     i = 0
     for n in lengths:
-        seq = list(tags[i:i + n])
+        seq = list(tags[i : i + n])
         i += n
         for prev, cur in zip(["O"] + seq, seq):
             if cur.startswith("I-"):
@@ -58,10 +62,13 @@ def test_learned_transitions_prefer_seen_bigrams():
     assert np.allclose((np.exp(start) * prior).sum(), 1)
 
 
-@pytest.mark.parametrize("tags,expected", [
-    (["B-PER", "I-PER", "O", "B-LOC"], [("PER", 0, 2), ("LOC", 3, 4)]),
-    (["B-PER", "B-PER"], [("PER", 0, 1), ("PER", 1, 2)]),
-    ([], []),
-])
+@pytest.mark.parametrize(
+    "tags,expected",
+    [
+        (["B-PER", "I-PER", "O", "B-LOC"], [("PER", 0, 2), ("LOC", 3, 4)]),
+        (["B-PER", "B-PER"], [("PER", 0, 1), ("PER", 1, 2)]),
+        ([], []),
+    ],
+)
 def test_spans(tags, expected):
     assert spans(tags) == expected

@@ -23,8 +23,25 @@ def test_fast_path_equals_dense_path(tiny_tagger, tiny_corpus):
 
 def test_cli_train_evaluate_tag(tmp_path, tiny_files, capsys):
     out = tmp_path / "m"
-    assert main(["train", "--train", str(tiny_files["train"]), "--dev", str(tiny_files["dev"]), "--out", str(out),
-                 "--epochs", "2", "--hidden", "16", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--train",
+                str(tiny_files["train"]),
+                "--dev",
+                str(tiny_files["dev"]),
+                "--out",
+                str(out),
+                "--epochs",
+                "2",
+                "--hidden",
+                "16",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     for name in ("config.json", "weights.npz", "vocab.txt", "history.json"):
         assert (out / name).exists()
     capsys.readouterr()
@@ -40,7 +57,7 @@ def test_cli_train_evaluate_tag(tmp_path, tiny_files, capsys):
     assert len(lines) == 3
     doc = json.loads(lines[0])
     for e in doc["ents"]:
-        assert doc["text"][e["start_char"]:e["end_char"]] == e["text"]
+        assert doc["text"][e["start_char"] : e["end_char"]] == e["text"]
     assert main(["tag", str(out), str(tiny_files["test"]), "--input-format", "conll", "--format", "conll"]) == 0
     assert capsys.readouterr().out.count("\n\n") == 80
 
@@ -50,8 +67,25 @@ def test_same_seed_gives_byte_identical_weights(tmp_path, tiny_files):
 
     digests = []
     for name in ("a", "b"):
-        assert main(["train", "--train", str(tiny_files["train"]), "--out", str(tmp_path / name),
-                     "--epochs", "1", "--hidden", "16", "--seed", "3", "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    "--train",
+                    str(tiny_files["train"]),
+                    "--out",
+                    str(tmp_path / name),
+                    "--epochs",
+                    "1",
+                    "--hidden",
+                    "16",
+                    "--seed",
+                    "3",
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
         digests.append(hashlib.sha256((tmp_path / name / "weights.npz").read_bytes()).hexdigest())
     assert digests[0] == digests[1]
 

@@ -6,14 +6,16 @@ import numpy as np
 import pytest
 
 from windowner.model.explain import explain_tokens
-from windowner.nn.gradcheck import numeric_grad, rel_error
 from windowner.model.inference import NERModel
-from windowner.nn.network import Embeddings, WindowNetwork
+from windowner.nn.embeddings import Embeddings
+from windowner.nn.gradcheck import numeric_grad, rel_error
+from windowner.nn.network import WindowNetwork
 from windowner.tagger import Tagger
 
 
 def explain(tagger: Tagger, text, **kwargs):
     return tagger.explain(text, **kwargs)
+
 
 TEXT = "Anna Kowalski visited Paris on Monday. Officials in Lagos met Omar yesterday."
 
@@ -38,20 +40,20 @@ def test_one_saliency_per_token_with_window_shapes_and_offsets(tiny_tagger):
     assert [t.target for t in out] == [t.tag for t in doc.tokens]  # default: explain the predicted tag
     for i, t in enumerate(out):
         assert t.index == i
-        assert TEXT[t.start_char:t.end_char] == t.token
+        assert TEXT[t.start_char : t.end_char] == t.token
         assert t.gradient.shape == (m, d) and t.inputs.shape == (m, d) and t.saliency.shape == (m,)
         assert len(t.window) == m and t.window[model.window] == t.token
         np.testing.assert_allclose(t.saliency, np.linalg.norm(t.gradient, axis=1))
         assert sum(v.shape == (m,) for v in t.by_feature().values()) == 3
     # windows do not cross the sentence boundary after "Monday ."
     dot = [t.token for t in out].index(".")
-    assert out[dot].window[model.window + 1:] == ("</s>",) * model.window
-    assert out[dot + 1].window[:model.window] == ("<s>",) * model.window
+    assert out[dot].window[model.window + 1 :] == ("</s>",) * model.window
+    assert out[dot + 1].window[: model.window] == ("<s>",) * model.window
     # the model tags Paris as a location, so "B-LOC" is what is explained there
     paris = next(t for t in out if t.token == "Paris")
     assert paris.target == "B-LOC"
     by_feature = paris.by_feature()
-    np.testing.assert_allclose(np.sqrt(sum(v ** 2 for v in by_feature.values())), paris.saliency, rtol=1e-6)
+    np.testing.assert_allclose(np.sqrt(sum(v**2 for v in by_feature.values())), paris.saliency, rtol=1e-6)
 
 
 def test_gradient_matches_central_differences_in_float64(tiny_tagger):
@@ -64,7 +66,7 @@ def test_gradient_matches_central_differences_in_float64(tiny_tagger):
             continue
         c = model64.tags.index(t.target)
         x = t.inputs.reshape(-1).copy()
-        numeric = numeric_grad(lambda: float(net.forward(x[None, :])[0, c]), x)
+        numeric = numeric_grad(lambda x=x, c=c: float(net.forward(x[None, :])[0, c]), x)
         assert rel_error(t.gradient.reshape(-1), numeric) < 1e-7, t.token
         assert t.score == pytest.approx(float(net.forward(x[None, :])[0, c]))
         checked += 1
@@ -94,7 +96,7 @@ def test_label_chooses_the_explained_class(tiny_tagger):
     assert next(t for t in loc if t.token == "Lagos").target == "B-LOC"  # its predicted tag
     assert {t.target for t in explain(tiny_tagger, TEXT, label="O")} == {"O"}
     assert {t.target for t in explain(tiny_tagger, TEXT, label="I-PER")} == {"I-PER"}
-    with pytest.raises(ValueError, match="unknown label 'ORG'.*DATE, LOC, PER"):
+    with pytest.raises(ValueError, match=r"unknown label 'ORG'.*DATE, LOC, PER"):
         explain(tiny_tagger, TEXT, label="ORG")
 
 

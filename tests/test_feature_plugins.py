@@ -4,8 +4,9 @@ the gradient check, and a model that uses it does not load without it."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,8 +17,8 @@ from windowner.features.storage import read_lines, write_lines
 from windowner.model.config import TrainConfig
 from windowner.model.files import load_model, save_model
 from windowner.model.training import fit, initialize, tag_set
+from windowner.nn.embeddings import Embeddings
 from windowner.nn.gradcheck import TOLERANCE, check_embeddings, check_tables, run_all
-from windowner.nn.network import Embeddings
 from windowner.text.conll import read_conll
 
 TRAIN = Path(__file__).resolve().parents[1] / "corpora" / "wn-pld.train.conll"
@@ -36,7 +37,7 @@ class LengthFeature(Feature):
         self.edges = [int(e) for e in edges]
 
     @classmethod
-    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: Lexicon) -> "LengthFeature":
+    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: Lexicon) -> LengthFeature:
         lengths = np.repeat([len(t) for t in counts], list(counts.values()))
         return cls(sorted(set(np.quantile(lengths, [0.25, 0.5, 0.75]).astype(int).tolist())))
 
@@ -55,7 +56,7 @@ class LengthFeature(Feature):
         return {}
 
     @classmethod
-    def load(cls, directory: Path, config: Any, lexicon: Lexicon) -> "LengthFeature":
+    def load(cls, directory: Path, config: Any, lexicon: Lexicon) -> LengthFeature:
         return cls([int(e) for e in read_lines(directory / cls.file)])
 
 
@@ -87,8 +88,10 @@ def test_a_plugin_feature_trains_saves_loads_and_passes_gradcheck(length_feature
     lexicon = model.lexicon
     assert lexicon.columns == ("E", "C", "F", "L") and lexicon.padding[:, -1].tolist() == [1, 1]
     assert model.embeddings.tables["L"].shape == (lexicon["L"].n_rows, 3)
-    assert model.lexicon.features(["a", "Paris", "internationalisation"])[:, -1].tolist() == \
-        (2 + np.searchsorted(lexicon.edges, [1, 5, 20])).tolist()  # the feature's attributes read through the lexicon
+    assert (
+        model.lexicon.features(["a", "Paris", "internationalisation"])[:, -1].tolist()
+        == (2 + np.searchsorted(lexicon.edges, [1, 5, 20])).tolist()
+    )  # the feature's attributes read through the lexicon
     # SGD trained the table: it differs from the one the same seed draws before training
     pairs = [(t, [g if g[2:] in cfg.labels else "O" for g in tags]) for t, tags in train_pairs]
     untrained = initialize(pairs, tag_set((g for _, g in pairs), cfg.labels), cfg, np.random.default_rng(cfg.seed))
@@ -118,9 +121,12 @@ def test_a_model_whose_feature_is_not_registered_says_what_to_do(length_feature,
     model = fit(train_pairs[:100], None, TrainConfig(**{**CONFIG, "epochs": 1}), progress=False, log=None)
     saved = save_model(model, tmp_path / "m")
     unregister("L")
-    with pytest.raises(ModelError, match=r"config\.json: 'feature_columns' names 'L', which no registered feature "
-                                         r"provides; import the plug-in that registers it \(windowner\.features"
-                                         r"\.register\) before loading"):
+    with pytest.raises(
+        ModelError,
+        match=r"config\.json: 'feature_columns' names 'L', which no registered feature "
+        r"provides; import the plug-in that registers it \(windowner\.features"
+        r"\.register\) before loading",
+    ):
         load_model(saved)
     register(LengthFeature)
     assert load_model(saved).lexicon.columns == ("E", "C", "F", "L")

@@ -8,24 +8,46 @@ import json
 import numpy as np
 import pytest
 
-from windowner.model.config import TrainConfig
 from windowner.errors import ModelError
 from windowner.features import NGRAM_SLOTS, ClusterFeature, GazetteerFeature, Lexicon, char_ngrams, shape
-from windowner.nn.network import Embeddings
+from windowner.model.config import TrainConfig
 from windowner.model.files import load_model, save_model
+from windowner.model.training import fit
+from windowner.nn.embeddings import Embeddings
 
 GAZETTEER_FILE, CLUSTERS_FILE = GazetteerFeature.file, ClusterFeature.file
-from windowner.model.training import fit
 
-ALL_FEATURES = dict(prefix_len=3, shape_dim=6, gazetteer_dim=4, cluster_dim=5, clusters=16, ngram_dim=4,
-                    ngram_buckets=97, hidden=24, epochs=2, batch_size=32, lr=0.1,
-                    seed=0, calibration_refit=False)
+ALL_FEATURES = dict(
+    prefix_len=3,
+    shape_dim=6,
+    gazetteer_dim=4,
+    cluster_dim=5,
+    clusters=16,
+    ngram_dim=4,
+    ngram_buckets=97,
+    hidden=24,
+    epochs=2,
+    batch_size=32,
+    lr=0.1,
+    seed=0,
+    calibration_refit=False,
+)
 
 
-@pytest.mark.parametrize("token, want", [
-    ("McDonald's", "XxXx'x"), ("1,300", "d,d"), ("U.S.", "X.X."), ("Obama", "Xx"), ("IBM", "X"), ("2-1", "d-d"),
-    ("Müller", "Xx"), ("", ""), ("New-York-based", "Xx-Xx-~"),
-])
+@pytest.mark.parametrize(
+    "token, want",
+    [
+        ("McDonald's", "XxXx'x"),
+        ("1,300", "d,d"),
+        ("U.S.", "X.X."),
+        ("Obama", "Xx"),
+        ("IBM", "X"),
+        ("2-1", "d-d"),
+        ("Müller", "Xx"),
+        ("", ""),
+        ("New-York-based", "Xx-Xx-~"),
+    ],
+)
 def test_shape(token, want):
     assert shape(token) == want
 
@@ -62,8 +84,9 @@ def test_every_feature_table_trains_and_round_trips(rich_model, tiny_corpus, tmp
     sents = [t for t, _ in tiny_corpus["test"]] + [["Zbigniew", "flew", "to", "Ouagadougou", "."]]
     np.testing.assert_array_equal(again.log_proba(sents), model.log_proba(sents))
     # the fast path (projection cache) and the reference path (explicit X) agree with every table in use
-    np.testing.assert_allclose(model.log_proba(sents), model.log_proba_dense(model.window_features(sents)),
-                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        model.log_proba(sents), model.log_proba_dense(model.window_features(sents)), rtol=1e-4, atol=1e-4
+    )
 
 
 def test_gazetteer_bits_reach_the_model(rich_model):
@@ -121,8 +144,12 @@ def test_ngram_columns_and_the_bag_mean():
     assert feats.shape == (2, 3 + NGRAM_SLOTS)
     assert feats[0, 3:15].tolist() == char_ngrams("Obama", 31) and (feats[0, 15:] == 0).all()
     rng = np.random.default_rng(0)
-    tables = {"E": rng.normal(size=(lex.n_words, 3)), "C": rng.normal(size=(9, 2)), "F": rng.normal(size=(5, 2)),
-              "N": rng.normal(size=(32, 4))}
+    tables = {
+        "E": rng.normal(size=(lex.n_words, 3)),
+        "C": rng.normal(size=(9, 2)),
+        "F": rng.normal(size=(5, 2)),
+        "N": rng.normal(size=(32, 4)),
+    }
     emb = Embeddings(tables, widths=lex.widths)
     v = emb.type_vectors(np.concatenate([lex.padding, feats]))
     assert v.shape == (4, 3 + 2 + 2 + 4)

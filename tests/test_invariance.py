@@ -26,8 +26,12 @@ def make_texts(n: int, seed: int) -> list[str]:
     sents = make_corpus(n, seed)
     texts = []
     for i, (tokens, _) in enumerate(sents):
-        extra = [f"{rng.choice(FIRST)}{rng.randint(0, 99999)}", str(rng.randint(0, 10**9)),
-                 rng.choice(LAST).upper() + "-" + str(rng.randint(0, 999)), f"x{seed}q{i}"]
+        extra = [
+            f"{rng.choice(FIRST)}{rng.randint(0, 99999)}",
+            str(rng.randint(0, 10**9)),
+            rng.choice(LAST).upper() + "-" + str(rng.randint(0, 999)),
+            f"x{seed}q{i}",
+        ]
         text = " ".join(tokens[:-1] + rng.sample(extra, rng.randint(1, 3)) + tokens[-1:])
         texts.append(text + ("" if rng.random() < 0.7 else "  Another one in Lagos . " + str(i)))
     return texts
@@ -141,6 +145,9 @@ def test_estimator_and_spacy_component_shared_by_threads(tiny_model_dir, texts, 
         return est.predict([X[i] for i in idx]) == [want_tags[i] for i in idx]
 
     with ThreadPoolExecutor(8) as pool:
-        oks = [f.result() for f in [pool.submit(spacy_worker, s) for s in range(4)]
-               + [pool.submit(sklearn_worker, s) for s in range(4)]]
+        oks = [
+            f.result()
+            for f in [pool.submit(spacy_worker, s) for s in range(4)]
+            + [pool.submit(sklearn_worker, s) for s in range(4)]
+        ]
     assert all(oks)

@@ -11,8 +11,14 @@ import pytest
 from windowner.errors import ModelError
 from windowner.model.config import TrainConfig
 from windowner.model.files import load_model, save_model
-from windowner.model.loop import (BestWeights, EarlyStopping, PolyakAverage, TrainingDiverged, epoch_line,
-                                  train_while_improving)
+from windowner.model.loop import (
+    BestWeights,
+    EarlyStopping,
+    PolyakAverage,
+    TrainingDiverged,
+    epoch_line,
+    train_while_improving,
+)
 from windowner.model.run import TrainingRun
 from windowner.model.training import fit, initialize, tag_set, training_windows
 
@@ -69,8 +75,13 @@ def test_with_dev_each_epoch_is_scored_and_the_average_kept_from_average_from_on
 
 def test_early_stopping_after_patience_epochs_without_improvement(tiny_corpus):
     lines = []
-    model = fit(tiny_corpus["train"][:120], tiny_corpus["dev"][:40],
-                TrainConfig(**{**SMALL, "epochs": 30, "patience": 1, "lr": 0.5}), progress=False, log=lines.append)
+    model = fit(
+        tiny_corpus["train"][:120],
+        tiny_corpus["dev"][:40],
+        TrainConfig(**{**SMALL, "epochs": 30, "patience": 1, "lr": 0.5}),
+        progress=False,
+        log=lines.append,
+    )
     stopped = len(model.history)
     assert stopped < 30 and lines[-1] == "no dev improvement for 1 epochs: stopping"
     f1 = [r["dev_f1"] for r in model.history]
@@ -99,8 +110,14 @@ def test_an_interrupt_returns_the_best_model_and_says_so(tiny_corpus):
         if record["epoch"] == 2:
             raise KeyboardInterrupt
 
-    model = fit(tiny_corpus["train"][:120], None, TrainConfig(**{**SMALL, "epochs": 5}), progress=False, log=None,
-                on_epoch=on_epoch)
+    model = fit(
+        tiny_corpus["train"][:120],
+        None,
+        TrainConfig(**{**SMALL, "epochs": 5}),
+        progress=False,
+        log=None,
+        on_epoch=on_epoch,
+    )
     assert model.run.interrupted and len(model.history) == 2 and model.run.best_epoch in (1, 2)
     assert not model._sole_user  # training's exclusive use ended with it
 
@@ -117,14 +134,20 @@ def test_divergence_carries_the_best_model_with_its_run(monkeypatch, tiny_corpus
 
     monkeypatch.setattr(WindowNetwork, "loss_and_grads", diverging)
     with pytest.raises(TrainingDiverged, match="the loss became inf") as exc:
-        fit(tiny_corpus["train"][:120], None, TrainConfig(**{**SMALL, "epochs": 5, "batch_size": 128}),
-            progress=False, log=None)
+        fit(
+            tiny_corpus["train"][:120],
+            None,
+            TrainConfig(**{**SMALL, "epochs": 5, "batch_size": 128}),
+            progress=False,
+            log=None,
+        )
     model = exc.value.model
     assert model is not None and model.run.best_epoch == len(model.history) >= 1
     assert model.run.train_seconds is not None and not model.run.interrupted
 
 
 # -- run facts ------------------------------------------------------------------------------------------------
+
 
 def test_run_facts_round_trip_through_save_and_load(tiny_corpus, tmp_path):
     model = fit(tiny_corpus["train"][:120], None, TrainConfig(**{**SMALL, "epochs": 2}), progress=False, log=None)
@@ -159,18 +182,21 @@ def test_a_directory_from_before_run_json_reads_the_facts_from_config_json(tiny_
     assert json.loads((again / "run.json").read_text(encoding="utf-8"))["best_epoch"] == 3
 
 
-@pytest.mark.parametrize("content, fragment", [
-    ('{"best_epoch": "3"}', "'best_epoch' is '3'"),
-    ('{"interrupted": 1}', "'interrupted' is 1"),
-    ("[]", "expected a JSON object"),
-    ("{", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        ('{"best_epoch": "3"}', "'best_epoch' is '3'"),
+        ('{"interrupted": 1}', "'interrupted' is 1"),
+        ("[]", "expected a JSON object"),
+        ("{", "not valid JSON"),
+    ],
+)
 def test_a_broken_run_json_is_a_model_error_naming_it(tiny_model_dir, tmp_path, content, fragment):
     import shutil
 
     d = shutil.copytree(tiny_model_dir, tmp_path / "m")
     (d / "run.json").write_text(content, encoding="utf-8")
-    with pytest.raises(ModelError, match="run.json") as exc:
+    with pytest.raises(ModelError, match=r"run\.json") as exc:
         load_model(d)
     assert fragment in str(exc.value)
 

@@ -23,7 +23,11 @@ def enumerate_paths(em: np.ndarray, start: np.ndarray, trans: np.ndarray):
     L, K = em.shape
     paths, scores = [], []
     for path in itertools.product(range(K), repeat=L):
-        s = start[path[0]] + em[0, path[0]] + sum(trans[a, b] + em[t + 1, b] for t, (a, b) in enumerate(zip(path, path[1:])))
+        s = (
+            start[path[0]]
+            + em[0, path[0]]
+            + sum(trans[a, b] + em[t + 1, b] for t, (a, b) in enumerate(zip(path, path[1:])))
+        )
         if s > NEG / 2:  # no forbidden move
             paths.append(path)
             scores.append(s)
@@ -74,15 +78,23 @@ def test_marginals_equal_brute_force(labels, kind):
         np.testing.assert_allclose(marg[a0:b0], token, atol=1e-10)
         # every possible span of every type, including spans no path takes (probability 0)
         cand = [(x, a, b) for x in labels for a in range(b0 - a0) for b in range(a + 1, b0 - a0 + 1)]
-        got = span_marginals(lattice, em, trans, np.array([a0 + a for _, a, _ in cand]),
-                             np.array([a0 + b for _, _, b in cand]), np.array([tags.index("B-" + x) for x, _, _ in cand]),
-                             np.array([tags.index("I-" + x) for x, _, _ in cand]))
+        got = span_marginals(
+            lattice,
+            em,
+            trans,
+            np.array([a0 + a for _, a, _ in cand]),
+            np.array([a0 + b for _, _, b in cand]),
+            np.array([tags.index("B-" + x) for x, _, _ in cand]),
+            np.array([tags.index("I-" + x) for x, _, _ in cand]),
+        )
         want = [spans.get(c, 0.0) for c in cand]
         np.testing.assert_allclose(got, want, atol=1e-10)
         chosen = rng.integers(0, K, b0 - a0)
-        np.testing.assert_allclose(lattice.token_marginals(np.concatenate([np.zeros(a0, int), chosen,
-                                                                           np.zeros(len(em) - b0, int)]))[a0:b0],
-                                   token[np.arange(b0 - a0), chosen], atol=1e-10)
+        np.testing.assert_allclose(
+            lattice.token_marginals(np.concatenate([np.zeros(a0, int), chosen, np.zeros(len(em) - b0, int)]))[a0:b0],
+            token[np.arange(b0 - a0), chosen],
+            atol=1e-10,
+        )
 
 
 def test_extreme_emissions_stay_finite():

@@ -138,10 +138,17 @@ def test_split_tag_like_conlleval():
 
 def test_chunks():
     assert chunks(["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "B-LOC", "I-ORG"]) == [
-        ("PER", 0, 2), ("LOC", 3, 5), ("LOC", 5, 6), ("ORG", 6, 7)]
+        ("PER", 0, 2),
+        ("LOC", 3, 5),
+        ("LOC", 5, 6),
+        ("ORG", 6, 7),
+    ]
     assert chunks([]) == [] and chunks(["O", "O"]) == []
     assert chunks(["I-PER", "E-PER", "I-PER", "E-PER", "E-PER"]) == [  # IOE: E ends, next I/E starts
-        ("PER", 0, 2), ("PER", 2, 4), ("PER", 4, 5)]
+        ("PER", 0, 2),
+        ("PER", 2, 4),
+        ("PER", 4, 5),
+    ]
     assert chunks(["[-NP", "[-NP", "]-NP"]) == [("NP", 0, 1), ("NP", 1, 2), ("NP", 2, 3)]
 
 
@@ -250,7 +257,7 @@ def perturb(rng, gold, valid: bool):
         flat = [t for s in pred for t in s]
         out, i = [], 0
         for s in gold:
-            chunk = flat[i:i + len(s)] + ["O"] * max(0, i + len(s) - len(flat))
+            chunk = flat[i : i + len(s)] + ["O"] * max(0, i + len(s) - len(flat))
             if chunk and chunk[0].startswith("I-"):
                 chunk[0] = "B-" + chunk[0][2:]
             out.append([t if rng.random() < 0.5 else g for t, g in zip(chunk, s)])
@@ -267,8 +274,11 @@ def perturb(rng, gold, valid: bool):
 
 def check_against_seqeval(gold, pred, **mode):
     r = evaluate(gold, pred)
-    for ours, fn in [(r.overall.precision, precision_score), (r.overall.recall, recall_score),
-                     (r.overall.f1, f1_score)]:
+    for ours, fn in [
+        (r.overall.precision, precision_score),
+        (r.overall.recall, recall_score),
+        (r.overall.f1, f1_score),
+    ]:
         assert ours == pytest.approx(quiet_seqeval(fn, gold, pred, **mode), abs=1e-12)
     rep = quiet_seqeval(classification_report, gold, pred, output_dict=True, **mode)
     for name, s in r.per_type.items():
@@ -377,8 +387,28 @@ def reference(gold, pred):
     return found_g, found_p, correct, tokens, good_tags
 
 
-ANY_TAGS = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC",
-            "[-PER", "]-PER", ".-PER", ".", "B", "I", "S", "X-LOC", "O-PER", "B-0", "I-A-B"]
+ANY_TAGS = [
+    "O",
+    "B-PER",
+    "I-PER",
+    "E-PER",
+    "S-PER",
+    "B-LOC",
+    "I-LOC",
+    "E-LOC",
+    "S-LOC",
+    "[-PER",
+    "]-PER",
+    ".-PER",
+    ".",
+    "B",
+    "I",
+    "S",
+    "X-LOC",
+    "O-PER",
+    "B-0",
+    "I-A-B",
+]
 sentences_any = st.lists(
     st.lists(st.tuples(st.sampled_from(ANY_TAGS), st.sampled_from(ANY_TAGS)), max_size=9),
     max_size=5,
@@ -407,8 +437,9 @@ WELL_FORMED = ["O", "O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.lists(st.tuples(st.sampled_from(WELL_FORMED), st.sampled_from(WELL_FORMED)),
-                         max_size=10), max_size=5))
+@given(
+    st.lists(st.lists(st.tuples(st.sampled_from(WELL_FORMED), st.sampled_from(WELL_FORMED)), max_size=10), max_size=5)
+)
 def test_chunks_agree_with_counts_for_well_formed_prefixes(sents):
     gold = [[g for g, _ in s] for s in sents]
     pred = [[p for _, p in s] for s in sents]

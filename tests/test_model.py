@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
+from windowner.nn.embeddings import sum_rows
 from windowner.nn.gradcheck import TOLERANCE, check_network, run_all
-from windowner.nn.network import ACTIVATIONS, HEADS, Linear, ShapeError, WindowNetwork, check_shape, sum_rows
+from windowner.nn.network import ACTIVATIONS, HEADS, Linear, ShapeError, WindowNetwork, check_shape
 from windowner.nn.optim import fit_dense
 
 
@@ -26,10 +27,28 @@ def test_gradcheck_command_json(capsys):
     # W, b, U, X; the same through dropout and with weighted windows; every embedding table: word, case, suffix,
     # prefix, shape, gazetteer, cluster, character n-grams (a bag of ids per position)
     assert len(out["checks"]) == len(ACTIVATIONS) * len(HEADS) * (4 + 4 + 4 + 8)
-    assert {c["param"] for c in out["checks"]} == {"W", "b", "U", "X", "E", "C", "F", "P", "S", "G", "K", "N",
-                                                   "W (dropout)", "b (dropout)", "U (dropout)", "X (dropout)",
-                                                   "W (weighted windows)", "b (weighted windows)",
-                                                   "U (weighted windows)", "X (weighted windows)"}
+    assert {c["param"] for c in out["checks"]} == {
+        "W",
+        "b",
+        "U",
+        "X",
+        "E",
+        "C",
+        "F",
+        "P",
+        "S",
+        "G",
+        "K",
+        "N",
+        "W (dropout)",
+        "b (dropout)",
+        "U (dropout)",
+        "X (dropout)",
+        "W (weighted windows)",
+        "b (weighted windows)",
+        "U (weighted windows)",
+        "X (weighted windows)",
+    }
 
 
 def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
@@ -140,7 +159,7 @@ def test_a_window_of_weight_2_counts_as_that_window_twice(head):
     net = WindowNetwork(6, 5, 3, head=head, random_state=1, dtype=np.float64)
     J, grads = net.loss_and_grads(X, Y, weights=np.array([2.0, 1.0, 1.0]))
     J2, grads2 = net.loss_and_grads(X[[0, 0, 1, 2]], Y[[0, 0, 1, 2]])
-    assert J == pytest.approx(J2 * 4 / 3)
+    assert pytest.approx(J2 * 4 / 3) == J
     for name in ("W", "b", "U"):
         np.testing.assert_allclose(grads[name], grads2[name] * 4 / 3, rtol=1e-10)
     dX2 = grads2["X"] * 4 / 3
@@ -150,8 +169,12 @@ def test_a_window_of_weight_2_counts_as_that_window_twice(head):
 def test_easy_windows_are_all_o_within_the_sentence_and_not_capitalised():
     from windowner.model.training import easy_windows
 
-    pairs = [("a b c Kofi d e f g".split(), ["O", "O", "O", "B-PER", "O", "O", "O", "O"]), (["x"], ["O"]), ([], []),
-             (["Mr.", "lee", "Is"], ["O", "O", "O"])]
+    pairs = [
+        ("a b c Kofi d e f g".split(), ["O", "O", "O", "B-PER", "O", "O", "O", "O"]),
+        (["x"], ["O"]),
+        ([], []),
+        (["Mr.", "lee", "Is"], ["O", "O", "O"]),
+    ]
     got = easy_windows(pairs, window=2)
     assert got.tolist() == [True, False, False, False, False, False, True, True, True, False, True, False]
 

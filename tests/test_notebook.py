@@ -31,14 +31,23 @@ def kernel_manager(tmp_path):
 
     spec_dir = tmp_path / "kernels" / "windowner-test"
     spec_dir.mkdir(parents=True)
-    (spec_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "windowner test",
-        "language": "python",
-        # headless inline plots; one BLAS thread, as several test processes share the CPU cores
-        "env": {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "OPENBLAS_NUM_THREADS": "1",
-                "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
-    }))
+    (spec_dir / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "windowner test",
+                "language": "python",
+                # headless inline plots; one BLAS thread, as several test processes share the CPU cores
+                "env": {
+                    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+                    "OPENBLAS_NUM_THREADS": "1",
+                    "OMP_NUM_THREADS": "1",
+                    "MKL_NUM_THREADS": "1",
+                    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+                },
+            }
+        )
+    )
     ksm = KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")])
     return KernelManager(kernel_name="windowner-test", kernel_spec_manager=ksm)
 
@@ -54,8 +63,7 @@ def test_notebook_executes_top_to_bottom(kernel_manager):
     probe = "import sys, windowner; print('KERNEL', sys.executable, windowner.__file__)"
     nb.cells.append(nbformat.v4.new_code_cell(probe))
     # run from notebooks/, as a reader opening it in Jupyter would
-    client = NotebookClient(nb, km=kernel_manager, timeout=300,
-                            resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+    client = NotebookClient(nb, km=kernel_manager, timeout=300, resources={"metadata": {"path": str(NOTEBOOK.parent)}})
     client.execute()  # raises CellExecutionError with the failing cell's traceback
 
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]

@@ -1,4 +1,5 @@
-"""windowner.evaluation.report: error taxonomy, confusion, threshold curve, and the self-contained HTML of evaluate --html."""
+"""windowner.evaluation.report: error taxonomy, confusion, threshold curve, and the self-contained HTML of
+evaluate --html."""
 
 from __future__ import annotations
 
@@ -14,12 +15,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from windowner.evaluation.confidence import pr_curve
+from windowner.evaluation.metrics import evaluate
+from windowner.evaluation.report import (
+    KINDS,
+    MAX_SENTENCES,
+    NONE,
+    ErrorAnalysis,
+    Match,
+    classify_errors,
+    confusion,
+    render_html,
+    taxonomy,
+)
 from windowner.text.conll import read_conll
 from windowner.text.tags import bio2_spans
-from windowner.evaluation.metrics import evaluate
-from windowner.evaluation.confidence import pr_curve
-from windowner.evaluation.report import (KINDS, MAX_SENTENCES, NONE, ErrorAnalysis, Match, classify_errors, confusion,
-                                         render_html, taxonomy)
 
 from conftest import make_corpus
 
@@ -35,13 +45,22 @@ CASES = [
     ([], [("PER", 8, 9)], [("spurious", None, ("PER", 8, 9))]),
     ([("LOC", 0, 1)], [("LOC", 1, 2)], [("missed", ("LOC", 0, 1), None), ("spurious", None, ("LOC", 1, 2))]),
     # the same type is preferred, then the larger overlap; each entity is used once
-    ([("LOC", 0, 3)], [("PER", 0, 1), ("LOC", 2, 3)],
-     [("spurious", None, ("PER", 0, 1)), ("wrong_boundary", ("LOC", 0, 3), ("LOC", 2, 3))]),
-    ([("PER", 0, 2), ("PER", 3, 6)], [("PER", 1, 5)],
-     [("missed", ("PER", 0, 2), None), ("wrong_boundary", ("PER", 3, 6), ("PER", 1, 5))]),
+    (
+        [("LOC", 0, 3)],
+        [("PER", 0, 1), ("LOC", 2, 3)],
+        [("spurious", None, ("PER", 0, 1)), ("wrong_boundary", ("LOC", 0, 3), ("LOC", 2, 3))],
+    ),
+    (
+        [("PER", 0, 2), ("PER", 3, 6)],
+        [("PER", 1, 5)],
+        [("missed", ("PER", 0, 2), None), ("wrong_boundary", ("PER", 3, 6), ("PER", 1, 5))],
+    ),
     # an exact pair is never broken up for an overlapping one
-    ([("LOC", 0, 2), ("PER", 2, 4)], [("LOC", 0, 2), ("LOC", 1, 4)],
-     [("exact", ("LOC", 0, 2), ("LOC", 0, 2)), ("wrong_both", ("PER", 2, 4), ("LOC", 1, 4))]),
+    (
+        [("LOC", 0, 2), ("PER", 2, 4)],
+        [("LOC", 0, 2), ("LOC", 1, 4)],
+        [("exact", ("LOC", 0, 2), ("LOC", 0, 2)), ("wrong_both", ("PER", 2, 4), ("LOC", 1, 4))],
+    ),
 ]
 
 
@@ -63,8 +82,16 @@ def test_taxonomy_and_confusion_counts():
         "LOC": Counter(wrong_type=1, wrong_boundary=1, spurious=1),
         "PER": Counter(exact=1, wrong_type=1),
     }
-    assert confusion(matches) == Counter({("PER", "PER"): 1, ("LOC", "PER"): 1, ("LOC", "LOC"): 1,
-                                          ("DATE", NONE): 1, (NONE, "LOC"): 1, ("PER", "DATE"): 1})
+    assert confusion(matches) == Counter(
+        {
+            ("PER", "PER"): 1,
+            ("LOC", "PER"): 1,
+            ("LOC", "LOC"): 1,
+            ("DATE", NONE): 1,
+            (NONE, "LOC"): 1,
+            ("PER", "DATE"): 1,
+        }
+    )
 
 
 TAGS = st.lists(st.sampled_from(["O", "O", "O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-DATE"]), min_size=0, max_size=12)
@@ -92,8 +119,9 @@ def test_counts_agree_with_conlleval(pairs):
 
 
 def test_threshold_curve_by_hand():
-    points = pr_curve(np.array([0.9, 0.5, 0.2]), np.array([True, False, True]), n_gold=4,
-                      thresholds=np.array([0, 0.5, 0.95])).points()
+    points = pr_curve(
+        np.array([0.9, 0.5, 0.2]), np.array([True, False, True]), n_gold=4, thresholds=np.array([0, 0.5, 0.95])
+    ).points()
     assert [(p.predicted, p.correct) for p in points] == [(3, 2), (2, 1), (0, 0)]
     assert points[1].precision == 0.5 and points[1].recall == 0.25 and points[1].f1 == pytest.approx(1 / 3)
     assert points[2].precision == points[2].recall == points[2].f1 == 0.0
@@ -129,8 +157,11 @@ def test_curve_on_model_predictions(dev_analysis):
 
 
 def scores_in_html(page: str) -> dict[str, tuple[str, str, str]]:
-    rows = re.findall(r'<tr data-type="([^"]+)"><th>[^<]*</th><td class="p">([\d.]+)</td><td class="r">([\d.]+)</td>'
-                      r'<td class="f">([\d.]+)</td>', page)
+    rows = re.findall(
+        r'<tr data-type="([^"]+)"><th>[^<]*</th><td class="p">([\d.]+)</td><td class="r">([\d.]+)</td>'
+        r'<td class="f">([\d.]+)</td>',
+        page,
+    )
     return {t: (p, r, f) for t, p, r, f in rows}
 
 
@@ -138,7 +169,9 @@ def scores_printed(text: str) -> dict[str, tuple[str, str, str]]:
     out = {}
     m = re.search(r"precision:\s+([\d.]+)%; recall:\s+([\d.]+)%; FB1:\s+([\d.]+)", text.splitlines()[1])
     out["overall"] = m.groups()
-    for t, p, r, f in re.findall(r"^\s+(\S+): precision:\s+([\d.]+)%; recall:\s+([\d.]+)%; FB1:\s+([\d.]+)", text, re.M):
+    for t, p, r, f in re.findall(
+        r"^\s+(\S+): precision:\s+([\d.]+)%; recall:\s+([\d.]+)%; FB1:\s+([\d.]+)", text, re.M
+    ):
         out[t] = (p, r, f)
     return out
 
@@ -163,10 +196,17 @@ def test_html_is_self_contained(dev_analysis):
 
 def test_html_escapes_text():
     a = ErrorAnalysis()
-    a.add(["<script>alert(1)</script>", "met", "O'Hara", "&", "Bob"], ["B-PER", "O", "B-PER", "O", "B-PER"],
-          ["B-LOC", "O", "O", "O", "B-PER"], np.ones(5))
-    page = render_html(a, evaluate([["B-PER", "O", "B-PER", "O", "B-PER"]], [["B-LOC", "O", "O", "O", "B-PER"]]),
-                       source='<img src=x onerror="alert(2)">.conll')
+    a.add(
+        ["<script>alert(1)</script>", "met", "O'Hara", "&", "Bob"],
+        ["B-PER", "O", "B-PER", "O", "B-PER"],
+        ["B-LOC", "O", "O", "O", "B-PER"],
+        np.ones(5),
+    )
+    page = render_html(
+        a,
+        evaluate([["B-PER", "O", "B-PER", "O", "B-PER"]], [["B-LOC", "O", "O", "O", "B-PER"]]),
+        source='<img src=x onerror="alert(2)">.conll',
+    )
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<img src=x" not in page and "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in page
     assert "O&#x27;Hara" in page and " &amp; " in page
@@ -209,8 +249,9 @@ def test_50k_token_file_renders_a_bounded_page():
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "windowner", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "windowner", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
 
 
 def test_cli_html_writes_the_report_and_keeps_the_table(tiny_model_dir, tiny_files, tmp_path):
@@ -218,6 +259,7 @@ def test_cli_html_writes_the_report_and_keeps_the_table(tiny_model_dir, tiny_fil
     with_html = run_cli("evaluate", str(tiny_model_dir), str(tiny_files["dev"]), "--html", str(out))
     plain = run_cli("evaluate", str(tiny_model_dir), str(tiny_files["dev"]))
     assert with_html.returncode == 0 and plain.returncode == 0, with_html.stderr
+
     def table(out: str) -> list[str]:
         return [line for line in out.splitlines() if "tokens/s" not in line]
 
@@ -259,13 +301,17 @@ def test_cli_html_draws_the_curve_of_every_entity_once(tiny_model_dir, tiny_file
     import json
 
     out = tmp_path / "report.html"
-    r = run_cli("evaluate", str(tiny_model_dir), str(tiny_files["dev"]), "--html", str(out), "--json",
-                "--threshold", "0.9")
+    r = run_cli(
+        "evaluate", str(tiny_model_dir), str(tiny_files["dev"]), "--html", str(out), "--json", "--threshold", "0.9"
+    )
     assert r.returncode == 0, r.stderr
     curve = json.loads(r.stdout)["confidence"]["pr_curve"]
     page = out.read_text(encoding="utf-8")
-    rows = re.findall(r"<tr(?: class=best)?><td>([\d.]+)</td><td>[\d.]+</td><td>[\d.]+</td><td>[\d.]+</td>"
-                      r"<td>(\d+)</td><td>(\d+)</td></tr>", page)
+    rows = re.findall(
+        r"<tr(?: class=best)?><td>([\d.]+)</td><td>[\d.]+</td><td>[\d.]+</td><td>[\d.]+</td>"
+        r"<td>(\d+)</td><td>(\d+)</td></tr>",
+        page,
+    )
     assert rows and rows[0][0] == "0.00"
     assert (int(rows[0][1]), int(rows[0][2])) == (curve["predicted"][0], curve["correct"][0])
     assert "the scores above keep those at t = 0.9" in page

@@ -34,8 +34,7 @@ from windowner.cli import main
 from windowner.errors import DataError
 from windowner.model.files import load_model
 
-GOOD = ("Kofi B-PER\nMensah I-PER\nvisited O\nParis B-LOC\n. O\n\n"
-        "Nobody O\nexpected O\nthe O\nrain O\n. O\n")
+GOOD = "Kofi B-PER\nMensah I-PER\nvisited O\nParis B-LOC\n. O\n\nNobody O\nexpected O\nthe O\nrain O\n. O\n"
 TOKENS = [["Kofi", "Mensah", "visited", "Paris", "."], ["Nobody", "expected", "the", "rain", "."]]
 BAD_LINE = len(GOOD.splitlines()) + 2  # a line appended after one more blank line
 
@@ -54,13 +53,19 @@ READ_OK = {
     "trailing_whitespace": (_lines(GOOD, lambda s: s + " \t ").encode(), TOKENS),
     "leading_whitespace": (_lines(GOOD, lambda s: "  " + s if s else s).encode(), TOKENS),
     "tabs_and_space_runs": (_lines(GOOD, lambda s: s.replace(" ", " \t  ")).encode(), TOKENS),
-    "blank_line_runs_and_whitespace_lines": (("\n \t\n" + GOOD.replace("\n\n", "\n\n  \n\t\n\n") + "\n\n\n").encode(),
-                                             TOKENS),
-    "comments_and_docstart": (("# produced by hand\n-DOCSTART- O\n\n" + GOOD.replace("\n\n", "\n\n# next\n"))
-                              .encode(), TOKENS),
+    "blank_line_runs_and_whitespace_lines": (
+        ("\n \t\n" + GOOD.replace("\n\n", "\n\n  \n\t\n\n") + "\n\n\n").encode(),
+        TOKENS,
+    ),
+    "comments_and_docstart": (
+        ("# produced by hand\n-DOCSTART- O\n\n" + GOOD.replace("\n\n", "\n\n# next\n")).encode(),
+        TOKENS,
+    ),
     "stray_i_tag_repaired": (GOOD.replace("Paris B-LOC", "Paris I-LOC").encode(), TOKENS),
-    "bioes_scheme": (GOOD.replace("Mensah I-PER", "Mensah E-PER").replace("Paris B-LOC", "Paris S-LOC").encode(),
-                     TOKENS),
+    "bioes_scheme": (
+        GOOD.replace("Mensah I-PER", "Mensah E-PER").replace("Paris B-LOC", "Paris S-LOC").encode(),
+        TOKENS,
+    ),
     "iob1_scheme": (GOOD.replace("B-", "I-").encode(), TOKENS),
     "mixed_bio2_and_bioes": (GOOD.replace("Paris B-LOC", "Paris S-LOC").encode(), TOKENS),
     "very_long_line": ((GOOD + "\n" + "x" * 1_000_000 + " O\n").encode(), TOKENS + [["x" * 1_000_000]]),
@@ -76,14 +81,25 @@ REJECTED = {
     "nbsp_instead_of_space": ((GOOD + "\nfoo\u00a0B-LOC\n").encode(), BAD_LINE, "column", {}),
     "invalid_tag": ((GOOD + "\nfoo B_X\n").encode(), BAD_LINE, "invalid NER tag 'B_X'", _TAGS_IGNORED),
     "lowercase_tag": ((GOOD + "\nfoo b-per\n").encode(), BAD_LINE, "case-sensitive", _TAGS_IGNORED),
-    "tag_without_type": ((GOOD + "\nfoo B-\n").encode(), BAD_LINE, "entity type after 'B-' is missing",
-                         _TAGS_IGNORED),
-    "bioes_tag_in_declared_bio2": (GOOD.replace("Paris B-LOC", "Paris S-LOC").encode(), 4, "BIO2 scheme",
-                                   {"train": ["--scheme", "bio2"], "evaluate": ["--scheme", "bio2"], "tag": None}),
-    "b_tag_in_declared_io": (GOOD.encode(), 1, "IO scheme",
-                             {"train": ["--scheme", "io"], "evaluate": ["--scheme", "io"], "tag": None}),
-    "tag_column_out_of_range": (GOOD.encode(), 1, "tag_column=5",
-                                {"train": ["--tag-column", "5"], "evaluate": ["--tag-column", "5"], "tag": None}),
+    "tag_without_type": ((GOOD + "\nfoo B-\n").encode(), BAD_LINE, "entity type after 'B-' is missing", _TAGS_IGNORED),
+    "bioes_tag_in_declared_bio2": (
+        GOOD.replace("Paris B-LOC", "Paris S-LOC").encode(),
+        4,
+        "BIO2 scheme",
+        {"train": ["--scheme", "bio2"], "evaluate": ["--scheme", "bio2"], "tag": None},
+    ),
+    "b_tag_in_declared_io": (
+        GOOD.encode(),
+        1,
+        "IO scheme",
+        {"train": ["--scheme", "io"], "evaluate": ["--scheme", "io"], "tag": None},
+    ),
+    "tag_column_out_of_range": (
+        GOOD.encode(),
+        1,
+        "tag_column=5",
+        {"train": ["--tag-column", "5"], "evaluate": ["--tag-column", "5"], "tag": None},
+    ),
     "latin1": ((GOOD + "\nZ\u00fcrich B-LOC\n").encode("latin-1"), BAD_LINE, "not valid UTF-8", {}),
     "utf8_truncated_at_eof": (GOOD.encode() + "\u00e9".encode()[:1], BAD_LINE - 1, "not valid UTF-8", {}),
     "utf8_encoded_surrogate": ((GOOD + "\n").encode() + b"\xed\xa0\x80 O\n", BAD_LINE, "not valid UTF-8", {}),
@@ -96,8 +112,12 @@ REJECTED = {
     "only_comments": (b"# one\n# two\n", None, "no sentences found", {}),
     "only_blank_and_whitespace_lines": (b"\n\n \t \n\r\n", None, "no sentences found", {}),
     "only_docstart": (b"-DOCSTART- -X- O O\n\n-DOCSTART- -X- O O\n", None, "no sentences found", {}),
-    "no_entities": (GOOD.replace("B-PER", "O").replace("I-PER", "O").replace("B-LOC", "O").encode(), None,
-                    "no entities", {"evaluate": None, "tag": None}),
+    "no_entities": (
+        GOOD.replace("B-PER", "O").replace("I-PER", "O").replace("B-LOC", "O").encode(),
+        None,
+        "no entities",
+        {"evaluate": None, "tag": None},
+    ),
 }
 ERROR_FAR_DOWN_SENTENCES = 5000  # the error is on the last line, after many streamed batches
 
@@ -178,7 +198,7 @@ def test_rejected_by_every_command_with_location(name, tmp_path, tiny_model_dir,
     where = f"{path}:{line}: " if line else f"{path}: "
     for command in ("train", "evaluate", "tag"):
         args = extra.get(command, [])
-        rc, out, err = _run(_cmd(command, path, tiny_model_dir, tmp_path / "m", args or []), capsys)
+        rc, _out, err = _run(_cmd(command, path, tiny_model_dir, tmp_path / "m", args or []), capsys)
         if args is None:  # this command does not use what is wrong: it reads the tokens
             assert rc == 0, err
             continue
@@ -202,8 +222,10 @@ def test_error_far_down_a_long_file_has_the_exact_line(tmp_path, tiny_model_dir,
     path.write_bytes(((GOOD + "\n") * (ERROR_FAR_DOWN_SENTENCES // 2) + "a b O\n").encode())
     line = (len(GOOD.splitlines()) + 1) * (ERROR_FAR_DOWN_SENTENCES // 2) + 1
     for command in ("train", "evaluate", "tag"):
-        rc, out, err = _run(_cmd(command, path, tiny_model_dir, tmp_path / "m", ["--batch-size", "100"]
-                                 if command != "train" else []), capsys)
+        rc, out, err = _run(
+            _cmd(command, path, tiny_model_dir, tmp_path / "m", ["--batch-size", "100"] if command != "train" else []),
+            capsys,
+        )
         _check_rejected(rc, err, f"{path}:{line}: ", "expected 2 columns")
         if command == "tag":  # streamed: the sentences before the error were already written
             assert len(out.splitlines()) >= ERROR_FAR_DOWN_SENTENCES - 100
@@ -212,16 +234,21 @@ def test_error_far_down_a_long_file_has_the_exact_line(tmp_path, tiny_model_dir,
 def test_bad_dev_file_is_rejected_with_its_own_location(tmp_path, tiny_files, capsys):
     dev = tmp_path / "dev.conll"
     dev.write_bytes((GOOD + "\nfoo B_X\n").encode())
-    rc, _, err = _run(["train", "--train", str(tiny_files["train"]), "--dev", str(dev), "--out", str(tmp_path / "m"),
-                       "--quiet"], capsys)
+    rc, _, err = _run(
+        ["train", "--train", str(tiny_files["train"]), "--dev", str(dev), "--out", str(tmp_path / "m"), "--quiet"],
+        capsys,
+    )
     _check_rejected(rc, err, f"{dev}:{BAD_LINE}: ", "B_X")
 
 
-@pytest.mark.parametrize("content, line, fragment", [
-    (b"Kofi visited Paris\n\xff\xfe broken\n", 2, "not valid UTF-8"),
-    (b"Kofi visited\x00 Paris\n", 1, "NUL"),
-    (b"Kofi visited Paris\rbroken \xe9 line\r\nlater\n", 2, "not valid UTF-8 (byte 0xe9 at byte offset 7)"),
-])
+@pytest.mark.parametrize(
+    "content, line, fragment",
+    [
+        (b"Kofi visited Paris\n\xff\xfe broken\n", 2, "not valid UTF-8"),
+        (b"Kofi visited\x00 Paris\n", 1, "NUL"),
+        (b"Kofi visited Paris\rbroken \xe9 line\r\nlater\n", 2, "not valid UTF-8 (byte 0xe9 at byte offset 7)"),
+    ],
+)
 def test_tag_text_input_rejects_binary(tmp_path, tiny_model_dir, capsys, content, line, fragment):
     path = tmp_path / "in.txt"
     path.write_bytes(content)
@@ -233,7 +260,7 @@ def test_tag_text_as_conll_refuses_a_token_conll_cannot_hold(tmp_path, tiny_mode
     """write_conll writes `tag --format conll`: a -DOCSTART- token is refused (a reader would skip it), not written."""
     path = tmp_path / "in.txt"
     path.write_text("Kofi visited Paris\nthe -DOCSTART- token\n", encoding="utf-8")
-    rc, out, err = _run(["tag", str(tiny_model_dir), str(path), "--format", "conll"], capsys)
+    rc, _out, err = _run(["tag", str(tiny_model_dir), str(path), "--format", "conll"], capsys)
     assert rc == 2 and "Traceback" not in err
     assert "sentence 2 (line 2): token '-DOCSTART-' cannot be written in CoNLL" in err and "--format json" in err
 
@@ -249,11 +276,14 @@ def test_batch_size_must_be_positive(command, size, tmp_path, tiny_model_dir, ca
     assert exc.value.code == 2 and "--batch-size" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv", [
-    ["train", "--train", "{bad}", "--out", "{out}", "--quiet"],
-    ["evaluate", "{model}", "{bad}"],
-    ["tag", "{model}", "{bad}", "--input-format", "conll"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--train", "{bad}", "--out", "{out}", "--quiet"],
+        ["evaluate", "{model}", "{bad}"],
+        ["tag", "{model}", "{bad}", "--input-format", "conll"],
+    ],
+)
 def test_real_entry_point_exits_2_without_traceback(argv, tmp_path, tiny_model_dir):
     bad = tmp_path / "bad.conll"
     bad.write_bytes(REJECTED["latin1"][0])
@@ -265,12 +295,36 @@ def test_real_entry_point_exits_2_without_traceback(argv, tmp_path, tiny_model_d
 
 
 @settings(max_examples=200, deadline=None)
-@given(data=st.one_of(
-    st.binary(max_size=300),
-    st.lists(st.sampled_from([b"Paris", b"B-LOC", b"I-PER", b"O", b"E-X", b"b-x", b"B-", b"#", b"-DOCSTART-",
-                              b" ", b"\t", b"\n", b"\r\n", b"\r", b"\xef\xbb\xbf", b"\xff", b"\x00", b"\xc3"]),
-             max_size=40).map(b"".join),
-))
+@given(
+    data=st.one_of(
+        st.binary(max_size=300),
+        st.lists(
+            st.sampled_from(
+                [
+                    b"Paris",
+                    b"B-LOC",
+                    b"I-PER",
+                    b"O",
+                    b"E-X",
+                    b"b-x",
+                    b"B-",
+                    b"#",
+                    b"-DOCSTART-",
+                    b" ",
+                    b"\t",
+                    b"\n",
+                    b"\r\n",
+                    b"\r",
+                    b"\xef\xbb\xbf",
+                    b"\xff",
+                    b"\x00",
+                    b"\xc3",
+                ]
+            ),
+            max_size=40,
+        ).map(b"".join),
+    )
+)
 def test_fuzz_reader_yields_sentences_or_a_located_data_error(data):
     """Arbitrary bytes: sentences with one BIO2 tag per token, or DataError with a line in range; nothing else."""
     from windowner.text.conll import ConllRepairWarning, read_conll
@@ -290,6 +344,7 @@ def test_fuzz_reader_yields_sentences_or_a_located_data_error(data):
 
 
 # --------------------------------------------------------------------------- faults during training
+
 
 def _diverge_after(monkeypatch, calls: int) -> None:
     """Make the loss NaN from the (calls+1)-th training batch on."""
@@ -320,8 +375,14 @@ def test_nan_loss_raises_and_keeps_the_best_epoch(monkeypatch, tiny_corpus):
     cfg = TrainConfig(hidden=16, epochs=5, batch_size=32, seed=0, patience=5, o_window_keep=1.0)
     _diverge_after(monkeypatch, 3 * _batches_per_epoch(train, 32))
     with pytest.raises(TrainingDiverged, match=r"nan in epoch 4; try a smaller learning rate") as exc:
-        fit(train, dev, cfg, progress=False, log=None,
-            on_epoch=lambda m, r: snapshots.append((r["dev_f1"], {k: v.copy() for k, v in m.weights().items()})))
+        fit(
+            train,
+            dev,
+            cfg,
+            progress=False,
+            log=None,
+            on_epoch=lambda m, r: snapshots.append((r["dev_f1"], {k: v.copy() for k, v in m.weights().items()})),
+        )
     suggested = float(re.search(r"--lr ([0-9.e+-]+)", str(exc.value)).group(1))
     assert 0 < suggested < cfg.lr
     assert len(snapshots) == 3
@@ -340,8 +401,13 @@ def test_nan_without_dev_keeps_the_lowest_loss_epoch(monkeypatch, tiny_corpus):
     train = tiny_corpus["train"][:100]
     _diverge_after(monkeypatch, _batches_per_epoch(train, 64))
     with pytest.raises(TrainingDiverged) as exc:
-        fit(train, None, TrainConfig(hidden=8, epochs=3, batch_size=64, lr=0.001, seed=0, o_window_keep=1.0),
-            progress=False, log=None)
+        fit(
+            train,
+            None,
+            TrainConfig(hidden=8, epochs=3, batch_size=64, lr=0.001, seed=0, o_window_keep=1.0),
+            progress=False,
+            log=None,
+        )
     model = exc.value.model
     assert model.history[0]["loss"] > 1  # a loss that never beats a -1 "best score" sentinel
     assert model is not None and model.run.best_epoch == 1
@@ -350,9 +416,27 @@ def test_nan_without_dev_keeps_the_lowest_loss_epoch(monkeypatch, tiny_corpus):
 def test_cli_nan_saves_best_model_and_says_where(monkeypatch, tmp_path, tiny_corpus, tiny_files, capsys):
     _diverge_after(monkeypatch, 2 * _batches_per_epoch(tiny_corpus["train"], 32))
     out = tmp_path / "m"
-    rc, _, err = _run(["train", "--train", str(tiny_files["train"]), "--dev", str(tiny_files["dev"]), "--out", str(out),
-                       "--epochs", "5", "--hidden", "16", "--batch-size", "32", "--o-window-keep", "1", "--quiet"],
-                      capsys)
+    rc, _, err = _run(
+        [
+            "train",
+            "--train",
+            str(tiny_files["train"]),
+            "--dev",
+            str(tiny_files["dev"]),
+            "--out",
+            str(out),
+            "--epochs",
+            "5",
+            "--hidden",
+            "16",
+            "--batch-size",
+            "32",
+            "--o-window-keep",
+            "1",
+            "--quiet",
+        ],
+        capsys,
+    )
     assert rc == 2
     assert "the loss became nan in epoch 3; try a smaller learning rate" in err
     assert f"the best model so far was saved to {out}" in err
@@ -360,16 +444,18 @@ def test_cli_nan_saves_best_model_and_says_where(monkeypatch, tmp_path, tiny_cor
     assert model.run.best_epoch in (1, 2) and all(np.isfinite(a).all() for a in model.weights().values())
 
 
-def test_cli_nan_in_first_epoch_saves_nothing_and_keeps_previous_model(monkeypatch, tmp_path, tiny_model_dir,
-                                                                        tiny_files, capsys):
+def test_cli_nan_in_first_epoch_saves_nothing_and_keeps_previous_model(
+    monkeypatch, tmp_path, tiny_model_dir, tiny_files, capsys
+):
     import shutil
 
     out = tmp_path / "m"
     shutil.copytree(tiny_model_dir, out)
     before = (out / "weights.npz").read_bytes()
     _diverge_after(monkeypatch, 3)
-    rc, _, err = _run(["train", "--train", str(tiny_files["train"]), "--out", str(out), "--hidden", "8", "--quiet"],
-                      capsys)
+    rc, _, err = _run(
+        ["train", "--train", str(tiny_files["train"]), "--out", str(out), "--hidden", "8", "--quiet"], capsys
+    )
     assert rc == 2 and "the loss became nan in epoch 1" in err and "no model was saved" in err
     assert (out / "weights.npz").read_bytes() == before
 
@@ -377,8 +463,25 @@ def test_cli_nan_in_first_epoch_saves_nothing_and_keeps_previous_model(monkeypat
 def test_cli_real_divergence_with_huge_learning_rate(tmp_path, tiny_files, capsys):
     out = tmp_path / "m"
     with np.errstate(all="ignore"):
-        rc, _, err = _run(["train", "--train", str(tiny_files["train"]), "--out", str(out), "--epochs", "5",
-                           "--hidden", "8", "--lr", "1e30", "--batch-size", "16", "--quiet"], capsys)
+        rc, _, err = _run(
+            [
+                "train",
+                "--train",
+                str(tiny_files["train"]),
+                "--out",
+                str(out),
+                "--epochs",
+                "5",
+                "--hidden",
+                "8",
+                "--lr",
+                "1e30",
+                "--batch-size",
+                "16",
+                "--quiet",
+            ],
+            capsys,
+        )
     assert rc == 2 and "try a smaller learning rate" in err
     if "saved to" in err:
         load_model(out)
@@ -397,8 +500,14 @@ def test_keyboard_interrupt_returns_best_model_so_far(tiny_corpus):
         if record["epoch"] == 2:
             raise KeyboardInterrupt
 
-    model = fit(tiny_corpus["train"][:150], None, TrainConfig(hidden=8, epochs=5, seed=0), progress=False, log=None,
-                on_epoch=on_epoch)
+    model = fit(
+        tiny_corpus["train"][:150],
+        None,
+        TrainConfig(hidden=8, epochs=5, seed=0),
+        progress=False,
+        log=None,
+        on_epoch=on_epoch,
+    )
     losses = [r["loss"] for r in model.history]
     assert len(losses) == 2 and model.run.interrupted
     best = min(range(2), key=lambda i: (losses[i], i))  # without dev: the lowest training loss
@@ -424,18 +533,38 @@ def test_keyboard_interrupt_in_first_epoch_saves_nothing(monkeypatch, tmp_path, 
         return original(self, *a, **kw)
 
     monkeypatch.setattr(WindowNetwork, "loss_and_grads", interrupted)
-    rc, _, err = _run(["train", "--train", str(tiny_files["train"]), "--out", str(out), "--hidden", "8", "--quiet"],
-                      capsys)
+    rc, _, err = _run(
+        ["train", "--train", str(tiny_files["train"]), "--out", str(out), "--hidden", "8", "--quiet"], capsys
+    )
     assert rc == 130 and "interrupted" in err and "no model was saved" in err
     assert (out / "weights.npz").read_bytes() == before
 
 
 def test_sigint_during_cli_training_saves_best_model(tmp_path, tiny_files):
     out = tmp_path / "m"
-    proc = subprocess.Popen([sys.executable, "-m", "windowner", "train", "--train", str(tiny_files["train"]),
-                             "--dev", str(tiny_files["dev"]), "--out", str(out), "--epochs", "500",
-                             "--patience", "500", "--hidden", "16", "--quiet"],
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "windowner",
+            "train",
+            "--train",
+            str(tiny_files["train"]),
+            "--dev",
+            str(tiny_files["dev"]),
+            "--out",
+            str(out),
+            "--epochs",
+            "500",
+            "--patience",
+            "500",
+            "--hidden",
+            "16",
+            "--quiet",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         seen = []
         for line in proc.stderr:
@@ -456,6 +585,7 @@ def test_sigint_during_cli_training_saves_best_model(tmp_path, tiny_files):
 
 
 # --------------------------------------------------------------------------- streaming
+
 
 def test_pipe_consumes_its_input_lazily(tiny_tagger):
     pulled = []
@@ -498,6 +628,7 @@ def test_cli_tag_writes_each_batch_before_reading_the_next(monkeypatch, tiny_mod
 
 
 # --------------------------------------------------------------------------- determinism
+
 
 def test_python_api_same_seed_gives_byte_identical_weights(tmp_path, tiny_corpus):
     """The CLI path is tests/test_end_to_end.py::test_same_seed_gives_byte_identical_weights."""

@@ -78,12 +78,16 @@ def test_rules_round_trip_through_json():
     assert TokenizerRules.from_json(json.loads(json.dumps(rules.to_json()))) == rules
 
 
-@pytest.mark.parametrize("data, match", [
-    ([], "JSON object"), ({"format": 99, "split": {}, "keep": []}, "format 99"),
-    ({"format": 1, "split": {"hyphen": "no"}, "keep": []}, "true/false"),
-    ({"format": 1, "split": {"umlaut": True}, "keep": []}, "unknown rule"),
-    ({"format": 1, "split": {}, "keep": ["two words"]}, "without whitespace"),
-])
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        ([], "JSON object"),
+        ({"format": 99, "split": {}, "keep": []}, "format 99"),
+        ({"format": 1, "split": {"hyphen": "no"}, "keep": []}, "true/false"),
+        ({"format": 1, "split": {"umlaut": True}, "keep": []}, "unknown rule"),
+        ({"format": 1, "split": {}, "keep": ["two words"]}, "without whitespace"),
+    ],
+)
 def test_bad_rules_are_rejected_with_a_reason(data, match):
     with pytest.raises(ValueError, match=match):
         TokenizerRules.from_json(data)
@@ -100,25 +104,40 @@ def test_hyphens_follow_the_training_data(keeping, splitting):
     assert words(splitting, text)[8:11] == ["2", "-", "1"]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Lt. Gen. Ali Ahmed arrived", ["Lt.", "Gen.", "Ali", "Ahmed", "arrived"]),
-    ("Mr. Smith met U.S. officials.", ["Mr.", "Smith", "met", "U.S.", "officials", "."]),
-    ("J. K. Rowling wrote on Jan. 5.", ["J.", "K.", "Rowling", "wrote", "on", "Jan.", "5", "."]),
-    ("St. Petersburg is cold.", ["St.", "Petersburg", "is", "cold", "."]),
-    ("O'Neill's dog didn't bark.", ["O'Neill", "'s", "dog", "did", "n't", "bark", "."]),
-    ("It rose 3.5 million to $5.2 billion, or 5%.", ["It", "rose", "3.5", "million", "to", "$", "5.2", "billion", ",",
-                                                    "or", "5", "%", "."]),
-    ("See http://www.example.com/a-b?x=1 or write to bob.smith@example.org.",
-     ["See", "http://www.example.com/a-b?x=1", "or", "write", "to", "bob.smith@example.org", "."]),
-    ("The 90M deal (in Cote d'Ivoire)", ["The", "90M", "deal", "(", "in", "Cote", "d'Ivoire", ")"]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Lt. Gen. Ali Ahmed arrived", ["Lt.", "Gen.", "Ali", "Ahmed", "arrived"]),
+        ("Mr. Smith met U.S. officials.", ["Mr.", "Smith", "met", "U.S.", "officials", "."]),
+        ("J. K. Rowling wrote on Jan. 5.", ["J.", "K.", "Rowling", "wrote", "on", "Jan.", "5", "."]),
+        ("St. Petersburg is cold.", ["St.", "Petersburg", "is", "cold", "."]),
+        ("O'Neill's dog didn't bark.", ["O'Neill", "'s", "dog", "did", "n't", "bark", "."]),
+        (
+            "It rose 3.5 million to $5.2 billion, or 5%.",
+            ["It", "rose", "3.5", "million", "to", "$", "5.2", "billion", ",", "or", "5", "%", "."],
+        ),
+        (
+            "See http://www.example.com/a-b?x=1 or write to bob.smith@example.org.",
+            ["See", "http://www.example.com/a-b?x=1", "or", "write", "to", "bob.smith@example.org", "."],
+        ),
+        ("The 90M deal (in Cote d'Ivoire)", ["The", "90M", "deal", "(", "in", "Cote", "d'Ivoire", ")"]),
+    ],
+)
 def test_tokens_follow_the_training_data(keeping, text, expected):
     assert words(keeping, text) == expected
 
 
 def test_data_that_splits_abbreviations_and_keeps_clitics_is_followed():
-    rules = learn_rules(corpus(["Mr . Smith said Kim 's dog is cute .", "Dr . Jones said it does n't matter .",
-                                "J . Lee said they know .", "We tell , said Mr . Park ."]))
+    rules = learn_rules(
+        corpus(
+            [
+                "Mr . Smith said Kim 's dog is cute .",
+                "Dr . Jones said it does n't matter .",
+                "J . Lee said they know .",
+                "We tell , said Mr . Park .",
+            ]
+        )
+    )
     assert rules.split["abbreviation"] is False
     assert words(build_tokenizer(rules), "Mr. Smith left.") == ["Mr", ".", "Smith", "left", "."]
     keeps = learn_rules(corpus(["They don't know .", "We can't tell .", "It isn't so .", "You won't go ."]))
@@ -176,18 +195,24 @@ def test_no_rules_is_spacys_english_tokenizer():
 # -- sentences --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Mr. Smith met U.S. officials. They left.", ["Mr. Smith met U.S. officials .", "They left ."]),
-    ("J. K. Rowling met Lt. Gen. Ali Ahmed in St. Petersburg.", ["J. K. Rowling met Lt. Gen. Ali Ahmed in St. Petersburg ."]),
-    ("It rose 3.5 percent on Jan. 5. Then it fell.", ["It rose 3.5 percent on Jan. 5 .", "Then it fell ."]),
-    ('"Stop!" he said. "Go," she said.', ['" Stop ! " he said .', '" Go , " she said .']),
-    ("They left (see p. 5.) and came back. Good.", ["They left ( see p. 5 . ) and came back .", "Good ."]),
-    ("Wow! said Kim. Really?! Yes...", ["Wow ! said Kim .", "Really ? !", "Yes ..."]),
-    ('He said " Stop . " Then he left .', ['He said " Stop . "', "Then he left ."]),  # spaces: quote parity
-    ("He left.\n\nthen came back", ["He left .", "then came back"]),  # a blank line always cuts
-    ("It costs 5. 6 people came. No. 7 won.", ["It costs 5 . 6 people came .", "No . 7 won ."]),
-    ("Results:\n1. Kofi won.\n2. Anna lost.", ["Results : 1 . Kofi won .", "2 . Anna lost ."]),  # numbered lines
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Mr. Smith met U.S. officials. They left.", ["Mr. Smith met U.S. officials .", "They left ."]),
+        (
+            "J. K. Rowling met Lt. Gen. Ali Ahmed in St. Petersburg.",
+            ["J. K. Rowling met Lt. Gen. Ali Ahmed in St. Petersburg ."],
+        ),
+        ("It rose 3.5 percent on Jan. 5. Then it fell.", ["It rose 3.5 percent on Jan. 5 .", "Then it fell ."]),
+        ('"Stop!" he said. "Go," she said.', ['" Stop ! " he said .', '" Go , " she said .']),
+        ("They left (see p. 5.) and came back. Good.", ["They left ( see p. 5 . ) and came back .", "Good ."]),
+        ("Wow! said Kim. Really?! Yes...", ["Wow ! said Kim .", "Really ? !", "Yes ..."]),
+        ('He said " Stop . " Then he left .', ['He said " Stop . "', "Then he left ."]),  # spaces: quote parity
+        ("He left.\n\nthen came back", ["He left .", "then came back"]),  # a blank line always cuts
+        ("It costs 5. 6 people came. No. 7 won.", ["It costs 5 . 6 people came .", "No . 7 won ."]),
+        ("Results:\n1. Kofi won.\n2. Anna lost.", ["Results : 1 . Kofi won .", "2 . Anna lost ."]),  # numbered lines
+    ],
+)
 def test_sentence_splitting(keeping, text, expected):
     assert sentences(keeping, text) == expected
 
@@ -257,8 +282,9 @@ def test_a_spacy_pipeline_can_tokenize_like_the_model(models):
     text = "Kim Jong-un met Smith in Lagos on Monday. Mr. Smith won 2-1 in Oslo."
     doc = nlp(text)
     assert [t.text for t in doc] == models["keep"].segment(text).words
-    assert [(e.start_char, e.end_char, e.label_) for e in doc.ents] == \
-        [(e.start_char, e.end_char, e.label) for e in models["keep"](text).ents]
+    assert [(e.start_char, e.end_char, e.label_) for e in doc.ents] == [
+        (e.start_char, e.end_char, e.label) for e in models["keep"](text).ents
+    ]
 
 
 def test_older_model_directories_tokenize_with_spacys_english_tokenizer(models, tmp_path):
@@ -288,7 +314,7 @@ def test_the_tokenizer_memory_stays_bounded(models, monkeypatch):
     fresh = windowner.load(models["keep"].path)
     got = []
     for i in range(0, len(texts), 5):  # batches of 500 new words
-        got += [[t.text for t in d.tokens] for d in fresh.pipe(texts[i:i + 5])]
+        got += [[t.text for t in d.tokens] for d in fresh.pipe(texts[i : i + 5])]
         assert len(fresh.raw_tokenizer._cache) <= 1500
     assert got == expected
 
@@ -312,8 +338,38 @@ def test_the_spacy_tokenizer_vocab_stays_bounded(models, monkeypatch):
 # -- offsets are exact for any text ----------------------------------------------------------------
 
 PIECES = st.one_of(
-    st.sampled_from(["Kim", "Jong-un", "2-1", "Mr.", "U.S.", "Lt.", "J.", "3.5", "O'Neill", "don't", "'s", "http://a.b/c",
-                     "x@y.org", "(", ")", '"', "'", ".", "!", "?", "...", "…", ",", "-", "--", "St.", "Paris", "90M"]),
+    st.sampled_from(
+        [
+            "Kim",
+            "Jong-un",
+            "2-1",
+            "Mr.",
+            "U.S.",
+            "Lt.",
+            "J.",
+            "3.5",
+            "O'Neill",
+            "don't",
+            "'s",
+            "http://a.b/c",
+            "x@y.org",
+            "(",
+            ")",
+            '"',
+            "'",
+            ".",
+            "!",
+            "?",
+            "...",
+            "…",
+            ",",
+            "-",
+            "--",
+            "St.",
+            "Paris",
+            "90M",
+        ]
+    ),
     st.sampled_from([" ", "  ", "\n", "\n\n", "\t", "\u00a0", "\r\n"]),
     st.text(max_size=5),
     st.sampled_from(["\ud800", "\udfff"]),
@@ -324,7 +380,7 @@ def check_exact(tokenizer, text: str) -> None:
     seg = segment_text(tokenizer, text)
     end = 0
     for w, a in zip(seg.words, seg.starts):
-        assert text[a:a + len(w)] == w and w.strip() == w and w
+        assert text[a : a + len(w)] == w and w.strip() == w and w
         assert a >= end
         end = a + len(w)
     assert text[end:].strip() == ""
@@ -341,7 +397,7 @@ def test_offsets_are_exact_for_any_text(keeping, splitting, models, text):
     assert doc.text == text
     end = 0
     for t in doc.tokens:
-        assert text[t.start_char:t.end_char] == t.text and t.start_char >= end
+        assert text[t.start_char : t.end_char] == t.text and t.start_char >= end
         end = t.end_char
     for e in doc.ents:
-        assert text[e.start_char:e.end_char] == e.text
+        assert text[e.start_char : e.end_char] == e.text

@@ -41,8 +41,15 @@ def url(tiny_tagger):
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    return subprocess.run([sys.executable, "-m", "windowner", *args], capture_output=True, text=True,
-                          encoding="utf-8", env=env, cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "windowner", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
 
 
 def cli_json_lines(model_dir, paths) -> list[str]:
@@ -149,8 +156,9 @@ def raw_request(url: str, head: bytes, body: bytes = b"") -> bytes:
 
 
 def test_content_length_over_the_limit_is_refused_before_the_body_arrives(url):
-    answer = raw_request(url, b"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                              b"Content-Length: 1000000000\r\n\r\n")
+    answer = raw_request(
+        url, b"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n"
+    )
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 413 ") and b"connection: close" in head.lower()
     assert "1,000,000,000 bytes" in json.loads(body)["error"]
@@ -179,8 +187,13 @@ def test_small_max_body(tiny_tagger):
 
 
 def test_import_and_help_do_not_load_starlette():
-    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "windowner", "--help"], capture_output=True,
-                       text=True, cwd=ROOT, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "windowner", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert r.returncode == 0 and "serve" in r.stdout
     assert "starlette" not in r.stderr and "uvicorn" not in r.stderr
 

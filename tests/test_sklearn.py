@@ -40,15 +40,18 @@ def test_parameters_mirror_train_config():
     assert {k: v for k, v in params.items() if k != "random_state"} == {k: v for k, v in config.items() if k != "seed"}
 
 
-@pytest.mark.parametrize("check", [
-    estimator_checks.check_parameters_default_constructible,
-    estimator_checks.check_no_attributes_set_in_init,
-    estimator_checks.check_get_params_invariance,
-    estimator_checks.check_set_params,
-    estimator_checks.check_estimator_cloneable,
-    estimator_checks.check_estimator_repr,
-    estimator_checks.check_do_not_raise_errors_in_init_or_set_params,
-])
+@pytest.mark.parametrize(
+    "check",
+    [
+        estimator_checks.check_parameters_default_constructible,
+        estimator_checks.check_no_attributes_set_in_init,
+        estimator_checks.check_get_params_invariance,
+        estimator_checks.check_set_params,
+        estimator_checks.check_estimator_cloneable,
+        estimator_checks.check_estimator_repr,
+        estimator_checks.check_do_not_raise_errors_in_init_or_set_params,
+    ],
+)
 def test_sklearn_checks_that_apply_to_sequence_data(check):
     check("WindowNERClassifier", windowner.WindowNERClassifier(hidden=16))
 
@@ -104,15 +107,18 @@ def test_not_fitted(data):
         windowner.WindowNERClassifier().predict(data[0])
 
 
-@pytest.mark.parametrize("X, y, exc, match", [
-    ("Kofi visited Paris", [["B-PER", "O", "B-LOC"]], TypeError, "X must be a list of sentences"),
-    (["Kofi", "visited"], [["B-PER"], ["O"]], TypeError, "X\\[0\\] is str, not a list of str"),
-    ([["Kofi", "visited"]], [["B-PER"]], ValueError, "X\\[0\\] has 2 tokens but y\\[0\\] has 1 tags"),
-    ([["Kofi"], ["Paris"]], [["B-PER"]], ValueError, "X has 2 sentences but y has 1"),
-    ([["Kofi"]], [["PER"]], ValueError, "y\\[0\\]: invalid NER tag 'PER'"),
-    ([[1.5]], [["O"]], TypeError, "X\\[0\\]\\[0\\] is float"),
-    ([], [], ValueError, "X is empty"),
-])
+@pytest.mark.parametrize(
+    "X, y, exc, match",
+    [
+        ("Kofi visited Paris", [["B-PER", "O", "B-LOC"]], TypeError, "X must be a list of sentences"),
+        (["Kofi", "visited"], [["B-PER"], ["O"]], TypeError, "X\\[0\\] is str, not a list of str"),
+        ([["Kofi", "visited"]], [["B-PER"]], ValueError, "X\\[0\\] has 2 tokens but y\\[0\\] has 1 tags"),
+        ([["Kofi"], ["Paris"]], [["B-PER"]], ValueError, "X has 2 sentences but y has 1"),
+        ([["Kofi"]], [["PER"]], ValueError, "y\\[0\\]: invalid NER tag 'PER'"),
+        ([[1.5]], [["O"]], TypeError, "X\\[0\\]\\[0\\] is float"),
+        ([], [], ValueError, "X is empty"),
+    ],
+)
 def test_fit_validates_input(X, y, exc, match):
     with pytest.raises(exc, match=match):
         windowner.WindowNERClassifier(**SMALL).fit(X, y)

@@ -53,8 +53,9 @@ def test_nlp_pipe_batches_and_equals_one_by_one(nlp, monkeypatch):
     calls = []
     component = nlp.get_pipe("windowner")
     predict = component.tagger.model.predict_scored
-    monkeypatch.setattr(component.tagger.model, "predict_scored",
-                        lambda s, threshold=0.0: calls.append(len(s)) or predict(s, threshold))
+    monkeypatch.setattr(
+        component.tagger.model, "predict_scored", lambda s, threshold=0.0: calls.append(len(s)) or predict(s, threshold)
+    )
     assert [_ents(d) for d in nlp.pipe(TEXTS * 3, batch_size=4)] == one_by_one * 3
     assert len(calls) == 4  # 15 docs in batches of 4
 
@@ -72,8 +73,9 @@ def test_to_spacy_returns_a_doc_with_identical_offsets_and_scores(tiny_tagger):
         doc = tiny_tagger.to_spacy(text)
         mine = tiny_tagger(text)
         assert isinstance(doc, SpacyDoc) and len(doc.text) == len(text)
-        assert [(e.label_, e.start_char, e.end_char) for e in doc.ents] == \
-            [(e.label, e.start_char, e.end_char) for e in mine.ents]
+        assert [(e.label_, e.start_char, e.end_char) for e in doc.ents] == [
+            (e.label, e.start_char, e.end_char) for e in mine.ents
+        ]
         assert [s._.windowner_score for s in doc.ents] == pytest.approx([e.score for e in mine.ents], rel=1e-5)
         assert [t.text for t in doc if not t.is_space] == [t.text for t in mine.tokens] or "\ud800" in text
     assert tiny_tagger.to_spacy(TEXTS[0]).ents

@@ -19,16 +19,20 @@ from windowner.evaluation.metrics import evaluate
 
 from conftest import make_corpus, write_conll
 
-TEXTS = ["Kofi Mensah visited Paris on 5 May 2009 . Jordan beat Syria 2-1 in Amman .",
-         "Officials in Buenos Aires met Priya Sharma last Tuesday to discuss trade .",
-         "Reporters asked Anna Chen about the floods in Lima . Nobody expected the rain .", ""]
+TEXTS = [
+    "Kofi Mensah visited Paris on 5 May 2009 . Jordan beat Syria 2-1 in Amman .",
+    "Officials in Buenos Aires met Priya Sharma last Tuesday to discuss trade .",
+    "Reporters asked Anna Chen about the floods in Lima . Nobody expected the rain .",
+    "",
+]
 
 
 @pytest.fixture(scope="module")
 def weak(tmp_path_factory, tiny_corpus):
     """(tagger, its model directory, a CoNLL test file and its sentences)."""
-    tagger = windowner.train(tiny_corpus["train"][:200], tiny_corpus["dev"], hidden=16, epochs=1, batch_size=32,
-                             lr=0.1, seed=0)
+    tagger = windowner.train(
+        tiny_corpus["train"][:200], tiny_corpus["dev"], hidden=16, epochs=1, batch_size=32, lr=0.1, seed=0
+    )
     d = tmp_path_factory.mktemp("weak")
     test = make_corpus(300, 3)
     return tagger, tagger.to_disk(d / "model"), write_conll(test, d / "test.conll"), test
@@ -53,7 +57,9 @@ def test_python_call_and_pipe_keep_exactly_the_entities_at_or_above_the_threshol
     for text, doc_p in zip(TEXTS, piped):
         full, doc = tagger(text), tagger(text, threshold=cut)
         assert [e for e in doc.ents] == [e for e in full.ents if e.score >= cut]
-        assert _ents(doc_p) == _ents(doc) and [e.score for e in doc_p.ents] == pytest.approx([e.score for e in doc.ents])
+        assert _ents(doc_p) == _ents(doc) and [e.score for e in doc_p.ents] == pytest.approx(
+            [e.score for e in doc.ents]
+        )
         dropped = {i for e in full.ents if e.score < cut for i in range(e.start, e.end)}
         assert doc.tags == ["O" if i in dropped else t for i, t in enumerate(full.tags)]
         assert tagger(text, threshold=0.0) == full
@@ -71,8 +77,9 @@ def test_tag_tokens_and_predict_agree_with_raw_text(weak, cut):
             assert flat == doc.tags
             tags, proba = tagger.predict(sents, threshold=t)
             assert [x for s in tags for x in s] == flat
-            np.testing.assert_allclose(np.concatenate(proba) if proba else [], [tok.score for tok in doc.tokens],
-                                       rtol=1e-6)
+            np.testing.assert_allclose(
+                np.concatenate(proba) if proba else [], [tok.score for tok in doc.tokens], rtol=1e-6
+            )
 
 
 def test_spacy_component_and_to_spacy(weak, cut):
@@ -94,8 +101,9 @@ def test_cli_tag_applies_the_threshold(weak, cut, tmp_path, capsys):
     text.write_text("\n".join(TEXTS) + "\n", encoding="utf-8")
     assert main(["tag", str(model_dir), str(text), "--threshold", str(cut)]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [[(e["label"], e["start_char"], e["end_char"]) for e in r["ents"]] for r in rows] == \
-        [_ents(d) for d in tagger.pipe(TEXTS, threshold=cut)]
+    assert [[(e["label"], e["start_char"], e["end_char"]) for e in r["ents"]] for r in rows] == [
+        _ents(d) for d in tagger.pipe(TEXTS, threshold=cut)
+    ]
     assert main(["tag", str(model_dir), str(conll), "--input-format", "conll", "--threshold", str(cut)]) == 0
     out = capsys.readouterr().out
     tags = [[line.split()[1] for line in block.splitlines()] for block in out.strip().split("\n\n")]
@@ -110,8 +118,23 @@ def test_cli_evaluate_threshold_curve_and_plots(weak, cut, tmp_path, capsys):
     tagger, model_dir, conll, test = weak
     gold, tokens = [g for _, g in test], [t for t, _ in test]
     pr, cal = tmp_path / "pr.png", tmp_path / "cal.png"
-    assert main(["evaluate", str(model_dir), str(conll), "--json", "--threshold", str(cut),
-                 "--pr-curve", str(pr), "--calibration", str(cal)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(model_dir),
+                str(conll),
+                "--json",
+                "--threshold",
+                str(cut),
+                "--pr-curve",
+                str(pr),
+                "--calibration",
+                str(cal),
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     want = evaluate(gold, tagger.tag_tokens(tokens, threshold=cut)).overall
     assert out["overall"] == pytest.approx({"precision": want.precision, "recall": want.recall, "f1": want.f1})
@@ -147,10 +170,13 @@ def test_precision_does_not_fall_as_the_threshold_rises():
     from windowner.text.conll import read_conll
 
     corpora = Path(__file__).resolve().parents[1] / "corpora"
-    data = {split: [(s.tokens, s.tags) for s in read_conll(corpora / f"wn-pld.{split}.conll")]
-            for split in ("train", "dev", "test")}
-    tagger = windowner.train(data["train"], data["dev"], labels=["PER", "LOC", "DATE"], epochs=2, hidden=50, seed=7,
-                             batch_size=64, lr=0.03)  # its own settings: the property is about a trained model
+    data = {
+        split: [(s.tokens, s.tags) for s in read_conll(corpora / f"wn-pld.{split}.conll")]
+        for split in ("train", "dev", "test")
+    }
+    tagger = windowner.train(
+        data["train"], data["dev"], labels=["PER", "LOC", "DATE"], epochs=2, hidden=50, seed=7, batch_size=64, lr=0.03
+    )  # its own settings: the property is about a trained model
     outcomes = Outcomes()
     outcomes.add([g for _, g in data["test"]], tagger.predict_scored([t for t, _ in data["test"]]))
     curve = outcomes.pr_curve()
@@ -158,5 +184,8 @@ def test_precision_does_not_fall_as_the_threshold_rises():
     assert curve.precision[live[-1]] > curve.precision[0] + 0.05  # thresholds do separate right from wrong
     for i in live:
         for j in live[live > i]:
-            assert curve.precision[j] >= curve.precision[i] - 2 / curve.predicted[j], (curve.threshold[i], curve.threshold[j])
+            assert curve.precision[j] >= curve.precision[i] - 2 / curve.predicted[j], (
+                curve.threshold[i],
+                curve.threshold[j],
+            )
     assert np.all(np.diff(curve.recall) <= 0)

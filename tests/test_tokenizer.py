@@ -23,10 +23,49 @@ from windowner.text.tokenizer import Tokenizer, TokenizerTables
 from conftest import needs_shared
 
 REPO_TRAIN = Path(__file__).resolve().parents[1] / "corpora" / "wn-pld.train.conll"
-ALPHABET = (list("aAbZ09.,;:'\"()[]-–—/\\!?$%&*+=<>@#_~`^|{}…’“”«»") +
-            [" ", " ", "  ", "\n", "\t", "\r\n", "\xa0", "é", "ß", "Ω", "😀", "\u2028", "\x1c", "\ufffd"])
-WORDS = ["Mr.", "U.S.", "don't", "e.g.", "http://x.org/a?b=c", "www.b.com", "a.m.", "3p.m.", "Jong-un", "1996-08-28",
-         "o'clock", "'s", "n't", "Corp.", "10km", "$5", "5%", ":)", "(:", ":-)", "<3", "C++", "#tag", "@user", "x@y.com"]
+ALPHABET = list("aAbZ09.,;:'\"()[]-–—/\\!?$%&*+=<>@#_~`^|{}…’“”«»") + [
+    " ",
+    " ",
+    "  ",
+    "\n",
+    "\t",
+    "\r\n",
+    "\xa0",
+    "é",
+    "ß",
+    "Ω",
+    "😀",
+    "\u2028",
+    "\x1c",
+    "\ufffd",
+]
+WORDS = [
+    "Mr.",
+    "U.S.",
+    "don't",
+    "e.g.",
+    "http://x.org/a?b=c",
+    "www.b.com",
+    "a.m.",
+    "3p.m.",
+    "Jong-un",
+    "1996-08-28",
+    "o'clock",
+    "'s",
+    "n't",
+    "Corp.",
+    "10km",
+    "$5",
+    "5%",
+    ":)",
+    "(:",
+    ":-)",
+    "<3",
+    "C++",
+    "#tag",
+    "@user",
+    "x@y.com",
+]
 
 
 def learned_rules() -> TokenizerRules:
@@ -68,9 +107,32 @@ def test_random_text_gets_spacys_tokens_and_offsets(pair):
     assert diff == []
 
 
-@pytest.mark.parametrize("text", ["", " ", "  a", "a  ", "a \n b", "\n\na", "Mr . Smith", "a:) b", "(Mr.)", "x:-)y",
-                                  "Lt.Col.", "he's.", "U.S.-backed", "10a.m.", "'s", ":) :)", "a\xa0b", "\t\t",
-                                  "http://x.com/a?b=c.", "e.g.,", "“Hi,” she said."])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "  a",
+        "a  ",
+        "a \n b",
+        "\n\na",
+        "Mr . Smith",
+        "a:) b",
+        "(Mr.)",
+        "x:-)y",
+        "Lt.Col.",
+        "he's.",
+        "U.S.-backed",
+        "10a.m.",
+        "'s",
+        ":) :)",
+        "a\xa0b",
+        "\t\t",
+        "http://x.com/a?b=c.",
+        "e.g.,",
+        "“Hi,” she said.",
+    ],
+)
 def test_edge_cases_get_spacys_tokens(pair, text):
     theirs, ours = pair
     assert ours(text) == spacy_tokens(theirs, text)
@@ -134,9 +196,11 @@ def test_tables_survive_json_and_damage_is_caught():
 def test_a_saved_model_tags_raw_text_without_importing_spacy(tiny_model_dir):
     assert "tables" in json.loads((tiny_model_dir / TOKENIZER_FILE).read_text(encoding="utf-8"))
     text = "Kofi Annan visited Accra on 5 May. Mr. Smith didn't."
-    code = ("import sys, windowner\n"
-            f"d = windowner.load({str(tiny_model_dir)!r})({text!r})\n"
-            "print([t.text for t in d.tokens], sorted({m.split('.')[0] for m in sys.modules} & {'spacy', 'thinc'}))")
+    code = (
+        "import sys, windowner\n"
+        f"d = windowner.load({str(tiny_model_dir)!r})({text!r})\n"
+        "print([t.text for t in d.tokens], sorted({m.split('.')[0] for m in sys.modules} & {'spacy', 'thinc'}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     tagger = windowner.load(tiny_model_dir)
     expected = [t.text for t in tagger.to_spacy(text) if not t.is_space]

@@ -44,9 +44,35 @@ def assert_same_as_dict(wv: WordVectors, keys: list[str], tokens: list[str]) -> 
 
 def mutations(rng: random.Random, keys: list[str], n: int) -> list[str]:
     """n tokens derived from keys as text would hold them, plus inputs that are hard on an index."""
-    out = ["", " ", "\x00", "a\x00", "\ud800", "x\udcff", "É", "İstanbul", "ß", "ǅ", "١٢٣", "12,345", "4,567",
-           "123,456,789", "PARIS", "Paris", "1987", "99-76", "x" * 63, "y" * 64, "z" * 65, "w" * 10_000,
-           "the" * 30_000, "🙂", "naïve", "NAÏVE", "\u0130"]
+    out = [
+        "",
+        " ",
+        "\x00",
+        "a\x00",
+        "\ud800",
+        "x\udcff",
+        "É",
+        "İstanbul",
+        "ß",
+        "ǅ",
+        "١٢٣",
+        "12,345",
+        "4,567",
+        "123,456,789",
+        "PARIS",
+        "Paris",
+        "1987",
+        "99-76",
+        "x" * 63,
+        "y" * 64,
+        "z" * 65,
+        "w" * 10_000,
+        "the" * 30_000,
+        "🙂",
+        "naïve",
+        "NAÏVE",
+        "\u0130",
+    ]
     for _ in range(n):
         k = rng.choice(keys)
         kind = rng.randrange(8)
@@ -97,8 +123,23 @@ def write_glove(path: Path, keys: list[str], dim: int = 4, seed: int = 0) -> Pat
     return path
 
 
-SMALL_KEYS = ["the", "Paris", "paris", "london", "1987", "1,000", "100", "EU", "don't", "x-ray", "naïve", "été",
-              "4,000", "straße", "東京"]
+SMALL_KEYS = [
+    "the",
+    "Paris",
+    "paris",
+    "london",
+    "1987",
+    "1,000",
+    "100",
+    "EU",
+    "don't",
+    "x-ray",
+    "naïve",
+    "été",
+    "4,000",
+    "straße",
+    "東京",
+]
 
 
 # -- the hash ------------------------------------------------------------------------------------
@@ -135,8 +176,7 @@ def test_every_glove_key_finds_its_row(glove_cached):
 
 
 @settings(max_examples=60, deadline=None)
-@given(keys=st.lists(st.text(max_size=12), min_size=1, max_size=30),
-       extra=st.lists(st.text(max_size=12), max_size=30))
+@given(keys=st.lists(st.text(max_size=12), min_size=1, max_size=30), extra=st.lists(st.text(max_size=12), max_size=30))
 def test_any_vocabulary_matches_dict_policy(keys, extra):
     wv = WordVectors("test", np.zeros((len(keys), 2), dtype=np.float32), keys)
     tokens = keys + extra + [k.upper() for k in keys] + [k.title() + "42" for k in keys]
@@ -295,9 +335,11 @@ def test_concurrent_processes_share_one_cache(cache, tmp_path):
     """Four processes that build the same index at once all answer correctly and leave one good copy."""
     keys = [f"w{i}" for i in range(3000)] + SMALL_KEYS
     path = write_glove(tmp_path / "v.txt", keys, dim=2)
-    script = ("import sys; from windowner.lexicon.vectors import load_vectors\n"
-              f"wv = load_vectors({str(path)!r})\n"
-              "assert wv.find('W2999') == 2999 and wv.find('PARIS') == 3002 and wv.find('nope') == -1\n")
+    script = (
+        "import sys; from windowner.lexicon.vectors import load_vectors\n"
+        f"wv = load_vectors({str(path)!r})\n"
+        "assert wv.find('W2999') == 2999 and wv.find('PARIS') == 3002 and wv.find('nope') == -1\n"
+    )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     procs = [subprocess.Popen([sys.executable, "-c", script], env=env) for _ in range(4)]
     assert [p.wait(timeout=120) for p in procs] == [0] * 4

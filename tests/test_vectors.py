@@ -91,8 +91,9 @@ def _write(kv, tmp_path, fmt, name):
     return path
 
 
-@pytest.mark.parametrize("fmt,name", [("glove", "g.txt"), ("word2vec", "w.txt"), ("word2vec-bin", "w.bin"),
-                                      ("kv", "v.kv")])
+@pytest.mark.parametrize(
+    "fmt,name", [("glove", "g.txt"), ("word2vec", "w.txt"), ("word2vec-bin", "w.bin"), ("kv", "v.kv")]
+)
 @pytest.mark.parametrize("prefixed", [False, True])
 def test_formats_load(tiny_kv, tmp_path, fmt, name, prefixed):
     path = _write(tiny_kv, tmp_path, fmt, name)
@@ -171,8 +172,23 @@ def test_garbage_files(tmp_path):
 # -- tokenisation ---------------------------------------------------------
 def test_tokenize_line():
     assert tokenize_line("The U.S. didn't pay $12,000 (3.5%) to mother-in-law's firm.") == [
-        "The", "U.S.", "did", "n't", "pay", "$", "12,000", "(", "3.5", "%", ")", "to", "mother-in-law",
-        "'s", "firm", "."]
+        "The",
+        "U.S.",
+        "did",
+        "n't",
+        "pay",
+        "$",
+        "12,000",
+        "(",
+        "3.5",
+        "%",
+        ")",
+        "to",
+        "mother-in-law",
+        "'s",
+        "firm",
+        ".",
+    ]
 
 
 # -- word2vec training ----------------------------------------------------------------------------
@@ -183,8 +199,10 @@ def _corpus(path, n=3000, seed=0):
     verbs = ["visited", "left", "reached", "toured", "loved"]
     with open(path, "w", encoding="utf-8") as f:
         for _ in range(n):
-            f.write(f"{rng.choice(people)} {rng.choice(verbs)} {rng.choice(places)} in "
-                    f"{rng.integers(1950, 2020)}, didn't {rng.choice(people)}?\n")
+            f.write(
+                f"{rng.choice(people)} {rng.choice(verbs)} {rng.choice(places)} in "
+                f"{rng.integers(1950, 2020)}, didn't {rng.choice(people)}?\n"
+            )
 
 
 def test_train_word2vec(tmp_path):
@@ -197,8 +215,9 @@ def test_train_word2vec(tmp_path):
     for word in ("Alice", "Paris", "visited", "n't", "?", ","):
         assert wv.index(word) >= 0, word
     assert np.isfinite(wv.vectors).all() and np.abs(wv.vectors).sum() > 0
-    again = train_word2vec(text, tmp_path / "again.bin", dim=16, window=3, min_count=2, epochs=2, workers=1,
-                           seed=3, progress=False)
+    again = train_word2vec(
+        text, tmp_path / "again.bin", dim=16, window=3, min_count=2, epochs=2, workers=1, seed=3, progress=False
+    )
     assert list(again.keys) == list(wv.keys)
     np.testing.assert_array_equal(again.vectors, wv.vectors)
 
@@ -216,8 +235,26 @@ def test_cli_train_and_info(tmp_path, capsys):
     text = tmp_path / "corpus.txt"
     _corpus(text, n=2000, seed=1)
     out = tmp_path / "cli.bin"
-    rc = main(["vectors", "train", "--text", str(text), "--out", str(out), "--dim", "12", "--epochs", "2",
-               "--workers", "1", "--min-count", "3", "--seed", "5"])
+    rc = main(
+        [
+            "vectors",
+            "train",
+            "--text",
+            str(text),
+            "--out",
+            str(out),
+            "--dim",
+            "12",
+            "--epochs",
+            "2",
+            "--workers",
+            "1",
+            "--min-count",
+            "3",
+            "--seed",
+            "5",
+        ]
+    )
     assert rc == 0 and out.is_file()
     assert "wrote" in capsys.readouterr().out
     wv = load_vectors(str(out))

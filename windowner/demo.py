@@ -19,12 +19,12 @@ SAMPLES = [
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .model.config import TrainConfig
-    from .text.conll import read_conll
     from .evaluation.metrics import evaluate
+    from .model.config import TrainConfig
     from .model.files import save_model
-    from .tagger import DEFAULT_MODEL_DIR, Tagger
     from .model.training import fit
+    from .tagger import DEFAULT_MODEL_DIR, Tagger
+    from .text.conll import read_conll
 
     p = argparse.ArgumentParser(prog="python -m windowner.demo", description=__doc__)
     p.add_argument("--corpora", default="corpora", help="directory with wn-pld.{train,dev,test}.conll")
@@ -37,9 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"demo: missing {', '.join(missing)}; run from the repository root", file=sys.stderr)
         return 2
-    data = {split: [(s.tokens, s.tags) for s in read_conll(f)] for split, f in files.items()}
-    print(f"== training the default PER/LOC/DATE tagger on {files['train']} "
-          f"({len(data['train'])} sentences), early stopping on {files['dev']}")
+    data = {split: [(s.tokens, s.gold) for s in read_conll(f)] for split, f in files.items()}
+    print(
+        f"== training the default PER/LOC/DATE tagger on {files['train']} "
+        f"({len(data['train'])} sentences), early stopping on {files['dev']}"
+    )
     config = TrainConfig(labels=["PER", "LOC", "DATE"], epochs=15, patience=4)
     model = fit(data["train"], data["dev"], config, progress=sys.stderr.isatty())
     path = save_model(model, args.out)

@@ -10,24 +10,32 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .model.config import TrainConfig
-from .evaluation.confidence import Scored, ScoredSpan, check_threshold
-from .text.doc import Doc
 from .errors import ModelError
-from .model.inference import NERModel
-from .model.files import TOKENIZER_FILE, load_model, save_model
+from .evaluation.confidence import Scored, ScoredSpan, check_threshold
+from .model.config import TrainConfig
 from .model.explain import TokenSaliency, explain_segmentation
-from .text.segment import (SCORE_ATTR, Segmentation, check_text, segment_doc, segment_text, set_spacy_entities,
-                      tokenizable, tokenizer_is_full)
-from .text.conventions import build_tokenizer, spacy_tables
-from .text.tokenizer import Tokenizer
+from .model.files import TOKENIZER_FILE, load_model, save_model
+from .model.inference import NERModel
 from .model.training import Pairs, check_tagged, fit
+from .text.conventions import build_tokenizer, spacy_tables
+from .text.doc import Doc
+from .text.segment import (
+    SCORE_ATTR,
+    Segmentation,
+    check_text,
+    segment_doc,
+    segment_text,
+    set_spacy_entities,
+    tokenizable,
+    tokenizer_is_full,
+)
+from .text.tokenizer import Tokenizer
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "default"  # written by `make demo`
 MAX_CALL_TOKENS = 100_000  # tokens per model call; the model works through them in small chunks
@@ -44,7 +52,7 @@ class Tagger:
         self.model = model
         self.path = None if path is None else Path(path)
         self._tok = None
-        self._raw = None
+        self._raw: Tokenizer | None = None
         self._raw_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -54,7 +62,7 @@ class Tagger:
     # -- construction and files -----------------------------------------------------------------
 
     @classmethod
-    def from_disk(cls, path: str | os.PathLike) -> "Tagger":
+    def from_disk(cls, path: str | os.PathLike) -> Tagger:
         """Load a model directory written by :meth:`to_disk` or ``windowner train``."""
         return cls(load_model(path), path)
 
@@ -107,8 +115,9 @@ class Tagger:
             return Tokenizer(self.model.tokenizer_tables)
         except ValueError as exc:
             where = self.path / TOKENIZER_FILE if self.path is not None else "the model's tokenizer tables"
-            raise ModelError(f"{where}: {exc}; retrain the model, or delete the file's \"tables\" to tokenize "
-                             "with spaCy") from None
+            raise ModelError(
+                f'{where}: {exc}; retrain the model, or delete the file\'s "tables" to tokenize with spaCy'
+            ) from None
 
     def spacy_tokenizer(self, vocab):
         """A new spaCy ``Tokenizer`` on ``vocab`` that tokenizes as this tagger does: ``nlp.tokenizer =
@@ -125,8 +134,9 @@ class Tagger:
         threshold = check_threshold(threshold)
         return self._checked(sentences, threshold, tags_only=threshold == 0.0).tags  # no scores needed at 0
 
-    def predict(self, sentences: Iterable[Sequence[str]],
-                threshold: float = 0.0) -> tuple[list[list[str]], list[np.ndarray]]:
+    def predict(
+        self, sentences: Iterable[Sequence[str]], threshold: float = 0.0
+    ) -> tuple[list[list[str]], list[np.ndarray]]:
         """Pre-tokenized sentences -> (BIO2 tags, the probability that each tag is right), one entry per
         sentence; entities scoring below ``threshold`` are tagged O."""
         return self.predict_scored(sentences, threshold)[:2]
@@ -139,13 +149,17 @@ class Tagger:
     def _checked(self, sentences: Iterable[Sequence[str]], threshold: float, tags_only: bool = False) -> Scored:
         """:meth:`_predict` on ``sentences`` after checking that they are lists of tokens."""
         if isinstance(sentences, (str, bytes)):
-            raise TypeError("tag_tokens takes a list of sentences, each a list of token strings, "
-                            "e.g. [['Obama', 'visited', 'Paris']]; for raw text call tagger(text)")
+            raise TypeError(
+                "tag_tokens takes a list of sentences, each a list of token strings, "
+                "e.g. [['Obama', 'visited', 'Paris']]; for raw text call tagger(text)"
+            )
         checked = []
         for i, sent in enumerate(sentences):
             if type(sent) is not list and (isinstance(sent, (str, bytes)) or not isinstance(sent, Iterable)):
-                raise TypeError(f"tag_tokens takes a list of sentences, each a list of token strings, but sentence {i} "
-                                f"is {type(sent).__name__}; e.g. [['Obama', 'visited', 'Paris']]")
+                raise TypeError(
+                    f"tag_tokens takes a list of sentences, each a list of token strings, but sentence {i} "
+                    f"is {type(sent).__name__}; e.g. [['Obama', 'visited', 'Paris']]"
+                )
             checked.append(sent if type(sent) is list else list(sent))
         try:  # token types are checked where a token is first seen (the lexicon), not once per token here
             return self._predict(checked, threshold, tags_only)
@@ -153,12 +167,15 @@ class Tagger:
             for i, sent in enumerate(checked):
                 for j, tok in enumerate(sent):
                     if not isinstance(tok, str):
-                        raise TypeError(f"sentence {i}, token {j} is {type(tok).__name__}; tokens must be str") from None
+                        raise TypeError(
+                            f"sentence {i}, token {j} is {type(tok).__name__}; tokens must be str"
+                        ) from None
             raise
 
     def _predict(self, sentences: list[list[str]], threshold: float, tags_only: bool = False) -> Scored:
         """``model.predict_scored`` in calls of at most MAX_CALL_TOKENS tokens (whole sentences); with
         ``tags_only``, ``model.predict`` (proba and ents are then left empty)."""
+
         def call(part: list[list[str]]) -> Scored:
             return Scored(self.model.predict(part), [], []) if tags_only else self.model.predict_scored(part, threshold)
 
@@ -169,8 +186,10 @@ class Tagger:
         for hi in range(len(sentences) + 1):
             n = len(sentences[hi]) if hi < len(sentences) else 0
             if hi == len(sentences) or (count + n > MAX_CALL_TOKENS and hi > lo):
-                for whole, part in zip(out, call(sentences[lo:hi])):
-                    whole += part
+                part = call(sentences[lo:hi])
+                out.tags.extend(part.tags)
+                out.proba.extend(part.proba)
+                out.ents.extend(part.ents)
                 lo, count = hi, 0
             count += n
         return out
@@ -218,8 +237,9 @@ class Tagger:
         rules = self.model.tokenizer_rules
         return rules is not None and rules.split["final_period"]
 
-    def tag_segments(self, segs: Sequence[Segmentation],
-                     threshold: float = 0.0) -> list[tuple[list[str], np.ndarray, list[ScoredSpan]]]:
+    def tag_segments(
+        self, segs: Sequence[Segmentation], threshold: float = 0.0
+    ) -> list[tuple[list[str], np.ndarray, list[ScoredSpan]]]:
         """One (BIO2 tags, tag probabilities (n,), entities (label, start, end, score)) triple per segmented
         text, token indices counted over the whole text; all sentences tagged together."""
         sentences = [sent for seg in segs for sent in seg.sentences()]
@@ -227,10 +247,13 @@ class Tagger:
         out, s = [], 0
         for seg in segs:
             n = len(seg.cuts) - 1
-            doc_tags = [t for sent in tags[s:s + n] for t in sent]
-            doc_proba = np.concatenate(proba[s:s + n]) if n else np.zeros(0)
-            doc_ents = [(label, a + cut, b + cut, score)
-                        for sent, cut in zip(ents[s:s + n], seg.cuts) for label, a, b, score in sent]
+            doc_tags = [t for sent in tags[s : s + n] for t in sent]
+            doc_proba = np.concatenate(proba[s : s + n]) if n else np.zeros(0)
+            doc_ents = [
+                (label, a + cut, b + cut, score)
+                for sent, cut in zip(ents[s : s + n], seg.cuts)
+                for label, a, b, score in sent
+            ]
             out.append((doc_tags, doc_proba, doc_ents))
             s += n
         return out
@@ -239,8 +262,10 @@ class Tagger:
         tokenizer = self.raw_tokenizer
         final_period = self._final_period
         segs = [segment_text(tokenizer, text, final_period) for text in texts]
-        return [Doc.from_tags(text, seg.words, seg.starts, tags, proba, ents)
-                for text, seg, (tags, proba, ents) in zip(texts, segs, self.tag_segments(segs, threshold))]
+        return [
+            Doc.from_tags(text, seg.words, seg.starts, tags, proba, ents)
+            for text, seg, (tags, proba, ents) in zip(texts, segs, self.tag_segments(segs, threshold))
+        ]
 
     # -- integrations -----------------------------------------------------------------------------
 
@@ -280,14 +305,23 @@ def load(path: str | os.PathLike | None = None) -> Tagger:
     if path is None:
         path = default_model_path()
         if not path.is_dir():
-            raise ModelError(f"{path}: no default model yet; run `make demo` to train it, or pass a model "
-                             "directory written by `windowner train`")
+            raise ModelError(
+                f"{path}: no default model yet; run `make demo` to train it, or pass a model "
+                "directory written by `windowner train`"
+            )
     return Tagger.from_disk(path)
 
 
-def train(train: str | os.PathLike | Pairs, dev: str | os.PathLike | Pairs | None = None, *,
-          progress: bool = False, verbose: bool = False, tag_column: int = -1, scheme: str = "auto",
-          **hyper_parameters) -> Tagger:
+def train(
+    train: str | os.PathLike | Pairs,
+    dev: str | os.PathLike | Pairs | None = None,
+    *,
+    progress: bool = False,
+    verbose: bool = False,
+    tag_column: int = -1,
+    scheme: str = "auto",
+    **hyper_parameters,
+) -> Tagger:
     """Train a tagger on a CoNLL file or (tokens, tags) pairs; ``hyper_parameters`` are TrainConfig fields.
 
     With ``dev``, the epoch with the best dev entity F1 is kept. ``scheme`` names the tagging scheme of
@@ -301,8 +335,13 @@ def train(train: str | os.PathLike | Pairs, dev: str | os.PathLike | Pairs | Non
         raise TypeError(f"unknown hyper-parameter(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
     config = TrainConfig(**hyper_parameters).validate()
     read = {"tag_column": tag_column, "scheme": scheme, "labels": config.labels}
-    model = fit(_pairs(train, read, "train"), None if dev is None else _pairs(dev, read, "dev"), config,
-                progress=progress, log=print if verbose else None)
+    model = fit(
+        _pairs(train, read, "train"),
+        None if dev is None else _pairs(dev, read, "dev"),
+        config,
+        progress=progress,
+        log=print if verbose else None,
+    )
     return Tagger(model)
 
 
@@ -315,8 +354,11 @@ def _pairs(data, read: dict, what: str) -> list:
         items = list(data)
         for i, item in enumerate(items):
             if not (isinstance(item, (tuple, list)) and len(item) == 2):
-                raise TypeError(f"{what}[{i}] is {type(item).__name__}; {what} must be a CoNLL file path or a list of "
-                                "(tokens, tags) pairs, e.g. [(['Obama', 'visited', 'Paris'], ['B-PER', 'O', 'B-LOC'])]")
-        return check_tagged([t for t, _ in items], [g for _, g in items], read["scheme"],
-                            (f"{what} tokens", f"{what} tags"))
+                raise TypeError(
+                    f"{what}[{i}] is {type(item).__name__}; {what} must be a CoNLL file path or a list of "
+                    "(tokens, tags) pairs, e.g. [(['Obama', 'visited', 'Paris'], ['B-PER', 'O', 'B-LOC'])]"
+                )
+        return check_tagged(
+            [t for t, _ in items], [g for _, g in items], read["scheme"], (f"{what} tokens", f"{what} tags")
+        )
     raise TypeError(f"{what} must be a CoNLL file path or a list of (tokens, tags) pairs, got {type(data).__name__}")

@@ -9,14 +9,21 @@ import time
 def add_parser(sub) -> None:
     from .options import add_data_args, add_threshold_arg, positive_int
 
-    p = sub.add_parser("evaluate", help="entity-level P/R/F1 on a CoNLL file",
-                       description="Tag FILE with MODEL and score entities exactly as conlleval does.")
+    p = sub.add_parser(
+        "evaluate",
+        help="entity-level P/R/F1 on a CoNLL file",
+        description="Tag FILE with MODEL and score entities exactly as conlleval does.",
+    )
     p.add_argument("model", metavar="MODEL", help="model directory")
     p.add_argument("file", metavar="FILE", help="gold CoNLL file ('-' for stdin)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
-    p.add_argument("--html", default=None, metavar="PATH",
-                   help="also write a self-contained HTML error report (taxonomy, confusion, threshold curve, "
-                        "sentences with errors) to PATH")
+    p.add_argument(
+        "--html",
+        default=None,
+        metavar="PATH",
+        help="also write a self-contained HTML error report (taxonomy, confusion, threshold curve, "
+        "sentences with errors) to PATH",
+    )
     p.add_argument("--batch-size", type=positive_int, default=5000, help="sentences per model call")
     add_threshold_arg(p)
     g = p.add_argument_group("confidence (how far the entity scores can be trusted)")
@@ -29,10 +36,10 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from itertools import islice
 
-    from ..text.conll import read_conll
     from ..evaluation.confidence import Outcomes
     from ..evaluation.metrics import Accumulator
     from ..model.files import load_model
+    from ..text.conll import read_conll
     from .options import data_kwargs, report_warnings
 
     model = load_model(args.model)
@@ -56,7 +63,7 @@ def run(args) -> int:
             batch = list(islice(sentences, args.batch_size))
             if not batch:
                 break
-            tokens, gold = [s.tokens for s in batch], [s.tags for s in batch]
+            tokens, gold = [s.tokens for s in batch], [s.gold for s in batch]
             scored = model.predict_scored(tokens, args.threshold)
             for g, pred in zip(gold, scored.tags):
                 acc.add(g, pred)
@@ -64,7 +71,7 @@ def run(args) -> int:
             every.add(gold, scored if args.threshold == 0 else model.predict_scored(tokens), tokens=False)
             if analysis is not None:  # the same pass gives the report its entities and scores
                 for s, pred, proba, ents in zip(batch, *scored):
-                    analysis.add(s.tokens, s.tags, pred, proba, line=s.line, ent_scores=ents)
+                    analysis.add(s.tokens, s.gold, pred, proba, line=s.line, ent_scores=ents)
     report = acc.report()
     seconds = time.perf_counter() - t0
     curve = every.pr_curve()  # computed once: the JSON, the plot and the HTML report show this curve
@@ -80,9 +87,11 @@ def run(args) -> int:
         print(report.format())
         print(f"({report.tokens / max(seconds, 1e-9):,.0f} tokens/s)")
         ent, best = confidence["entity"], confidence["best_threshold"]
-        print(f"entity scores{'' if confidence['calibrated'] else ' (uncalibrated model)'}: ECE {ent['ece']:.4f} over "
-              f"{sum(ent['count']):,} entities; token ECE {confidence['token']['ece']:.4f}; best F1 "
-              f"{best['f1']:.4f} at --threshold {best['threshold']:g}")
+        print(
+            f"entity scores{'' if confidence['calibrated'] else ' (uncalibrated model)'}: ECE {ent['ece']:.4f} over "
+            f"{sum(ent['count']):,} entities; token ECE {confidence['token']['ece']:.4f}; best F1 "
+            f"{best['f1']:.4f} at --threshold {best['threshold']:g}"
+        )
     return 0
 
 
@@ -95,8 +104,15 @@ def _write_html(args, analysis, report, curve) -> None:
     from ..evaluation.report import render_html
     from ..version import __version__
 
-    page = render_html(analysis, report, source=Path(args.file).name if args.file != "-" else "stdin",
-                       model=Path(args.model).name, version=__version__, curve=curve, threshold=args.threshold)
+    page = render_html(
+        analysis,
+        report,
+        source=Path(args.file).name if args.file != "-" else "stdin",
+        model=Path(args.model).name,
+        version=__version__,
+        curve=curve,
+        threshold=args.threshold,
+    )
     try:
         Path(args.html).write_text(page, encoding="utf-8")
     except OSError as exc:
@@ -117,7 +133,16 @@ def _confidence(model, args, kept, curve) -> dict:
 
         plot_reliability(rel, args.calibration)
     best = curve.best()
-    return {"threshold": args.threshold, "calibrated": model.calibration is not None,
-            "entity": rel.to_dict(), "token": kept.token_reliability().to_dict(), "pr_curve": curve.to_dict(),
-            "best_threshold": {"threshold": float(curve.threshold[best]), "precision": float(curve.precision[best]),
-                               "recall": float(curve.recall[best]), "f1": float(curve.f1[best])}}
+    return {
+        "threshold": args.threshold,
+        "calibrated": model.calibration is not None,
+        "entity": rel.to_dict(),
+        "token": kept.token_reliability().to_dict(),
+        "pr_curve": curve.to_dict(),
+        "best_threshold": {
+            "threshold": float(curve.threshold[best]),
+            "precision": float(curve.precision[best]),
+            "recall": float(curve.recall[best]),
+            "f1": float(curve.f1[best]),
+        },
+    }

@@ -6,10 +6,13 @@ import json
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("gradcheck", help="check every gradient against finite differences",
-                       description="Check ∂J/∂W, ∂J/∂b, ∂J/∂U, ∂J/∂X (also through dropout) and the embedding "
-                                   "tables against central finite differences in float64 for every activation × "
-                                   "head; exit 1 if any relative error > 1e-6.")
+    p = sub.add_parser(
+        "gradcheck",
+        help="check every gradient against finite differences",
+        description="Check ∂J/∂W, ∂J/∂b, ∂J/∂U, ∂J/∂X (also through dropout) and the embedding "
+        "tables against central finite differences in float64 for every activation × "
+        "head; exit 1 if any relative error > 1e-6.",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run)

@@ -34,31 +34,50 @@ def threshold(text: str) -> float:
 
 
 def add_threshold_arg(p) -> None:
-    p.add_argument("--threshold", type=threshold, default=0.0, metavar="P",
-                   help="keep only entities whose score (the calibrated probability that the entity is exactly "
-                        "right) is at least P; the tokens of the others are tagged O (default 0: keep all)")
+    p.add_argument(
+        "--threshold",
+        type=threshold,
+        default=0.0,
+        metavar="P",
+        help="keep only entities whose score (the calibrated probability that the entity is exactly "
+        "right) is at least P; the tokens of the others are tagged O (default 0: keep all)",
+    )
 
 
 def add_data_args(p, tags: bool = True) -> None:
     g = p.add_argument_group("CoNLL input")
     if tags:
-        g.add_argument("--tag-column", type=int, default=-1, metavar="N",
-                       help="column holding the NER tag (0-based; default -1, the last)")
+        g.add_argument(
+            "--tag-column",
+            type=int,
+            default=-1,
+            metavar="N",
+            help="column holding the NER tag (0-based; default -1, the last)",
+        )
     from ..text.tags import SCHEMES
 
-    g.add_argument("--scheme", default="auto", choices=["auto", *SCHEMES],
-                   help="tag scheme of the input (default: detect)")
-    g.add_argument("--map", dest="mapping", default=None, metavar="OLD=NEW,...",
-                   help="rename entity types, e.g. PERSON=PER,GPE=LOC")
+    g.add_argument(
+        "--scheme", default="auto", choices=["auto", *SCHEMES], help="tag scheme of the input (default: detect)"
+    )
+    g.add_argument(
+        "--map",
+        dest="mapping",
+        default=None,
+        metavar="OLD=NEW,...",
+        help="rename entity types, e.g. PERSON=PER,GPE=LOC",
+    )
 
 
 def data_kwargs(args, labels=None) -> dict:
     from ..text.tags import parse_labels, parse_mapping
 
     try:
-        return {"tag_column": getattr(args, "tag_column", -1), "scheme": args.scheme,
-                "mapping": parse_mapping(args.mapping) if args.mapping else None,
-                "labels": parse_labels(labels) if isinstance(labels, str) else labels}
+        return {
+            "tag_column": getattr(args, "tag_column", -1),
+            "scheme": args.scheme,
+            "mapping": parse_mapping(args.mapping) if args.mapping else None,
+            "labels": parse_labels(labels) if isinstance(labels, str) else labels,
+        }
     except ValueError as exc:
         raise WindownerError(str(exc)) from None
 
@@ -82,6 +101,5 @@ def read_pairs(path, **kwargs) -> list[tuple[list[str], list[str]]]:
 
     pairs = []
     for s in read_conll(path, **kwargs):
-        assert s.tags is not None  # read with a tag column (data_kwargs): every sentence has its tags
-        pairs.append((s.tokens, s.tags))
+        pairs.append((s.tokens, s.gold))  # read with a tag column (data_kwargs): every sentence has its tags
     return pairs

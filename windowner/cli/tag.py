@@ -18,24 +18,44 @@ from ..text.output import doc_record, dumps
 def add_parser(sub) -> None:
     from .options import add_data_args, add_threshold_arg, positive_int
 
-    p = sub.add_parser("tag", help="tag raw text or CoNLL files",
-                       description="Tag text (one document per line) or CoNLL tokens. MODEL defaults to the "
-                                   "model `make demo` trains; FILE defaults to stdin.")
+    p = sub.add_parser(
+        "tag",
+        help="tag raw text or CoNLL files",
+        description="Tag text (one document per line) or CoNLL tokens. MODEL defaults to the "
+        "model `make demo` trains; FILE defaults to stdin.",
+    )
     p.add_argument("paths", nargs="*", metavar="[MODEL] [FILE|-]", help="model directory, then input file(s)")
     p.add_argument("--model", default=None, help="model directory (instead of the first positional argument)")
     p.add_argument("--input-format", default="text", choices=["text", "conll"])
-    p.add_argument("--format", default=None, choices=["conll", "json", "spans"],
-                   help="output: conll (token tag), json (one object per document), spans (TSV); "
-                        "default conll for conll input, json for text")
-    p.add_argument("--batch-size", type=positive_int, default=1000, help="documents or sentences per model call "
-                   "(with --workers/--scheduler: per Dask task)")
+    p.add_argument(
+        "--format",
+        default=None,
+        choices=["conll", "json", "spans"],
+        help="output: conll (token tag), json (one object per document), spans (TSV); "
+        "default conll for conll input, json for text",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=1000,
+        help="documents or sentences per model call (with --workers/--scheduler: per Dask task)",
+    )
     add_threshold_arg(p)
     g = p.add_argument_group("Dask (pip install 'windowner[dask]')")
-    g.add_argument("--workers", type=positive_int, default=None, metavar="N",
-                   help="tag on a local Dask cluster of N worker processes (loopback only)")
-    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="tag on an existing Dask cluster, e.g. tcp://10.0.0.5:8786; its workers must have "
-                        "windowner installed and see MODEL at the same path")
+    g.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="tag on a local Dask cluster of N worker processes (loopback only)",
+    )
+    g.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="tag on an existing Dask cluster, e.g. tcp://10.0.0.5:8786; its workers must have "
+        "windowner installed and see MODEL at the same path",
+    )
     add_data_args(p, tags=False)
     p.set_defaults(func=run)
 
@@ -108,8 +128,9 @@ def _format_batch(tagger, kind: str, items: list, first_id: int, fmt: str, thres
     return out.getvalue()
 
 
-def _format_batch_on_worker(model_dir: str, kind: str, items: list, first_id: int, fmt: str,
-                            threshold: float = 0.0) -> str:
+def _format_batch_on_worker(
+    model_dir: str, kind: str, items: list, first_id: int, fmt: str, threshold: float = 0.0
+) -> str:
     """Dask task: the same as :func:`_format_batch`, with the worker process's cached model."""
     from ..integrations.dask import worker_tagger
 
@@ -118,8 +139,8 @@ def _format_batch_on_worker(model_dir: str, kind: str, items: list, first_id: in
 
 
 def _run_on_dask(model_path, inputs: list[str], args, fmt: str, out) -> None:
-    from ..integrations.dask import connect, map_ordered, require_dask
     from ..errors import ModelError, WindownerError
+    from ..integrations.dask import connect, map_ordered, require_dask
     from ..tagger import default_model_path
 
     if args.workers is not None and args.scheduler is not None:
@@ -129,10 +150,15 @@ def _run_on_dask(model_path, inputs: list[str], args, fmt: str, out) -> None:
         model_path = default_model_path()
     model = Path(model_path).resolve()
     if not (model / "config.json").is_file():  # fail before starting a cluster
-        raise ModelError(f"{model_path}: not a model directory (no config.json); pass a directory written by "
-                         "`windowner train`, or run `make demo` to train the default one")
-    tasks = ((str(model), kind, items, first_id, fmt, args.threshold)
-             for path in inputs for kind, items, first_id in _batches(path, args))
+        raise ModelError(
+            f"{model_path}: not a model directory (no config.json); pass a directory written by "
+            "`windowner train`, or run `make demo` to train the default one"
+        )
+    tasks = (
+        (str(model), kind, items, first_id, fmt, args.threshold)
+        for path in inputs
+        for kind, items, first_id in _batches(path, args)
+    )
     with connect(workers=args.workers, scheduler=args.scheduler) as client:
         for text in map_ordered(client, _format_batch_on_worker, tasks):
             out.write(text)
@@ -147,8 +173,9 @@ def _write_doc(doc, doc_id: int, fmt: str, out) -> None:
             out.write(f"{doc_id}\t{e.start_char}\t{e.end_char}\t{e.label}\t{e.text}\t{e.score:.4f}\n")
 
 
-def _write_conll_batch(tagger, sentences: list[list[str]], first_id: int, fmt: str, out,
-                       threshold: float = 0.0) -> None:
+def _write_conll_batch(
+    tagger, sentences: list[list[str]], first_id: int, fmt: str, out, threshold: float = 0.0
+) -> None:
     from ..text.tags import bio2_spans as spans
 
     tags = tagger.tag_tokens(sentences, threshold)

@@ -9,8 +9,11 @@ def add_parser(sub) -> None:
     from ..model.config import add_arguments
     from .options import add_data_args
 
-    p = sub.add_parser("train", help="train a tagger on CoNLL files",
-                       description="Train a window-classifier NER tagger and write it to a model directory.")
+    p = sub.add_parser(
+        "train",
+        help="train a tagger on CoNLL files",
+        description="Train a window-classifier NER tagger and write it to a model directory.",
+    )
     p.add_argument("--train", required=True, metavar="FILE", help="training data, CoNLL format")
     p.add_argument("--dev", metavar="FILE", help="development data for early stopping (recommended)")
     p.add_argument("--out", required=True, metavar="DIR", help="model directory to write (replaced atomically)")
@@ -21,8 +24,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..model.config import from_arguments
     from ..errors import DataError
+    from ..model.config import from_arguments
     from ..model.files import save_model
     from ..model.training import TrainingDiverged, fit
     from .options import data_kwargs, read_pairs, report_warnings
@@ -36,21 +39,27 @@ def run(args) -> int:
         which = f" of the types {args.labels}" if args.labels else ""
         raise DataError(args.train, None, f"no entities{which}: every tag is O; check --tag-column and --labels")
     try:
-        model = fit(train, dev, cfg, progress=not args.quiet and sys.stderr.isatty(), log=lambda s: print(s, file=sys.stderr))
+        model = fit(
+            train, dev, cfg, progress=not args.quiet and sys.stderr.isatty(), log=lambda s: print(s, file=sys.stderr)
+        )
     except TrainingDiverged as exc:
         if exc.model is not None:
             save_model(exc.model, args.out)
             raise TrainingDiverged(f"{exc}; the best model so far was saved to {args.out}") from None
         raise TrainingDiverged(f"{exc}; no epoch finished, so no model was saved") from None
     except KeyboardInterrupt:  # fit returns the best model instead once an epoch has finished
-        print(f"windowner train: interrupted in the first epoch: no model was saved ({args.out} is unchanged)",
-              file=sys.stderr)
+        print(
+            f"windowner train: interrupted in the first epoch: no model was saved ({args.out} is unchanged)",
+            file=sys.stderr,
+        )
         return 130
     path = save_model(model, args.out)
     run = model.run
     f1 = next((h.get("dev_f1") for h in model.history if h["epoch"] == run.best_epoch), None)
     status = "interrupted: " if run.interrupted else ""
     score = f", dev F1 {f1:.4f}" if f1 is not None else ""
-    print(f"{status}saved {path} (best epoch {run.best_epoch}{score}; trained in {run.train_seconds:.1f}s)",
-          file=sys.stderr)
+    print(
+        f"{status}saved {path} (best epoch {run.best_epoch}{score}; trained in {run.train_seconds:.1f}s)",
+        file=sys.stderr,
+    )
     return 130 if run.interrupted else 0

@@ -14,7 +14,8 @@ against the threshold (:class:`PRCurve`, point by point :class:`CurvePoint`).
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -40,14 +41,22 @@ def check_threshold(threshold) -> float:
         raise TypeError(f"threshold must be a number from 0 to 1, got {type(threshold).__name__}")
     value = float(threshold)
     if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise ValueError(f"threshold must be a number from 0 to 1 (entities scoring below it are dropped), "
-                         f"got {threshold!r}")
+        raise ValueError(
+            f"threshold must be a number from 0 to 1 (entities scoring below it are dropped), got {threshold!r}"
+        )
     return value
 
 
-def score_paths(emissions: np.ndarray, lengths: Sequence[int], best: np.ndarray, tags: Sequence[str],
-                start: np.ndarray, trans: np.ndarray, calibration: Calibration | None = None,
-                threshold: float = 0.0) -> Scored:
+def score_paths(
+    emissions: np.ndarray,
+    lengths: Sequence[int] | np.ndarray,
+    best: np.ndarray,
+    tags: Sequence[str],
+    start: np.ndarray,
+    trans: np.ndarray,
+    calibration: Calibration | None = None,
+    threshold: float = 0.0,
+) -> Scored:
     """Scores of the decoded paths ``best`` (n,) (tag indices, valid BIO2) of sentences laid end to end.
 
     emissions: (n, K) log-scores; ``start``/``trans``: the decoder's scores; ``calibration``: the model's
@@ -92,8 +101,9 @@ def score_paths(emissions: np.ndarray, lengths: Sequence[int], best: np.ndarray,
 # -- how trustworthy are the scores -------------------------------------------------------------------
 
 
-def entity_outcomes(gold: Sequence[Sequence[str]], ents: Sequence[Sequence[ScoredSpan]]
-                    ) -> tuple[np.ndarray, np.ndarray, int]:
+def entity_outcomes(
+    gold: Sequence[Sequence[str]], ents: Sequence[Sequence[ScoredSpan]]
+) -> tuple[np.ndarray, np.ndarray, int]:
     """(scores (m,), correct (m,) bool, number of gold entities) of the predicted entities ``ents``
     (per sentence, as in :class:`Scored`) against BIO2 ``gold`` tags; correct = same label and boundaries."""
     scores, correct, n_gold = [], [], 0
@@ -112,7 +122,7 @@ class Reliability(NamedTuple):
     bins); ``ece`` = Σ_b count_b / N · |accuracy_b − confidence_b|."""
 
     edges: np.ndarray
-    count: np.ndarray
+    count: np.ndarray  # type: ignore[assignment]  # a public field name, shadowing tuple.count
     confidence: np.ndarray
     accuracy: np.ndarray
     ece: float
@@ -121,8 +131,13 @@ class Reliability(NamedTuple):
         def clean(a):
             return [None if math.isnan(v) else round(float(v), 6) for v in a]
 
-        return {"ece": round(self.ece, 6), "edges": clean(self.edges), "count": self.count.tolist(),
-                "confidence": clean(self.confidence), "accuracy": clean(self.accuracy)}
+        return {
+            "ece": round(self.ece, 6),
+            "edges": clean(self.edges),
+            "count": self.count.tolist(),
+            "confidence": clean(self.confidence),
+            "accuracy": clean(self.accuracy),
+        }
 
 
 def reliability(scores: np.ndarray, correct: np.ndarray, bins: int = 10) -> Reliability:
@@ -169,8 +184,10 @@ class PRCurve(NamedTuple):
     correct: np.ndarray
 
     def to_dict(self) -> dict:
-        return {name: [round(float(v), 6) if isinstance(v, float) else int(v) for v in getattr(self, name).tolist()]
-                for name in self._fields}
+        return {
+            name: [round(float(v), 6) if isinstance(v, float) else int(v) for v in getattr(self, name).tolist()]
+            for name in self._fields
+        }
 
     def best(self) -> int:
         """Index of the threshold with the highest F1 (the lowest such threshold)."""
@@ -181,8 +198,7 @@ class PRCurve(NamedTuple):
         return [CurvePoint(*row) for row in zip(*(getattr(self, name).tolist() for name in self._fields))]
 
 
-def pr_curve(scores: np.ndarray, correct: np.ndarray, n_gold: int,
-             thresholds: np.ndarray | None = None) -> PRCurve:
+def pr_curve(scores: np.ndarray, correct: np.ndarray, n_gold: int, thresholds: np.ndarray | None = None) -> PRCurve:
     """Precision, recall and F1 at each threshold (default 0, 0.01, …, 1) from the scores and outcomes of
     all predicted entities (predicted with threshold 0) and the number of gold entities.
 
@@ -200,13 +216,17 @@ def pr_curve(scores: np.ndarray, correct: np.ndarray, n_gold: int,
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(predicted > 0, hit / np.maximum(predicted, 1), 0.0)
         recall = hit / n_gold if n_gold else np.zeros(len(t))
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / np.where(precision + recall > 0,
-                                                                              precision + recall, 1), 0.0)
+        f1 = np.where(
+            precision + recall > 0,
+            2 * precision * recall / np.where(precision + recall > 0, precision + recall, 1),
+            0.0,
+        )
     return PRCurve(t, precision, np.asarray(recall, dtype=np.float64), f1, predicted, hit)
 
 
 def _joined(name: str, dtype, doc: str) -> property:
     """A read-only property: the arrays collected in list attribute ``name``, concatenated."""
+
     def get(self) -> np.ndarray:
         parts = getattr(self, name)
         return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
@@ -238,8 +258,9 @@ class Outcomes:
         self.n_gold += n_gold
         if tokens and scored.proba:
             self._tok_proba.append(np.concatenate(scored.proba))
-            self._tok_right.append(np.array([p == g for pred, ref in zip(scored.tags, gold)
-                                             for p, g in zip(pred, ref)], dtype=bool))
+            self._tok_right.append(
+                np.array([p == g for pred, ref in zip(scored.tags, gold) for p, g in zip(pred, ref)], dtype=bool)
+            )
 
     entity_scores = _joined("_ent_scores", np.float64, "(m,) the score of every predicted entity")
     entity_correct = _joined("_ent_correct", bool, "(m,) whether each predicted entity is exactly right")

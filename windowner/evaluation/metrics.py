@@ -36,8 +36,9 @@ conlleval does.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import cast
 
 import numpy as np
 
@@ -110,7 +111,7 @@ class Scores:
     correct: int
 
     @classmethod
-    def from_counts(cls, correct: int, predicted: int, support: int) -> "Scores":
+    def from_counts(cls, correct: int, predicted: int, support: int) -> Scores:
         p = correct / predicted if predicted else 0.0
         r = correct / support if support else 0.0
         f = 2 * p * r / (p + r) if p + r else 0.0
@@ -250,9 +251,7 @@ class Accumulator:
             raise TypeError(f"sentence {self.sentences}: expected sequences of tags, got a single string")
         n, m = len(gold_tags), len(pred_tags)
         if n != m:
-            raise ValueError(
-                f"sentence {self.sentences}: gold has {n} tags but prediction has {m}"
-            )
+            raise ValueError(f"sentence {self.sentences}: gold has {n} tags but prediction has {m}")
         self._gold.extend(gold_tags)
         self._gold.append(_BOUNDARY)
         self._pred.extend(pred_tags)
@@ -334,9 +333,7 @@ class Accumulator:
                 per_type[names[tid]] = Scores.from_counts(
                     int(correct[tid]), int(self._found_pred[tid]), int(self._found_gold[tid])
                 )
-        overall = Scores.from_counts(
-            int(correct.sum()), int(self._found_pred.sum()), int(self._found_gold.sum())
-        )
+        overall = Scores.from_counts(int(correct.sum()), int(self._found_pred.sum()), int(self._found_gold.sum()))
         acc = self._correct_tags / self._tokens if self._tokens else 0.0
         return Report(overall, per_type, self._tokens, acc, self._correct_tags)
 
@@ -352,12 +349,12 @@ def evaluate(gold: Iterable[Sequence[str]], pred: Iterable[Sequence[str]]) -> Re
         if g is _MISSING or p is _MISSING:
             rest = 1 + sum(1 for _ in (pred_it if g is _MISSING else gold_it))
             longer, shorter = ("prediction", "gold") if g is _MISSING else ("gold", "prediction")
-            length = len(p if g is _MISSING else g)
+            length = len(cast(Sequence[str], p if g is _MISSING else g))
             raise ValueError(
                 f"sentence {i}: {shorter} has only {i} sentences but {longer} has {i + rest} "
                 f"(its sentence {i} has {length} tags, {shorter} has none)"
             )
-        acc.add(g, p)
+        acc.add(cast(Sequence[str], g), cast(Sequence[str], p))
     return acc.report()
 
 

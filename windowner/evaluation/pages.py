@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import re
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 __all__ = ["escape", "fill", "label_css", "template"]
@@ -20,7 +20,7 @@ __all__ = ["escape", "fill", "label_css", "template"]
 _MARK = re.compile(r"\{\{([a-z0-9_]+)\}\}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def template(package: str, name: str) -> str:
     """The text of template file ``name`` in the ``templates`` folder of ``package`` (a dotted module name)."""
     return resources.files(package).joinpath("templates").joinpath(name).read_text(encoding="utf-8")

@@ -23,7 +23,8 @@ template files ``templates/report.html``, ``report.css`` and ``report.js`` (see 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, NamedTuple, Sequence
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -106,7 +107,9 @@ def classify_errors(gold_spans: Iterable[Span], pred_spans: Iterable[Span]) -> l
             pair("wrong_type", i, j)
     candidates = sorted(
         (gold[i][0] != pred[j][0], -_overlap(gold[i], pred[j]), gold[i][1], pred[j][1], i, j)
-        for i in free_gold for j in free_pred if _overlap(gold[i], pred[j]) > 0
+        for i in free_gold
+        for j in free_pred
+        if _overlap(gold[i], pred[j]) > 0
     )
     for other_type, _, _, _, i, j in candidates:
         if i in free_gold and j in free_pred:
@@ -134,7 +137,7 @@ class ErrorSentence(NamedTuple):
     """A sentence with at least one error: its number in the file (0-based), first line, tokens, outcomes,
     and the score of each predicted span."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # a public field name, shadowing tuple.index
     line: int | None
     tokens: list[str]
     matches: list[Match]
@@ -159,15 +162,23 @@ class ErrorAnalysis:
         self.error_sentences = 0
         self.kept: list[ErrorSentence] = []
 
-    def add(self, tokens: Sequence[str], gold_tags: Sequence[str], pred_tags: Sequence[str],
-            proba: Sequence[float] | None = None, line: int | None = None,
-            ent_scores: Sequence[tuple[str, int, int, float]] | None = None) -> list[Match]:
+    def add(
+        self,
+        tokens: Sequence[str],
+        gold_tags: Sequence[str],
+        pred_tags: Sequence[str],
+        proba: Sequence[float] | np.ndarray | None = None,
+        line: int | None = None,
+        ent_scores: Sequence[tuple[str, int, int, float]] | None = None,
+    ) -> list[Match]:
         """Add one sentence and return its outcomes. Tags are BIO2; an entity's score is its entry of
         ``ent_scores`` (label, start, end, score) if given, else the mean of ``proba`` (each predicted tag's
         probability) over its tokens, else 1."""
         if not len(tokens) == len(gold_tags) == len(pred_tags):
-            raise ValueError(f"sentence {self.sentences}: {len(tokens)} tokens, {len(gold_tags)} gold tags, "
-                             f"{len(pred_tags)} predicted tags")
+            raise ValueError(
+                f"sentence {self.sentences}: {len(tokens)} tokens, {len(gold_tags)} gold tags, "
+                f"{len(pred_tags)} predicted tags"
+            )
         gold, pred = bio2_spans(gold_tags), bio2_spans(pred_tags)
         matches = classify_errors(gold, pred)
         for label, kinds in taxonomy(matches).items():
@@ -175,7 +186,7 @@ class ErrorAnalysis:
         self.confusion.update(confusion(matches))
         p = None if proba is None else np.asarray(proba, dtype=np.float64)
         given = {} if ent_scores is None else {(lab, a, b): float(sc) for lab, a, b, sc in ent_scores}
-        scores = {s: given[s] if s in given else float(p[s[1]:s[2]].mean()) if p is not None else 1.0 for s in pred}
+        scores = {s: given[s] if s in given else float(p[s[1] : s[2]].mean()) if p is not None else 1.0 for s in pred}
         exact = {m.pred for m in matches if m.kind == "exact"}
         self.scores += scores.values()
         self.exact += (s in exact for s in scores)
@@ -194,8 +205,12 @@ class ErrorAnalysis:
 
     def curve(self, thresholds: Sequence[float] | None = None) -> PRCurve:
         """Precision, recall and F1 of the predictions added so far, against the score threshold."""
-        return pr_curve(np.asarray(self.scores, dtype=np.float64), np.asarray(self.exact, dtype=bool), self.n_gold,
-                        None if thresholds is None else np.asarray(thresholds, dtype=np.float64))
+        return pr_curve(
+            np.asarray(self.scores, dtype=np.float64),
+            np.asarray(self.exact, dtype=bool),
+            self.n_gold,
+            None if thresholds is None else np.asarray(thresholds, dtype=np.float64),
+        )
 
 
 # ------------------------------------------------------------------------------------------- HTML
@@ -206,11 +221,15 @@ def _scores_table(report: Report) -> str:
     body = []
     for name, s, key in rows:
         p, r, f = s.percentages()
-        body.append(f'<tr data-type="{_e(key)}"><th>{_e(name)}</th><td class="p">{p:.2f}</td><td class="r">'
-                    f'{r:.2f}</td><td class="f">{f:.2f}</td><td>{s.support}</td><td>{s.predicted}</td>'
-                    f'<td>{s.correct}</td></tr>')
-    return ('<table id="scores"><thead><tr><th>type</th><th>precision %</th><th>recall %</th><th>F1</th>'
-            '<th>gold</th><th>predicted</th><th>correct</th></tr></thead><tbody>' + "".join(body) + "</tbody></table>")
+        body.append(
+            f'<tr data-type="{_e(key)}"><th>{_e(name)}</th><td class="p">{p:.2f}</td><td class="r">'
+            f'{r:.2f}</td><td class="f">{f:.2f}</td><td>{s.support}</td><td>{s.predicted}</td>'
+            f"<td>{s.correct}</td></tr>"
+        )
+    return (
+        '<table id="scores"><thead><tr><th>type</th><th>precision %</th><th>recall %</th><th>F1</th>'
+        "<th>gold</th><th>predicted</th><th>correct</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
+    )
 
 
 def _taxonomy_table(a: ErrorAnalysis, colors: dict[str, int]) -> str:
@@ -223,8 +242,10 @@ def _taxonomy_table(a: ErrorAnalysis, colors: dict[str, int]) -> str:
         cells = "".join(f'<td class="count" data-type="{_e(label)}" data-kind="{k}">{c[k]}</td>' for k in KINDS)
         rows.append(f'<tr><th><span class="tag c{colors[label]}">{_e(label)}</span></th>{cells}</tr>')
     total = "".join(f'<td class="count" data-type="" data-kind="{k}">{totals[k]}</td>' for k in KINDS)
-    return (f'<table id="taxonomy"><thead><tr><th>type</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
-            f'<tfoot><tr><th>all</th>{total}</tr></tfoot></table>')
+    return (
+        f'<table id="taxonomy"><thead><tr><th>type</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
+        f"<tfoot><tr><th>all</th>{total}</tr></tfoot></table>"
+    )
 
 
 def _confusion_table(a: ErrorAnalysis, colors: dict[str, int]) -> str:
@@ -241,12 +262,15 @@ def _confusion_table(a: ErrorAnalysis, colors: dict[str, int]) -> str:
                 cells.append('<td class="na">–</td>')
                 continue
             cls, peak = ("diag", diag_peak) if g == p else ("off", off_peak)
-            cells.append(f'<td class="{cls}" data-gold="{_e(g)}" data-pred="{_e(p)}" '
-                         f'style="--a:{0.7 * n / peak:.3f}">{n}</td>')
+            cells.append(
+                f'<td class="{cls}" data-gold="{_e(g)}" data-pred="{_e(p)}" style="--a:{0.7 * n / peak:.3f}">{n}</td>'
+            )
         tag = f'<span class="tag c{colors[g]}">{_e(g)}</span>' if g != NONE else NONE
         rows.append(f"<tr><th>{tag}</th>{''.join(cells)}</tr>")
-    return (f'<table id="confusion"><thead><tr><th>gold ↓ / predicted →</th>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
+    return (
+        f'<table id="confusion"><thead><tr><th>gold ↓ / predicted →</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _curve_svg(points: list[CurvePoint]) -> str:
@@ -263,25 +287,33 @@ def _curve_svg(points: list[CurvePoint]) -> str:
     for i in range(11):
         t, v = i / 10, lo + i * (1 - lo) / 10
         x = left + t * pw
-        grid.append(f'<line class="grid" x1="{left}" x2="{left + pw}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
-                    f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + ph}"/>'
-                    f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.2f}</text>'
-                    f'<text x="{x:.1f}" y="{top + ph + 16}" text-anchor="middle">{t:.1f}</text>')
+        grid.append(
+            f'<line class="grid" x1="{left}" x2="{left + pw}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
+            f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + ph}"/>'
+            f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.2f}</text>'
+            f'<text x="{x:.1f}" y="{top + ph + 16}" text-anchor="middle">{t:.1f}</text>'
+        )
     lines = []
     for name, field in (("precision", 1), ("recall", 2), ("f1", 3)):
         pts = " ".join(f"{left + pt.threshold * pw:.1f},{y(pt[field]):.1f}" for pt in points)
         lines.append(f'<polyline class="curve {name}" points="{pts}"><title>{name}</title></polyline>')
     best = max(points, key=lambda pt: (pt.f1, -pt.threshold))
     bx = left + best.threshold * pw
-    marker = (f'<line class="best" x1="{bx:.1f}" x2="{bx:.1f}" y1="{top}" y2="{top + ph}"/>'
-              f'<circle class="dot" cx="{bx:.1f}" cy="{y(best.f1):.1f}" r="4"/>')
-    legend = "".join(f'<g transform="translate({left + 12 + 110 * i},{top + ph - 12})"><line class="curve {c}" '
-                     f'x1="0" x2="22" y1="0" y2="0"/><text x="28" y="4">{n}</text></g>'
-                     for i, (n, c) in enumerate((("precision", "precision"), ("recall", "recall"), ("F1", "f1"))))
-    return (f'<svg id="curve" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
-            f'aria-label="precision, recall and F1 against the score threshold">{"".join(grid)}'
-            f'<text x="{left + pw / 2}" y="{h - 4}" text-anchor="middle">keep entities with score ≥ t</text>'
-            f'{"".join(lines)}{marker}{legend}</svg>')
+    marker = (
+        f'<line class="best" x1="{bx:.1f}" x2="{bx:.1f}" y1="{top}" y2="{top + ph}"/>'
+        f'<circle class="dot" cx="{bx:.1f}" cy="{y(best.f1):.1f}" r="4"/>'
+    )
+    legend = "".join(
+        f'<g transform="translate({left + 12 + 110 * i},{top + ph - 12})"><line class="curve {c}" '
+        f'x1="0" x2="22" y1="0" y2="0"/><text x="28" y="4">{n}</text></g>'
+        for i, (n, c) in enumerate((("precision", "precision"), ("recall", "recall"), ("F1", "f1")))
+    )
+    return (
+        f'<svg id="curve" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
+        f'aria-label="precision, recall and F1 against the score threshold">{"".join(grid)}'
+        f'<text x="{left + pw / 2}" y="{h - 4}" text-anchor="middle">keep entities with score ≥ t</text>'
+        f"{''.join(lines)}{marker}{legend}</svg>"
+    )
 
 
 def _curve_section(curve: PRCurve, threshold: float) -> str:
@@ -292,15 +324,20 @@ def _curve_section(curve: PRCurve, threshold: float) -> str:
     shown = [points[0]] + [pt for pt in points if round(pt.threshold, 2) in (0.5, 0.7, 0.8, 0.9, 0.95)]
     if best not in shown:
         shown.append(best)
-    rows = "".join(f'<tr{" class=best" if pt is best else ""}><td>{pt.threshold:.2f}</td><td>{100 * pt.precision:.2f}'
-                   f'</td><td>{100 * pt.recall:.2f}</td><td>{100 * pt.f1:.2f}</td><td>{pt.predicted}</td>'
-                   f'<td>{pt.correct}</td></tr>' for pt in sorted(shown, key=lambda pt: pt.threshold))
+    rows = "".join(
+        f"<tr{' class=best' if pt is best else ''}><td>{pt.threshold:.2f}</td><td>{100 * pt.precision:.2f}"
+        f"</td><td>{100 * pt.recall:.2f}</td><td>{100 * pt.f1:.2f}</td><td>{pt.predicted}</td>"
+        f"<td>{pt.correct}</td></tr>"
+        for pt in sorted(shown, key=lambda pt: pt.threshold)
+    )
     scores_above = "(the scores above)" if threshold == 0 else f"(the scores above keep those at t = {threshold:g})"
-    return (f'<p>Best F1 {100 * best.f1:.2f} at t = {best.threshold:.2f} (vertical line); t = 0 keeps every '
-            f'prediction {scores_above}. An entity\'s score is the tagger\'s <code>ent.score</code>.</p>'
-            f'<div class="curvebox">{_curve_svg(points)}<table id="thresholds"><thead><tr><th>t</th>'
-            f'<th>P %</th><th>R %</th><th>F1</th><th>predicted</th><th>correct</th></tr></thead>'
-            f'<tbody>{rows}</tbody></table></div>')
+    return (
+        f"<p>Best F1 {100 * best.f1:.2f} at t = {best.threshold:.2f} (vertical line); t = 0 keeps every "
+        f"prediction {scores_above}. An entity's score is the tagger's <code>ent.score</code>.</p>"
+        f'<div class="curvebox">{_curve_svg(points)}<table id="thresholds"><thead><tr><th>t</th>'
+        f"<th>P %</th><th>R %</th><th>F1</th><th>predicted</th><th>correct</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></div>"
+    )
 
 
 def _marked(tokens: list[str], spans: list[tuple[Span, str, float | None]], colors: dict[str, int]) -> str:
@@ -312,8 +349,10 @@ def _marked(tokens: list[str], spans: list[tuple[Span, str, float | None]], colo
         out.append(_e(" ".join(tokens[i:a])))
         badge = _e(label) + (f" {score:.2f}" if score is not None else "")
         title = _e(KIND_TITLES[kind]) + (f", score {score:.3f}" if score is not None else "")
-        out.append(f' <mark class="ent c{colors.get(label, 0)} k-{kind}" title="{title}">{_e(" ".join(tokens[a:b]))}'
-                   f'<span class="lab">{badge}</span></mark> ')
+        out.append(
+            f' <mark class="ent c{colors.get(label, 0)} k-{kind}" title="{title}">{_e(" ".join(tokens[a:b]))}'
+            f'<span class="lab">{badge}</span></mark> '
+        )
         i = b
     out.append(_e(" ".join(tokens[i:])))
     return "".join(out)
@@ -326,15 +365,25 @@ def _sentence(s: ErrorSentence, colors: dict[str, int]) -> str:
     gold: list[tuple[Span, str, float | None]] = [(m.gold, m.kind, None) for m in s.matches if m.gold]
     pred: list[tuple[Span, str, float | None]] = [(m.pred, m.kind, s.scores.get(m.pred)) for m in s.matches if m.pred]
     where = f"sentence {s.index + 1}" + (f", line {s.line}" if s.line is not None else "")
-    return (f'<div class="sent" data-errors="{_e(keys)}"><div class="where">{_e(where)} {chips}</div>'
-            f'<div class="row"><span class="side">gold</span><span class="toks">{_marked(s.tokens, gold, colors)}'
-            f'</span></div><div class="row"><span class="side">pred</span><span class="toks">'
-            f'{_marked(s.tokens, pred, colors)}</span></div></div>')
+    return (
+        f'<div class="sent" data-errors="{_e(keys)}"><div class="where">{_e(where)} {chips}</div>'
+        f'<div class="row"><span class="side">gold</span><span class="toks">{_marked(s.tokens, gold, colors)}'
+        f'</span></div><div class="row"><span class="side">pred</span><span class="toks">'
+        f"{_marked(s.tokens, pred, colors)}</span></div></div>"
+    )
 
 
-def render_html(analysis: ErrorAnalysis, report: Report, *, source: str | None = None, model: str | None = None,
-                version: str | None = None, page_size: int = PAGE_SIZE, curve: PRCurve | None = None,
-                threshold: float = 0.0) -> str:
+def render_html(
+    analysis: ErrorAnalysis,
+    report: Report,
+    *,
+    source: str | None = None,
+    model: str | None = None,
+    version: str | None = None,
+    page_size: int = PAGE_SIZE,
+    curve: PRCurve | None = None,
+    threshold: float = 0.0,
+) -> str:
     """One self-contained HTML page: scores (``report``, a :class:`windowner.evaluation.metrics.Report` of the same
     data), error taxonomy, type confusion, the threshold curve and the sentences with errors.
 
@@ -343,13 +392,22 @@ def render_html(analysis: ErrorAnalysis, report: Report, *, source: str | None =
     scores were computed at."""
     a = analysis
     colors = {label: i % 8 for i, label in enumerate(a.labels)}
-    meta = " · ".join(_e(x) for x in (
-        f"file {source}" if source else None, f"model {model}" if model else None,
-        f"{report.tokens:,} tokens, {a.sentences:,} sentences", f"windowner {version}" if version else None) if x)
+    meta = " · ".join(
+        _e(x)
+        for x in (
+            f"file {source}" if source else None,
+            f"model {model}" if model else None,
+            f"{report.tokens:,} tokens, {a.sentences:,} sentences",
+            f"windowner {version}" if version else None,
+        )
+        if x
+    )
     note = ""
     if a.error_sentences > len(a.kept):
-        note = (f'<p class="note" id="cap-note">{a.error_sentences:,} sentences have errors; the first '
-                f'{len(a.kept):,} are listed here (the counts above include them all).</p>')
+        note = (
+            f'<p class="note" id="cap-note">{a.error_sentences:,} sentences have errors; the first '
+            f"{len(a.kept):,} are listed here (the counts above include them all).</p>"
+        )
     package = __name__.rpartition(".")[0]
     return fill(
         template(package, "report.html"),

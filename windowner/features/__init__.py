@@ -9,7 +9,7 @@ a word cluster (K, :mod:`.cluster`) and a bag of hashed character n-grams (N, :m
 :class:`~windowner.features.lexicon.Lexicon` holds a model's features. A window of half-size k around token i holds
 the types of tokens i-k .. i+k, padded with sentence-start ``<s>`` and sentence-end ``</s>`` types at the edges
 (:mod:`.windows`). Embedding each feature and concatenating over the 2k+1 positions
-(:class:`windowner.nn.network.Embeddings`) gives ``X: (n, (2k+1)·d_total)``.
+(:class:`windowner.nn.embeddings.Embeddings`) gives ``X: (n, (2k+1)·d_total)``.
 """
 
 from __future__ import annotations
@@ -26,15 +26,60 @@ from .shape import MAX_SHAPE, ShapeFeature, shape
 from .windows import BOS_TYPE, EOS_TYPE, pad_flat, window_indices, window_types, window_width
 from .word import BOS_ROW, EOS_ROW, SPECIAL_WORDS, UNK_ROW, WordFeature, word_key
 
-BUILT_IN = (WordFeature, CaseFeature, SuffixFeature, PrefixFeature, ShapeFeature, GazetteerFeature, ClusterFeature,
-            NgramFeature)
+BUILT_IN = (
+    WordFeature,
+    CaseFeature,
+    SuffixFeature,
+    PrefixFeature,
+    ShapeFeature,
+    GazetteerFeature,
+    ClusterFeature,
+    NgramFeature,
+)
 for _feature in BUILT_IN:
     register(_feature)
 
 __all__ = [
-    "BOS_ROW", "BOS_TYPE", "BUILT_IN", "CASES", "DIGIT", "EOS_ROW", "EOS_TYPE", "HAS_DIGIT", "LOWER", "MAX_SHAPE",
-    "MIXED", "NGRAM_SIZES", "NGRAM_SLOTS", "OTHER", "PAD", "PUNCT", "SPECIAL_WORDS", "TITLE", "UNK_ROW", "UPPER",
-    "CaseFeature", "ClusterFeature", "Feature", "GazetteerFeature", "Lexicon", "NgramFeature", "PrefixFeature",
-    "ShapeFeature", "SuffixFeature", "WordFeature", "casing", "char_ngrams", "lookup", "pad_flat", "register",
-    "registered", "shape", "unregister", "window_indices", "window_types", "window_width", "word_key",
+    "BOS_ROW",
+    "BOS_TYPE",
+    "BUILT_IN",
+    "CASES",
+    "DIGIT",
+    "EOS_ROW",
+    "EOS_TYPE",
+    "HAS_DIGIT",
+    "LOWER",
+    "MAX_SHAPE",
+    "MIXED",
+    "NGRAM_SIZES",
+    "NGRAM_SLOTS",
+    "OTHER",
+    "PAD",
+    "PUNCT",
+    "SPECIAL_WORDS",
+    "TITLE",
+    "UNK_ROW",
+    "UPPER",
+    "CaseFeature",
+    "ClusterFeature",
+    "Feature",
+    "GazetteerFeature",
+    "Lexicon",
+    "NgramFeature",
+    "PrefixFeature",
+    "ShapeFeature",
+    "SuffixFeature",
+    "WordFeature",
+    "casing",
+    "char_ngrams",
+    "lookup",
+    "pad_flat",
+    "register",
+    "registered",
+    "shape",
+    "unregister",
+    "window_indices",
+    "window_types",
+    "window_width",
+    "word_key",
 ]

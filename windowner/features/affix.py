@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .vocabulary import VocabularyFeature, vocabulary
 
@@ -37,10 +38,10 @@ class SuffixFeature(VocabularyFeature):
         return self.length
 
     def key(self, token: str) -> str:
-        return token[-self.length:].lower()
+        return token[-self.length :].lower()
 
     @classmethod
-    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: "Lexicon") -> "SuffixFeature":
+    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: Lexicon) -> SuffixFeature:
         feature = cls([], getattr(config, "suffix_len", 3))
         return cls(vocabulary(counts, feature.key, config), feature.length) if feature.active else feature
 
@@ -52,7 +53,7 @@ class SuffixFeature(VocabularyFeature):
         return {"suffix_len": self.length}
 
     @classmethod
-    def load(cls, directory: Path, config: Any, lexicon: "Lexicon") -> "SuffixFeature":
+    def load(cls, directory: Path, config: Any, lexicon: Lexicon) -> SuffixFeature:
         return cls(cls.read_vocabulary(directory), int(config.suffix_len))
 
 
@@ -77,14 +78,14 @@ class PrefixFeature(VocabularyFeature):
         return self.length
 
     def key(self, token: str) -> str:
-        return token[:self.length].lower()
+        return token[: self.length].lower()
 
     @classmethod
     def enabled(cls, config: Any) -> bool:
         return getattr(config, "prefix_len", 0) > 0
 
     @classmethod
-    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: "Lexicon") -> "PrefixFeature":
+    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: Lexicon) -> PrefixFeature:
         feature = cls([], config.prefix_len)
         return cls(vocabulary(counts, feature.key, config), feature.length)
 
@@ -96,5 +97,5 @@ class PrefixFeature(VocabularyFeature):
         return {"prefix_len": self.length}
 
     @classmethod
-    def load(cls, directory: Path, config: Any, lexicon: "Lexicon") -> "PrefixFeature":
+    def load(cls, directory: Path, config: Any, lexicon: Lexicon) -> PrefixFeature:
         return cls(cls.read_vocabulary(directory), int(config.prefix_len))

@@ -11,8 +11,9 @@ setting a config lacks reads as the feature being off.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class Feature:
         return True
 
     @classmethod
-    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: "Lexicon") -> "Feature":
+    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: Lexicon) -> Feature:
         """The feature of the training tokens (``counts``: token -> occurrences, in order of first occurrence);
         ``lexicon`` holds the pretrained vectors and the features fitted before this one."""
         return cls()
@@ -88,7 +89,7 @@ class Feature:
         return {}
 
     @classmethod
-    def load(cls, directory: Path, config: Any, lexicon: "Lexicon") -> "Feature":
+    def load(cls, directory: Path, config: Any, lexicon: Lexicon) -> Feature:
         """The feature a model directory holds (``config``: its ``config.json``, by attribute; ``lexicon``: the
         pretrained vectors and the columns loaded before). A problem is a ModelError naming the file."""
         return cls()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,10 +29,12 @@ class ClusterFeature(Feature):
     file = "clusters.npz"
     files = (file,)
 
-    def __init__(self, clusters: "WordClusters", word_cluster: np.ndarray, pretrained: Any):
+    def __init__(self, clusters: WordClusters, word_cluster: np.ndarray, pretrained: Any):
         word_cluster = np.asarray(word_cluster, dtype=np.int64)
-        if word_cluster.ndim != 1 or (len(word_cluster) and not (
-                (word_cluster == NO_VECTOR) | ((word_cluster >= 2) & (word_cluster < clusters.k + 2))).all()):
+        if word_cluster.ndim != 1 or (
+            len(word_cluster)
+            and not ((word_cluster == NO_VECTOR) | ((word_cluster >= 2) & (word_cluster < clusters.k + 2))).all()
+        ):
             raise ValueError(f"word_cluster must hold one id (0, or 2 .. {clusters.k + 1}) per vocabulary word")
         self.clusters, self.word_cluster, self.pretrained = clusters, word_cluster, pretrained
 
@@ -40,16 +43,18 @@ class ClusterFeature(Feature):
         return getattr(config, "cluster_dim", 0) > 0
 
     @classmethod
-    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: "Lexicon") -> "ClusterFeature":
+    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: Lexicon) -> ClusterFeature:
         """k-means clusters of the pretrained vectors, and the cluster of each word of the word column."""
         from ..lexicon.clusters import WordClusters
 
         pretrained = lexicon.pretrained
         if pretrained is None:
-            raise WindownerError("word clusters (--cluster-dim) are k-means clusters of the pretrained vectors; "
-                                 "train with vectors, or with --cluster-dim 0")
+            raise WindownerError(
+                "word clusters (--cluster-dim) are k-means clusters of the pretrained vectors; "
+                "train with vectors, or with --cluster-dim 0"
+            )
         clusters = WordClusters.fit(pretrained.vectors, config.clusters, seed=config.seed)
-        words: list[str] = getattr(next(iter(lexicon)), "words")  # the first column is the word column
+        words: list[str] = lexicon.words  # the first column's: the word column
         out = np.zeros(len(words), dtype=np.int64)
         rows = np.array([pretrained.index(w) for w in words], dtype=np.int64)
         known = np.flatnonzero(rows >= 0)
@@ -78,7 +83,7 @@ class ClusterFeature(Feature):
         return {}
 
     @classmethod
-    def load(cls, directory: Path, config: Any, lexicon: "Lexicon") -> "ClusterFeature":
+    def load(cls, directory: Path, config: Any, lexicon: Lexicon) -> ClusterFeature:
         from ..lexicon.clusters import WordClusters
 
         path = directory / cls.file
@@ -89,8 +94,10 @@ class ClusterFeature(Feature):
             raise ModelError(f"{path}: {exc}; the file is corrupt — retrain the model") from None
         pretrained = lexicon.pretrained
         if pretrained is None or clusters.centroids.shape[1] != pretrained.dim:
-            raise ModelError(f"{path}: the centroids do not match the model's pretrained vectors; "
-                             "the model files do not belong together — retrain")
+            raise ModelError(
+                f"{path}: the centroids do not match the model's pretrained vectors; "
+                "the model files do not belong together — retrain"
+            )
         feature = cls(clusters, arrays["word_cluster"], pretrained)
         if len(feature.word_cluster) != next(iter(lexicon)).n_rows:
             raise ValueError("word_cluster must hold one id per vocabulary word")

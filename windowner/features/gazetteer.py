@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ class GazetteerFeature(Feature):
     file = "gazetteer.json.gz"
     files = (file,)
 
-    def __init__(self, gazetteer: "Gazetteer"):
+    def __init__(self, gazetteer: Gazetteer):
         self.gazetteer = gazetteer
 
     @classmethod
@@ -33,7 +34,7 @@ class GazetteerFeature(Feature):
         return getattr(config, "gazetteer_dim", 0) > 0
 
     @classmethod
-    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: "Lexicon") -> "GazetteerFeature":
+    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: Lexicon) -> GazetteerFeature:
         from ..lexicon.gazetteers import Gazetteer
 
         return cls(Gazetteer.from_packages())
@@ -53,7 +54,7 @@ class GazetteerFeature(Feature):
         return {}
 
     @classmethod
-    def load(cls, directory: Path, config: Any, lexicon: "Lexicon") -> "GazetteerFeature":
+    def load(cls, directory: Path, config: Any, lexicon: Lexicon) -> GazetteerFeature:
         from ..lexicon.gazetteers import Gazetteer
 
         path = directory / cls.file

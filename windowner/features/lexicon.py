@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -46,8 +47,9 @@ class Lexicon:
         self.columns = tuple(self._by_name)
         self.widths = {f.name: int(f.width) for f in self._features}
         self._first = np.cumsum([0] + [f.width for f in self._features])[:-1].tolist()
-        self.padding = np.array([[f.padding[j] for f in self._features for _ in range(f.width)] for j in (0, 1)],
-                                dtype=np.int64).reshape(2, -1)
+        self.padding = np.array(
+            [[f.padding[j] for f in self._features for _ in range(f.width)] for j in (0, 1)], dtype=np.int64
+        ).reshape(2, -1)
 
     # -- the features --------------------------------------------------------------------------
 
@@ -69,8 +71,10 @@ class Lexicon:
         for feature in self.__dict__.get("_features", ()):
             if name not in vars(Feature) and hasattr(feature, name):
                 return getattr(feature, name)
-        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}, nor has any of its features "
-                             f"({', '.join(self.__dict__.get('columns', ()))})")
+        raise AttributeError(
+            f"{type(self).__name__} has no attribute {name!r}, nor has any of its features "
+            f"({', '.join(self.__dict__.get('columns', ()))})"
+        )
 
     def table_rows(self, name: str) -> int:
         """How many rows the embedding table of column ``name`` needs (ids 0 .. rows-1)."""
@@ -79,8 +83,9 @@ class Lexicon:
     # -- building, saving, loading -------------------------------------------------------------
 
     @classmethod
-    def build(cls, sentences: Iterable[Sequence[str]], pretrained: Any = None, config: Any = None,
-              **settings: Any) -> "Lexicon":
+    def build(
+        cls, sentences: Iterable[Sequence[str]], pretrained: Any = None, config: Any = None, **settings: Any
+    ) -> Lexicon:
         """The lexicon of training tokens: every registered feature that ``config`` (or ``settings``, which take
         precedence: config fields, and ``suffix_min_count``) enables, fitted in column order."""
         config = _Settings(config, settings)
@@ -99,7 +104,7 @@ class Lexicon:
         return entries
 
     @classmethod
-    def load(cls, directory: Path, columns: Sequence[str], config: Any, pretrained: Any = None) -> "Lexicon":
+    def load(cls, directory: Path, columns: Sequence[str], config: Any, pretrained: Any = None) -> Lexicon:
         """The features ``columns`` of a model directory (each registered; KeyError otherwise), in order."""
         loaded: list[Feature] = []
         for name in columns:
@@ -125,7 +130,7 @@ class Lexicon:
         earlier: dict[str, np.ndarray] = {}
         for feature, col in self.id_columns():
             ids = np.asarray(feature.ids(tokens, earlier), dtype=np.int64).reshape(len(tokens), feature.width)
-            out[:, col:col + feature.width] = ids
+            out[:, col : col + feature.width] = ids
             earlier[feature.name] = ids
         return out
 
@@ -134,8 +139,9 @@ class Lexicon:
         with <s>/</s>."""
         lengths = [len(s) for s in sentences]
         type_of: dict[str, int] = {}
-        flat = np.fromiter((type_of.setdefault(t, len(type_of) + 2) for s in sentences for t in s),
-                           dtype=np.int64, count=sum(lengths))
+        flat = np.fromiter(
+            (type_of.setdefault(t, len(type_of) + 2) for s in sentences for t in s), dtype=np.int64, count=sum(lengths)
+        )
         table = np.concatenate([self.padding, self.features(list(type_of))])  # rows 0, 1: <s>, </s>
         return table[window_types(flat, lengths, k)]
 

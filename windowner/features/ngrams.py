@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ def char_ngrams(token: str, buckets: int) -> list[int]:
         for i in range(len(marked) - n + 1):
             if len(out) == NGRAM_SLOTS:
                 return out
-            out.append(1 + zlib.crc32(marked[i:i + n].encode("utf-8")) % buckets)
+            out.append(1 + zlib.crc32(marked[i : i + n].encode("utf-8")) % buckets)
     return out
 
 
@@ -51,7 +52,7 @@ class NgramFeature(Feature):
         return getattr(config, "ngram_dim", 0) > 0
 
     @classmethod
-    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: "Lexicon") -> "NgramFeature":
+    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: Lexicon) -> NgramFeature:
         return cls(config.ngram_buckets)
 
     def dim(self, config: Any) -> int:
@@ -65,12 +66,12 @@ class NgramFeature(Feature):
         out = np.zeros((len(tokens), NGRAM_SLOTS), dtype=np.int64)
         for i, tok in enumerate(tokens):
             ids = char_ngrams(tok, self.buckets)
-            out[i, :len(ids)] = ids
+            out[i, : len(ids)] = ids
         return out
 
     def save(self, directory: Path) -> dict[str, Any]:
         return {"ngram_buckets": self.buckets}
 
     @classmethod
-    def load(cls, directory: Path, config: Any, lexicon: "Lexicon") -> "NgramFeature":
+    def load(cls, directory: Path, config: Any, lexicon: Lexicon) -> NgramFeature:
         return cls(config.ngram_buckets)

@@ -20,8 +20,10 @@ def register(feature: type[Feature]) -> type[Feature]:
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"{feature.__name__}.name must be an identifier (its table's key), got {name!r}")
     if _REGISTRY.get(name, feature) is not feature:
-        raise ValueError(f"a feature named {name!r} is registered already ({_REGISTRY[name].__name__}); "
-                         f"unregister({name!r}) first or choose another name")
+        raise ValueError(
+            f"a feature named {name!r} is registered already ({_REGISTRY[name].__name__}); "
+            f"unregister({name!r}) first or choose another name"
+        )
     _REGISTRY[name] = feature
     return feature
 

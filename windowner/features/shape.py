@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from .vocabulary import VocabularyFeature, vocabulary
 
@@ -18,8 +19,9 @@ def shape(token: str) -> str:
     """The collapsed word shape: capitals -> "X", other letters -> "x", digits -> "d", other characters kept,
     runs of one class collapsed; at most MAX_SHAPE characters, then "~" ("McDonald's" -> "XxXx'x",
     "1,300" -> "d,d", "U.S." -> "X.X.")."""
-    out = _RUNS.sub(r"\1", "".join("X" if c.isupper() else "x" if c.isalpha() else "d" if c.isdigit() else c
-                                    for c in token))
+    out = _RUNS.sub(
+        r"\1", "".join("X" if c.isupper() else "x" if c.isalpha() else "d" if c.isdigit() else c for c in token)
+    )
     return out if len(out) <= MAX_SHAPE else out[:MAX_SHAPE] + "~"
 
 
@@ -42,12 +44,12 @@ class ShapeFeature(VocabularyFeature):
         return getattr(config, "shape_dim", 0) > 0
 
     @classmethod
-    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: "Lexicon") -> "ShapeFeature":
+    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: Lexicon) -> ShapeFeature:
         return cls(vocabulary(counts, shape, config))
 
     def dim(self, config: Any) -> int:
         return int(config.shape_dim)
 
     @classmethod
-    def load(cls, directory, config: Any, lexicon: "Lexicon") -> "ShapeFeature":
+    def load(cls, directory, config: Any, lexicon: Lexicon) -> ShapeFeature:
         return cls(cls.read_vocabulary(directory))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -39,8 +39,10 @@ def load_arrays(path: Path, required: Sequence[str] = ()) -> dict[str, np.ndarra
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
     except Exception as exc:  # zipfile.BadZipFile, ValueError, EOFError, ...
-        raise ModelError(f"{path}: cannot be read ({type(exc).__name__}: {exc}); the file is truncated or corrupt — "
-                         "retrain the model or copy it again") from None
+        raise ModelError(
+            f"{path}: cannot be read ({type(exc).__name__}: {exc}); the file is truncated or corrupt — "
+            "retrain the model or copy it again"
+        ) from None
     missing = [n for n in required if n not in arrays]
     if missing:
         raise ModelError(f"{path}: arrays {', '.join(missing)} are missing; retrain the model")
@@ -53,11 +55,14 @@ def read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ModelError(f"{path}: not valid UTF-8 (byte offset {exc.start}); the file is corrupt — "
-                         "retrain the model or copy it again") from None
+        raise ModelError(
+            f"{path}: not valid UTF-8 (byte offset {exc.start}); the file is corrupt — "
+            "retrain the model or copy it again"
+        ) from None
     except OSError as exc:  # e.g. a directory in place of the file
-        raise ModelError(f"{path}: cannot be read ({exc.strerror or exc}); "
-                         "retrain the model or copy it again") from None
+        raise ModelError(
+            f"{path}: cannot be read ({exc.strerror or exc}); retrain the model or copy it again"
+        ) from None
 
 
 def read_bytes(path: Path) -> bytes:
@@ -66,8 +71,9 @@ def read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise ModelError(f"{path}: cannot be read ({exc.strerror or exc}); "
-                         "retrain the model or copy it again") from None
+        raise ModelError(
+            f"{path}: cannot be read ({exc.strerror or exc}); retrain the model or copy it again"
+        ) from None
 
 
 def read_lines(path: Path) -> list[str]:

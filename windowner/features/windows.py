@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,8 +38,9 @@ def pad_flat(values: np.ndarray, lengths: Sequence[int] | np.ndarray, k: int, be
     return out
 
 
-def window_types(flat_types: np.ndarray, lengths: Sequence[int], k: int,
-                 bos: int = BOS_TYPE, eos: int = EOS_TYPE) -> np.ndarray:
+def window_types(
+    flat_types: np.ndarray, lengths: Sequence[int], k: int, bos: int = BOS_TYPE, eos: int = EOS_TYPE
+) -> np.ndarray:
     """(n,) type ids of sentences laid end to end -> (n, 2k+1) window type ids, edges padded."""
     padded = pad_flat(flat_types, lengths, k, bos, eos)
     return padded[window_indices(lengths, k)]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,7 +45,7 @@ class WordFeature(Feature):
         self.pretrained = pretrained
 
     @classmethod
-    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: "Lexicon") -> "WordFeature":
+    def fit(cls, counts: Mapping[str, int], config: Any, lexicon: Lexicon) -> WordFeature:
         """Every pretrained key the tokens use, plus words absent from the vectors seen ``min_count`` times."""
         pretrained, min_count = lexicon.pretrained, getattr(config, "min_count", 2)
         keys: dict[str, int] = {}
@@ -95,13 +96,17 @@ class WordFeature(Feature):
                 if key is not None:
                     row = self.word_row.get(key)
                     rows[i] = self.n_words + r if row is None else row
-        return np.array([self.word_row.get(word_key(tok), UNK_ROW) if row is None else row
-                         for tok, row in zip(tokens, rows)], dtype=np.int64)
+        return np.array(
+            [self.word_row.get(word_key(tok), UNK_ROW) if row is None else row for tok, row in zip(tokens, rows)],
+            dtype=np.int64,
+        )
 
     def check_table(self, table: np.ndarray) -> str | None:
         if self.pretrained is not None and self.pretrained.dim != table.shape[1]:
-            return (f"the pretrained vectors have dimension {self.pretrained.dim}, the model's word table "
-                    f"{table.shape[1]}; retrain the model with these vectors")
+            return (
+                f"the pretrained vectors have dimension {self.pretrained.dim}, the model's word table "
+                f"{table.shape[1]}; retrain the model with these vectors"
+            )
         return None
 
     def save(self, directory: Path) -> dict[str, Any]:
@@ -109,5 +114,5 @@ class WordFeature(Feature):
         return {"n_words": self.n_words}
 
     @classmethod
-    def load(cls, directory: Path, config: Any, lexicon: "Lexicon") -> "WordFeature":
+    def load(cls, directory: Path, config: Any, lexicon: Lexicon) -> WordFeature:
         return cls(read_lines(directory / VOCAB_FILE), lexicon.pretrained)

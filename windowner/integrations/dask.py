@@ -39,8 +39,9 @@ def require_dask(what: str = "windowner.integrations.dask", distributed: bool = 
         if distributed:
             import distributed as _  # noqa: F401
     except ImportError as exc:
-        raise DaskNotInstalled(f"{what} needs Dask, which is not installed ({exc}); install it with "
-                               f"`{INSTALL_HINT}`") from None
+        raise DaskNotInstalled(
+            f"{what} needs Dask, which is not installed ({exc}); install it with `{INSTALL_HINT}`"
+        ) from None
 
 
 # -- the worker side: one tagger per worker process ---------------------------------------------------
@@ -104,7 +105,7 @@ def _tag_bag_partition(texts: Iterable[str], model_dir: str, batch_size: int) ->
 
 
 def _partition_count(part) -> list[int]:
-    (n, _), = part
+    ((n, _),) = part
     return [n]
 
 
@@ -119,7 +120,7 @@ def _partition_offsets(counts: Iterable[int]) -> list[int]:
 
 def _bag_rows(part: list, index: list[int], offsets: list[int]) -> list[dict]:
     """Local doc numbers -> global positions; columns -> one dict per entity."""
-    (_, cols), = part
+    ((_, cols),) = part
     offset = offsets[index[0]]
     rows = [dict(zip(ENTITY_COLUMNS, values)) for values in zip(*(cols[c] for c in ENTITY_COLUMNS))]
     for r in rows:
@@ -131,14 +132,16 @@ def _entity_frame(cols: dict[str, list], id_dtype):
     import numpy as np
     import pandas as pd
 
-    return pd.DataFrame({
-        "doc_id": pd.Series(cols["doc_id"], dtype=id_dtype),
-        "start_char": np.asarray(cols["start_char"], dtype=np.int64),
-        "end_char": np.asarray(cols["end_char"], dtype=np.int64),
-        "label": pd.Series(cols["label"], dtype=object),
-        "text": pd.Series(cols["text"], dtype=object),
-        "score": np.asarray(cols["score"], dtype=np.float64),
-    })
+    return pd.DataFrame(
+        {
+            "doc_id": pd.Series(cols["doc_id"], dtype=id_dtype),
+            "start_char": np.asarray(cols["start_char"], dtype=np.int64),
+            "end_char": np.asarray(cols["end_char"], dtype=np.int64),
+            "label": pd.Series(cols["label"], dtype=object),
+            "text": pd.Series(cols["text"], dtype=object),
+            "score": np.asarray(cols["score"], dtype=np.float64),
+        }
+    )
 
 
 def _tag_series_partition(texts, model_dir: str, batch_size: int, id_dtype):
@@ -185,12 +188,15 @@ def tag_texts(texts, model_dir: str | os.PathLike, batch_size: int = 1000):
     if _is_dask_series(texts):
         id_dtype = texts._meta.index.dtype
         return texts.map_partitions(_tag_series_partition, model, batch_size, id_dtype, meta=_meta(id_dtype))
-    raise TypeError(f"tag_texts takes a dask.bag.Bag or dask.dataframe.Series of str, got {type(texts).__name__}; "
-                    "for a frame use tag_dataframe(ddf, text_column, model_dir)")
+    raise TypeError(
+        f"tag_texts takes a dask.bag.Bag or dask.dataframe.Series of str, got {type(texts).__name__}; "
+        "for a frame use tag_dataframe(ddf, text_column, model_dir)"
+    )
 
 
-def tag_dataframe(ddf, text_column: str, model_dir: str | os.PathLike, batch_size: int = 1000,
-                  id_column: str | None = None):
+def tag_dataframe(
+    ddf, text_column: str, model_dir: str | os.PathLike, batch_size: int = 1000, id_column: str | None = None
+):
     """Tag column ``text_column`` of a Dask DataFrame -> a Dask DataFrame with columns ``ENTITY_COLUMNS``.
 
     ``doc_id`` is the value of ``id_column``, or of the frame's index if None. Note that ``dd.read_csv``
@@ -203,8 +209,9 @@ def tag_dataframe(ddf, text_column: str, model_dir: str | os.PathLike, batch_siz
         if col is not None and col not in ddf.columns:
             raise KeyError(f"{name} {col!r} is not a column of the frame; columns: {', '.join(map(str, ddf.columns))}")
     id_dtype = ddf._meta.index.dtype if id_column is None else ddf._meta[id_column].dtype
-    return ddf.map_partitions(_tag_frame_partition, text_column, id_column, _model_path(model_dir), batch_size,
-                              id_dtype, meta=_meta(id_dtype))
+    return ddf.map_partitions(
+        _tag_frame_partition, text_column, id_column, _model_path(model_dir), batch_size, id_dtype, meta=_meta(id_dtype)
+    )
 
 
 def _is_dask_series(obj) -> bool:
@@ -251,8 +258,9 @@ def map_ordered(client, fn: Callable, tasks: Iterable[tuple], max_in_flight: int
 
 
 @contextmanager
-def connect(workers: int | None = None, scheduler: str | None = None, timeout: str = "10s",
-            **cluster_kwargs) -> Iterator:
+def connect(
+    workers: int | None = None, scheduler: str | None = None, timeout: str = "10s", **cluster_kwargs
+) -> Iterator:
     """A ``distributed.Client``: on the scheduler at ``scheduler``, or on a new LocalCluster of
     ``workers`` processes (one thread each, loopback only, no dashboard), closed on exit.
     ``cluster_kwargs`` override the LocalCluster's arguments."""
@@ -265,15 +273,23 @@ def connect(workers: int | None = None, scheduler: str | None = None, timeout: s
         try:
             client = Client(scheduler, timeout=timeout)
         except (OSError, TimeoutError, ValueError) as exc:
-            raise WindownerError(f"cannot connect to the Dask scheduler at {scheduler!r} ({type(exc).__name__}: "
-                                 f"{exc}); check the address, e.g. tcp://host:8786, and that the scheduler runs") from None
+            raise WindownerError(
+                f"cannot connect to the Dask scheduler at {scheduler!r} ({type(exc).__name__}: "
+                f"{exc}); check the address, e.g. tcp://host:8786, and that the scheduler runs"
+            ) from None
         with client:
             yield client
         return
     if workers is None or workers < 1:
         raise WindownerError(f"need at least one worker, got {workers}")
-    kwargs: dict[str, Any] = dict(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                  dashboard_address=None, silence_logs=logging.ERROR)
+    kwargs: dict[str, Any] = dict(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
     kwargs.update(cluster_kwargs)
     # even without a dashboard the scheduler serves a small HTTP API (/health), by default on port 8787:
     # keep it on the cluster's host, on a free port

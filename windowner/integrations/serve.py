@@ -14,6 +14,7 @@ inside functions, so ``import windowner`` never needs them.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import WindownerError
@@ -22,8 +23,15 @@ from ..text.output import doc_record, dumps
 
 MAX_BODY = 1_000_000  # bytes of a request body, by default
 INSTALL_HINT = "pip install 'windowner[serve]'"
-_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number",
-               bool: "a boolean", type(None): "null"}
+_JSON_TYPES = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
 
 
 class RequestError(Exception):
@@ -40,8 +48,9 @@ def require_serve(what: str = "windowner serve") -> None:
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:
-        raise WindownerError(f"{what} needs Starlette and uvicorn ({exc.name} is not installed): "
-                             f"{INSTALL_HINT}") from None
+        raise WindownerError(
+            f"{what} needs Starlette and uvicorn ({exc.name} is not installed): {INSTALL_HINT}"
+        ) from None
 
 
 def _json_type(value: Any) -> str:
@@ -127,10 +136,13 @@ def create_app(tagger, max_body: int = MAX_BODY):
 
     if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
         raise ValueError(f"max_body must be a positive number of bytes, got {max_body!r}")
-    health = {"model": tagger.path.name if tagger.path is not None else None, "labels": list(tagger.labels),
-              "version": __version__}
+    health = {
+        "model": tagger.path.name if tagger.path is not None else None,
+        "labels": list(tagger.labels),
+        "version": __version__,
+    }
 
-    def error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    def error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
         if status == 413:  # the rest of the body was not read: the connection cannot carry another request
             headers = {**(headers or {}), "Connection": "close"}
         return JSONResponse({"error": message}, status_code=status, headers=headers)
@@ -153,21 +165,28 @@ def create_app(tagger, max_body: int = MAX_BODY):
 
     async def http_error(request, exc: HTTPException) -> JSONResponse:
         allowed = (exc.headers or {}).get("Allow", "")
-        messages = {404: f"no such route: {request.url.path}; try GET /, GET /health or POST /tag",
-                    405: f"{request.method} is not allowed on {request.url.path}; use {allowed}"}
+        messages = {
+            404: f"no such route: {request.url.path}; try GET /, GET /health or POST /tag",
+            405: f"{request.method} is not allowed on {request.url.path}; use {allowed}",
+        }
         return error(exc.status_code, messages.get(exc.status_code, str(exc.detail)), exc.headers)
 
     async def server_error(request, exc: Exception) -> JSONResponse:
         return error(500, f"internal error ({type(exc).__name__}); see the server log")
 
-    routes = [Route("/", page, methods=["GET"]), Route("/health", get_health, methods=["GET"]),
-              Route("/tag", tag, methods=["POST"])]
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error})
+    routes = [
+        Route("/", page, methods=["GET"]),
+        Route("/health", get_health, methods=["GET"]),
+        Route("/tag", tag, methods=["POST"]),
+    ]
+    # Starlette types a handler as taking any Exception; these take the exceptions they are registered for
+    handlers: dict[Any, Any] = {HTTPException: http_error, Exception: server_error}
+    return Starlette(routes=routes, exception_handlers=handlers)
 
 
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-                               "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
@@ -177,5 +196,9 @@ def page_html() -> str:
     """The page at ``/``: ``templates/serve.html`` with its CSS and script, and the label colours the
     ``evaluate --html`` report uses (:func:`windowner.evaluation.pages.label_css`)."""
     package = __name__.rpartition(".")[0]
-    return fill(template(package, "serve.html"), css=template(package, "serve.css"), label_css=label_css(),
-                js=template(package, "serve.js"))
+    return fill(
+        template(package, "serve.html"),
+        css=template(package, "serve.css"),
+        label_css=label_css(),
+        js=template(package, "serve.js"),
+    )

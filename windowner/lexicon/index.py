@@ -17,8 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["INDEX_FORMAT", "KeyIndex", "cache_dir", "cache_path", "encode_keys", "index_for", "key_hash",
-           "key_hashes", "write_npy"]
+__all__ = [
+    "INDEX_FORMAT",
+    "KeyIndex",
+    "cache_dir",
+    "cache_path",
+    "encode_keys",
+    "index_for",
+    "key_hash",
+    "key_hashes",
+    "write_npy",
+]
 
 INDEX_FORMAT = 1  # bump when the hash or the cached arrays change
 _HASH_PRIME = (1 << 55) - 55  # the largest prime below 2**55: h·256 + 255 never overflows uint64
@@ -68,7 +77,7 @@ def key_hashes(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     out = np.full(len(lengths), 1 % _HASH_PRIME, dtype=np.uint64)  # the sentinel: the most significant "byte"
     short = np.flatnonzero(lengths <= _BULK_HASH_BYTES)
     for i in np.flatnonzero(lengths > _BULK_HASH_BYTES).tolist():
-        out[i] = key_hash(blob[offsets[i]:offsets[i + 1]].tobytes())
+        out[i] = key_hash(blob[offsets[i] : offsets[i + 1]].tobytes())
     if len(short) == 0:
         return out
     order = short[np.argsort(-lengths[short], kind="stable")]  # longest first
@@ -77,16 +86,17 @@ def key_hashes(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     # active[j]: how many keys are longer than j, i.e. have a byte at position j
     active = np.searchsorted(-length, -np.arange(int(length[0])), side="left")
     for j in range(int(length[0]) - 1, -1, -1):
-        part = h[:active[j]]
+        part = h[: active[j]]
         part *= np.uint64(256)
-        part += blob[start[:active[j]] + j]
+        part += blob[start[: active[j]] + j]
         part %= prime
     out[order] = h
     return out
 
 
-def _same_keys(blob_a: np.ndarray, off_a: np.ndarray, ia: np.ndarray,
-               blob_b: np.ndarray, off_b: np.ndarray, ib: np.ndarray) -> np.ndarray:
+def _same_keys(
+    blob_a: np.ndarray, off_a: np.ndarray, ia: np.ndarray, blob_b: np.ndarray, off_b: np.ndarray, ib: np.ndarray
+) -> np.ndarray:
     """(m,) bool: is key ``ia[t]`` of ``(blob_a, off_a)`` byte-for-byte key ``ib[t]`` of ``(blob_b, off_b)``?"""
     start_a, start_b = off_a[ia], off_b[ib]
     length = off_a[ia + 1] - start_a
@@ -118,7 +128,7 @@ class KeyIndex:
         self._bv = self.blob.data.cast("B")
 
     @classmethod
-    def build(cls, keys: Sequence[str]) -> "KeyIndex":
+    def build(cls, keys: Sequence[str]) -> KeyIndex:
         """Index ``keys`` (row i is ``keys[i]``) without a Python dict: encode, hash, sort.
 
         A key that is not a string (gensim leaves ``None`` for a word repeated in a GloVe file) holds
@@ -146,7 +156,7 @@ class KeyIndex:
                 last: dict[bytes, int] = {}
                 for pos in range(start, end):
                     r = int(rows[pos])
-                    key = blob[offsets[r]:offsets[r + 1]].tobytes()
+                    key = blob[offsets[r] : offsets[r + 1]].tobytes()
                     if key in last:
                         keep[last[key]] = False
                     last[key] = pos
@@ -164,7 +174,7 @@ class KeyIndex:
         pos = bisect_left(hv, h)
         while pos < len(hv) and hv[pos] == h:
             r = rv[pos]
-            if self._bv[ov[r]:ov[r + 1]] == data:
+            if self._bv[ov[r] : ov[r + 1]] == data:
                 return r
             pos += 1
         return -1
@@ -193,7 +203,7 @@ class KeyIndex:
         return {"hashes": self.hashes, "rows": self.rows, "offsets": self.offsets, "blob": self.blob}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], n_keys: int) -> "KeyIndex":
+    def from_arrays(cls, arrays: dict[str, np.ndarray], n_keys: int) -> KeyIndex:
         """Check the arrays' dtypes and shapes against ``n_keys`` (raise ValueError if they disagree)."""
         expect = {"hashes": np.uint64, "rows": np.int64, "offsets": np.int64, "blob": np.uint8}
         for name, dtype in expect.items():
@@ -201,9 +211,14 @@ class KeyIndex:
             if a.dtype != dtype or a.ndim != 1:
                 raise ValueError(f"{name}: {a.dtype} {a.shape}, expected a vector of {np.dtype(dtype)}")
         hashes, rows, offsets, blob = (arrays[n] for n in _INDEX_FILES)
-        if (len(offsets) != n_keys + 1 or len(hashes) != len(rows) or len(rows) > n_keys
-                or offsets[0] != 0 or offsets[-1] != len(blob)
-                or (len(rows) and (rows.min() < 0 or rows.max() >= n_keys))):
+        if (
+            len(offsets) != n_keys + 1
+            or len(hashes) != len(rows)
+            or len(rows) > n_keys
+            or offsets[0] != 0
+            or offsets[-1] != len(blob)
+            or (len(rows) and (rows.min() < 0 or rows.max() >= n_keys))
+        ):
             raise ValueError("index arrays do not fit together")
         return cls(hashes, rows, offsets, blob)
 
@@ -283,4 +298,3 @@ def index_for(source: str | None, n_keys: int, keys: Callable[[], Sequence[str]]
         if cached is not None:
             return cached
     return index
-

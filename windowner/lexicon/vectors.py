@@ -21,8 +21,16 @@ from ..errors import DataError, WindownerError
 from .formats import DEFAULT_VECTORS, PREFIXES, read_vectors
 from .index import KeyIndex, cache_dir, encode_keys, index_for
 
-__all__ = ["DEFAULT_VECTORS", "PREFIXES", "KeyIndex", "WordVectors", "cache_dir", "digit_normalize", "load_vectors",
-           "read_rows"]
+__all__ = [
+    "DEFAULT_VECTORS",
+    "PREFIXES",
+    "KeyIndex",
+    "WordVectors",
+    "cache_dir",
+    "digit_normalize",
+    "load_vectors",
+    "read_rows",
+]
 
 
 _DIGIT = re.compile(r"\d")
@@ -52,8 +60,7 @@ def read_rows(vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:
     with 10,000 new words would hold most of the 80 MB GloVe table in memory. Same values either way."""
     rows = np.asarray(rows, dtype=np.int64)
     name = getattr(vectors, "filename", None)
-    if not (isinstance(vectors, np.memmap) and name and vectors.ndim == 2 and vectors.flags.c_contiguous
-            and len(rows)):
+    if not (isinstance(vectors, np.memmap) and name and vectors.ndim == 2 and vectors.flags.c_contiguous and len(rows)):
         return np.asarray(vectors[rows])
     n, d = vectors.shape
     if rows.min() < 0 or rows.max() >= n:
@@ -64,7 +71,7 @@ def read_rows(vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:
     fd = os.open(name, os.O_RDONLY)
     try:
         for j, r in enumerate(rows.tolist()):
-            buf[j * width:(j + 1) * width] = os.pread(fd, width, vectors.offset + r * width)
+            buf[j * width : (j + 1) * width] = os.pread(fd, width, vectors.offset + r * width)
     finally:
         os.close(fd)
     return out
@@ -82,9 +89,17 @@ class WordVectors:
     :attr:`key_to_index` are only materialised for callers that ask for them.
     """
 
-    def __init__(self, spec: str, vectors: np.ndarray, keys: Sequence[str] | None = None, *,
-                 key_to_index: dict[str, int] | None = None, keys_loader: Callable[[], Sequence[str]] | None = None,
-                 lowercase: bool | None = None, index_source: str | os.PathLike | None = None):
+    def __init__(
+        self,
+        spec: str,
+        vectors: np.ndarray,
+        keys: Sequence[str] | None = None,
+        *,
+        key_to_index: dict[str, int] | None = None,
+        keys_loader: Callable[[], Sequence[str]] | None = None,
+        lowercase: bool | None = None,
+        index_source: str | os.PathLike | None = None,
+    ):
         if vectors.ndim != 2:
             raise WindownerError(f"{spec}: vectors must be a 2-d matrix, got shape {vectors.shape}")
         self.spec = spec
@@ -237,9 +252,15 @@ class WordVectors:
         return rows[where], [chosen[i] for i in where.tolist()]
 
 
-
 def load_vectors(spec: str = DEFAULT_VECTORS) -> WordVectors:
     """Load word vectors named by ``spec``: ``"glove-6b-50d"`` or ``[PREFIX:]PATH`` (see :mod:`.formats`)."""
     data = read_vectors(spec)
-    return WordVectors(data.spec, data.vectors, data.keys, key_to_index=data.key_to_index,
-                       keys_loader=data.keys_loader, lowercase=data.lowercase, index_source=data.index_source)
+    return WordVectors(
+        data.spec,
+        data.vectors,
+        data.keys,
+        key_to_index=data.key_to_index,
+        keys_loader=data.keys_loader,
+        lowercase=data.lowercase,
+        index_source=data.index_source,
+    )

@@ -7,10 +7,11 @@ feature's new table, in column order, then the network's initial weights. Loadin
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +19,8 @@ from ..errors import ModelError
 from ..features import Lexicon, window_width
 from ..lexicon.vectors import read_rows
 from ..nn.decode import constraints
-from ..nn.network import Embeddings, WindowNetwork
+from ..nn.embeddings import Embeddings
+from ..nn.network import WindowNetwork
 from .inference import WEIGHT_NAMES, NERModel
 
 CONFIG_FILE = "config.json"
@@ -35,9 +37,16 @@ def new_tables(lexicon: Lexicon, config: Any, rng: np.random.Generator) -> dict[
     return {feature.name: feature.init_table(feature.dim(config), rng) for feature in lexicon}
 
 
-def assemble(config: Mapping[str, Any], tags: Sequence[str], lexicon: Lexicon, *,
-             rng: np.random.Generator | None = None, arrays: Mapping[str, np.ndarray] | None = None,
-             decoder: tuple[np.ndarray, np.ndarray] | None = None, source: Path | None = None) -> NERModel:
+def assemble(
+    config: Mapping[str, Any],
+    tags: Sequence[str],
+    lexicon: Lexicon,
+    *,
+    rng: np.random.Generator | None = None,
+    arrays: Mapping[str, np.ndarray] | None = None,
+    decoder: tuple[np.ndarray, np.ndarray] | None = None,
+    source: Path | None = None,
+) -> NERModel:
     """The model of ``config`` (hyper-parameters: window, hidden, activation, head, l2, dropout and the features'
     fields), ``tags`` and ``lexicon``, with either new weights drawn from ``rng`` (the decoder's (start, trans):
     ``decoder``, BIO constraints without it) or the saved ``arrays`` (every feature table, W, b, U, start and
@@ -48,37 +57,60 @@ def assemble(config: Mapping[str, Any], tags: Sequence[str], lexicon: Lexicon, *
     if rng is not None:
         tables = new_tables(lexicon, settings(config), rng)
         embeddings = Embeddings(tables, base=base, widths=lexicon.widths)
-        net = WindowNetwork(m * embeddings.d_total, hidden, len(tags), activation=config["activation"],
-                            head=config["head"], l2=config.get("l2", 0.0), dropout=config.get("dropout", 0.0),
-                            random_state=rng)
+        net = WindowNetwork(
+            m * embeddings.d_total,
+            hidden,
+            len(tags),
+            activation=config["activation"],
+            head=config["head"],
+            l2=config.get("l2", 0.0),
+            dropout=config.get("dropout", 0.0),
+            random_state=rng,
+        )
         start, trans = constraints(tags) if decoder is None else decoder
         return NERModel(dict(config), tags, lexicon, embeddings, net, start, trans)
     if arrays is None:
         raise TypeError("assemble needs rng (new weights) or arrays (saved ones)")
     _check_shapes(arrays, lexicon, hidden, m, len(tags), source)
-    net = WindowNetwork(m * sum(arrays[c].shape[1] for c in lexicon.columns), hidden, len(tags),
-                        activation=config["activation"], head=config["head"], random_state=0)
+    net = WindowNetwork(
+        m * sum(arrays[c].shape[1] for c in lexicon.columns),
+        hidden,
+        len(tags),
+        activation=config["activation"],
+        head=config["head"],
+        random_state=0,
+    )
     net.params.update({name: arrays[name] for name in net.params})
     embeddings = Embeddings({name: arrays[name] for name in lexicon.columns}, base=base, widths=lexicon.widths)
     return NERModel(dict(config), tags, lexicon, embeddings, net, arrays["start"], arrays["trans"])
 
 
-def _check_shapes(arrays: Mapping[str, np.ndarray], lexicon: Lexicon, hidden: int, m: int, n_tags: int,
-                  source: Path | None) -> None:
+def _check_shapes(
+    arrays: Mapping[str, np.ndarray], lexicon: Lexicon, hidden: int, m: int, n_tags: int, source: Path | None
+) -> None:
     where = Path(".") if source is None else source
     missing = [n for n in WEIGHT_NAMES + lexicon.columns if n not in arrays]
     if missing:
         raise ModelError(f"{where / WEIGHTS_FILE}: arrays {', '.join(missing)} are missing; retrain the model")
     d_total = sum(arrays[c].shape[1] for c in lexicon.columns)
     expected: dict[str, tuple[int, ...]] = {c: (lexicon.table_rows(c), arrays[c].shape[1]) for c in lexicon.columns}
-    expected.update({"W": (hidden, m * d_total), "b": (hidden,), "U": (hidden, n_tags), "start": (n_tags,),
-                     "trans": (n_tags, n_tags)})
+    expected.update(
+        {
+            "W": (hidden, m * d_total),
+            "b": (hidden,),
+            "U": (hidden, n_tags),
+            "start": (n_tags,),
+            "trans": (n_tags, n_tags),
+        }
+    )
     files = [CONFIG_FILE] + [f for feature in lexicon for f in feature.files]
     sources = f"{', '.join(files[:-1])} and {files[-1]}" if len(files) > 1 else files[0]
     for name, shape in expected.items():
         if arrays[name].shape != shape:
-            raise ModelError(f"{where / WEIGHTS_FILE}: array {name} has shape {arrays[name].shape}, but {sources} "
-                             f"imply {shape}; the model files do not belong together — retrain")
+            raise ModelError(
+                f"{where / WEIGHTS_FILE}: array {name} has shape {arrays[name].shape}, but {sources} "
+                f"imply {shape}; the model files do not belong together — retrain"
+            )
     for feature in lexicon:
         problem = feature.check_table(arrays[feature.name])
         if problem:

@@ -12,27 +12,49 @@ import math
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
+from ..errors import WindownerError
 from ..nn.calibration import METHODS as CALIBRATION_METHODS
 from ..nn.decode import TRANSITIONS
-from ..errors import WindownerError
 from ..nn.network import ACTIVATIONS, HEADS
 
 
-def param(default: Any, help: str, *, low: float | None = None, high: float | None = None, high_open: bool = False,
-          low_open: bool = False, choices: tuple | None = None, flag: str | None = None, metavar: str | None = None):
+def param(
+    default: Any,
+    help: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    high_open: bool = False,
+    low_open: bool = False,
+    choices: tuple | None = None,
+    flag: str | None = None,
+    metavar: str | None = None,
+):
     """A hyper-parameter field: ``low``/``high`` bound it (``*_open``: the bound itself is excluded),
     ``choices`` lists its values, ``flag`` names its CLI flag when it is not ``--name-with-dashes``
     (a ``--no-…`` flag turns a True default off)."""
-    return field(default=default, metadata=dict(help=help, low=low, high=high, low_open=low_open, high_open=high_open,
-                                                choices=choices, flag=flag, metavar=metavar))
+    return field(
+        default=default,
+        metadata=dict(
+            help=help,
+            low=low,
+            high=high,
+            low_open=low_open,
+            high_open=high_open,
+            choices=choices,
+            flag=flag,
+            metavar=metavar,
+        ),
+    )
 
 
 @dataclass
 class TrainConfig:
     """Every hyper-parameter of a training run (all of it is saved in the model's config.json)."""
 
-    vectors: str = param("glove-6b-50d", "glove-6b-50d (embedded, default), a GloVe/word2vec file, or none",
-                         metavar="SPEC")
+    vectors: str = param(
+        "glove-6b-50d", "glove-6b-50d (embedded, default), a GloVe/word2vec file, or none", metavar="SPEC"
+    )
     labels: list[str] | None = param(None, "entity types to learn (default: all in --train)", metavar="A,B,...")
     window: int = param(2, "window half-size k (2k+1 tokens)", low=0)
     hidden: int = param(300, "hidden units", low=1)
@@ -43,14 +65,21 @@ class TrainConfig:
     momentum: float = param(0.9, "SGD momentum", low=0, high=1, high_open=True)
     decay: float = param(0.05, "learning-rate decay: lr / (1 + decay·epoch)", low=0)
     batch_size: int = param(256, "windows per minibatch", low=1)
-    o_window_keep: float = param(0.3, "share of the easy windows (every tag in the window O, the word not "
-                                 "capitalised) trained on in each epoch, a new sample each epoch, each weighted by "
-                                 "1/share so that the expected loss is unchanged; below 1 an epoch takes fewer steps",
-                                 low=0, low_open=True, high=1, metavar="SHARE")
+    o_window_keep: float = param(
+        0.3,
+        "share of the easy windows (every tag in the window O, the word not "
+        "capitalised) trained on in each epoch, a new sample each epoch, each weighted by "
+        "1/share so that the expected loss is unchanged; below 1 an epoch takes fewer steps",
+        low=0,
+        low_open=True,
+        high=1,
+        metavar="SHARE",
+    )
     l2: float = param(0.0, "L2 penalty on W and U", low=0)
     dropout: float = param(0.2, "dropout on the hidden layer", low=0, high=1, high_open=True)
-    word_dropout: float = param(0.1, "probability of replacing a word by <unk> while training", low=0, high=1,
-                                high_open=True)
+    word_dropout: float = param(
+        0.1, "probability of replacing a word by <unk> while training", low=0, high=1, high_open=True
+    )
     fine_tune: bool = param(True, "keep the word vectors fixed", flag="--no-fine-tune")
     embed_lr: float = param(0.5, "learning-rate multiplier for the embedding tables", low=0, low_open=True)
     case_dim: int = param(8, "size of the casing embedding", low=1)
@@ -59,34 +88,64 @@ class TrainConfig:
     prefix_len: int = param(0, "prefix feature length (0: off)", low=0)
     prefix_dim: int = param(16, "size of the prefix embedding", low=1)
     shape_dim: int = param(0, "size of the word-shape embedding (0: off)", low=0)
-    gazetteer_dim: int = param(0, "size of the gazetteer-membership embedding (0: off; lists of countries, cities, "
-                               "regions and names from PyPI data packages, stored in the model)", low=0)
-    cluster_dim: int = param(0, "size of the word-cluster embedding (0: off; k-means clusters of the pretrained "
-                             "vectors)", low=0)
+    gazetteer_dim: int = param(
+        0,
+        "size of the gazetteer-membership embedding (0: off; lists of countries, cities, "
+        "regions and names from PyPI data packages, stored in the model)",
+        low=0,
+    )
+    cluster_dim: int = param(
+        0, "size of the word-cluster embedding (0: off; k-means clusters of the pretrained vectors)", low=0
+    )
     clusters: int = param(256, "number of word clusters", low=2)
-    ngram_dim: int = param(0, "size of the hashed character n-gram embedding (0: off; the mean of the rows of the "
-                           "word's 3- to 5-grams, fastText-style buckets)", low=0)
+    ngram_dim: int = param(
+        0,
+        "size of the hashed character n-gram embedding (0: off; the mean of the rows of the "
+        "word's 3- to 5-grams, fastText-style buckets)",
+        low=0,
+    )
     ngram_buckets: int = param(65535, "hash buckets (rows) of the character n-gram table", low=1, high=65535)
     use_case: bool = param(True, "turn the casing feature off", flag="--no-case")
     min_count: int = param(2, "words absent from the vectors get a row when seen this often", low=1)
-    transitions: str = param("constrained", "decoder: BIO constraints only, or plus learned tag-bigram scores",
-                             choices=TRANSITIONS)
-    average_from: int = param(3, "from this epoch on, score on dev and keep the running average of the epoch-end "
-                              "weights (0: off)", low=0, metavar="EPOCH")
+    transitions: str = param(
+        "constrained", "decoder: BIO constraints only, or plus learned tag-bigram scores", choices=TRANSITIONS
+    )
+    average_from: int = param(
+        3,
+        "from this epoch on, score on dev and keep the running average of the epoch-end weights (0: off)",
+        low=0,
+        metavar="EPOCH",
+    )
     patience: int = param(4, "epochs without dev improvement before stopping", low=1)
-    calibration: str = param("temperature", "map from lattice probabilities to calibrated scores, fitted on the "
-                             "held-out training sentences (none: raw probabilities)", choices=CALIBRATION_METHODS)
-    calibration_data: str = param("dev", "what the calibration is fitted on: the --dev sentences (when given; else "
-                                  "as held-out), or held-out training sentences (--calibration-split)",
-                                  choices=("dev", "held-out"))
-    calibration_split: float = param(0.1, "fraction of the training sentences (the last ones) held out from SGD to "
-                                     "fit the calibration (0: no calibration)", low=0, high=0.5, metavar="FRACTION")
-    calibration_refit: bool = param(True, "do not train again on all sentences after fitting the calibration "
-                                    "(half the training time; the model never sees the held-out sentences)",
-                                    flag="--no-calibration-refit")
+    calibration: str = param(
+        "temperature",
+        "map from lattice probabilities to calibrated scores, fitted on the "
+        "held-out training sentences (none: raw probabilities)",
+        choices=CALIBRATION_METHODS,
+    )
+    calibration_data: str = param(
+        "dev",
+        "what the calibration is fitted on: the --dev sentences (when given; else "
+        "as held-out), or held-out training sentences (--calibration-split)",
+        choices=("dev", "held-out"),
+    )
+    calibration_split: float = param(
+        0.1,
+        "fraction of the training sentences (the last ones) held out from SGD to "
+        "fit the calibration (0: no calibration)",
+        low=0,
+        high=0.5,
+        metavar="FRACTION",
+    )
+    calibration_refit: bool = param(
+        True,
+        "do not train again on all sentences after fitting the calibration "
+        "(half the training time; the model never sees the held-out sentences)",
+        flag="--no-calibration-refit",
+    )
     seed: int = param(0, "random seed (same data, options and seed: the same weights)")
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         """Check every value against the schema; raise :class:`WindownerError` naming the flag and the rule."""
         for f in fields(self):
             problem = check_value(f, getattr(self, f.name))
@@ -105,17 +164,25 @@ def check_value(f, value) -> str | None:
     if kind is bool:
         return None if isinstance(value, bool) else f"must be True or False, got {value!r}"
     if kind in (int, float):
-        numeric = isinstance(value, (int, float)) and not isinstance(value, bool) and \
-            (kind is float or float(value).is_integer())
+        numeric = (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and (kind is float or float(value).is_integer())
+        )
         if not numeric or not math.isfinite(value):
             return f"must be {'an integer' if kind is int else 'a number'}, got {value!r}"
     if meta["choices"] is not None and value not in meta["choices"]:
         return f"must be one of {list(meta['choices'])}, got {value!r}"
     low, high = meta["low"], meta["high"]
-    if low is not None and high is not None and not (_above(value, low, meta["low_open"]) and
-                                                     _below(value, high, meta["high_open"])):
-        return f"must be in {'(' if meta['low_open'] else '['}{low:g}, {high:g}{')' if meta['high_open'] else ']'}, " \
-               f"got {value}"
+    if (
+        low is not None
+        and high is not None
+        and not (_above(value, low, meta["low_open"]) and _below(value, high, meta["high_open"]))
+    ):
+        return (
+            f"must be in {'(' if meta['low_open'] else '['}{low:g}, {high:g}{')' if meta['high_open'] else ']'}, "
+            f"got {value}"
+        )
     if low is not None and high is None and not _above(value, low, meta["low_open"]):
         return f"must be {'>' if meta['low_open'] else '>='} {low:g}, got {value}"
     if kind is str and not isinstance(value, str):
@@ -148,8 +215,15 @@ def add_arguments(parser) -> None:
             continue
         kind = str if f.default is None else type(f.default)
         default_text = "" if f.default is None else f" (default: {f.default})"
-        g.add_argument(flag, dest=f.name, type=kind, default=f.default, choices=meta["choices"],
-                       metavar=meta["metavar"], help=meta["help"] + default_text)
+        g.add_argument(
+            flag,
+            dest=f.name,
+            type=kind,
+            default=f.default,
+            choices=meta["choices"],
+            metavar=meta["metavar"],
+            help=meta["help"] + default_text,
+        )
 
 
 def from_arguments(args, **overrides) -> TrainConfig:

@@ -15,14 +15,14 @@ against central finite differences of the same function.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 import numpy as np
 
 from ..features import lookup
-from .inference import NERModel
 from ..text.segment import Segmentation
+from .inference import NERModel
 
 __all__ = ["TokenSaliency", "explain_segmentation", "explain_tokens", "METHODS"]
 
@@ -55,8 +55,10 @@ class TokenSaliency:
     def by_feature(self) -> dict[str, np.ndarray]:
         """L2 norm of the gradient per feature block, by the feature's title: {"word"|"case"|"suffix"|...: (2k+1,)}."""
         edges = np.cumsum((0,) + tuple(self.dims))
-        return {_title(name): np.linalg.norm(self.gradient[:, a:b], axis=1)
-                for name, a, b in zip(self.tables, edges[:-1], edges[1:])}
+        return {
+            _title(name): np.linalg.norm(self.gradient[:, a:b], axis=1)
+            for name, a, b in zip(self.tables, edges[:-1], edges[1:])
+        }
 
 
 def _title(table: str) -> str:
@@ -76,12 +78,15 @@ def _targets(model: NERModel, logp: np.ndarray, predicted: np.ndarray, label: st
         # the predicted tag when it is of this type, otherwise the likelier of B-/I-
         best = np.where(logp[:, b] >= logp[:, i], b, i)
         return np.where(np.isin(predicted, (b, i)), predicted, best)
-    raise ValueError(f"unknown label {label!r}: give an entity type ({', '.join(model.labels)}) or a tag "
-                     f"({', '.join(tags)}), or None for each token's predicted tag")
+    raise ValueError(
+        f"unknown label {label!r}: give an entity type ({', '.join(model.labels)}) or a tag "
+        f"({', '.join(tags)}), or None for each token's predicted tag"
+    )
 
 
-def explain_tokens(model: NERModel, sentences: Sequence[Sequence[str]], label: str | None = None,
-                   method: str = "norm") -> list[list[TokenSaliency]]:
+def explain_tokens(
+    model: NERModel, sentences: Sequence[Sequence[str]], label: str | None = None, method: str = "norm"
+) -> list[list[TokenSaliency]]:
     """Saliency of every token of pre-tokenized sentences, one list per sentence.
 
     Meant for inspecting a few sentences: each token carries two (2k+1, d_total) float64 arrays.
@@ -93,8 +98,10 @@ def explain_tokens(model: NERModel, sentences: Sequence[Sequence[str]], label: s
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if isinstance(sentences, (str, bytes)) or (len(sentences) and isinstance(sentences[0], str)):
-        raise TypeError("explain_tokens takes a list of sentences, each a list of token strings, "
-                        "e.g. [['Obama', 'visited', 'Paris']]")
+        raise TypeError(
+            "explain_tokens takes a list of sentences, each a list of token strings, "
+            "e.g. [['Obama', 'visited', 'Paris']]"
+        )
     sentences = [list(s) for s in sentences]
     lengths = [len(s) for s in sentences]
     n = sum(lengths)
@@ -122,21 +129,34 @@ def explain_tokens(model: NERModel, sentences: Sequence[Sequence[str]], label: s
 
     out, i = [], 0
     for sent in sentences:
-        padded = ["<s>"] * k + sent + ["</s>"] * k
+        padded = ["<s>"] * k + list(sent) + ["</s>"] * k
         row = []
         for j, tok in enumerate(sent):
-            row.append(TokenSaliency(
-                token=tok, index=i, start_char=None, end_char=None, tag=model.tags[predicted[i]],
-                target=model.tags[target[i]], score=float(S[i, target[i]]), window=tuple(padded[j:j + m]),
-                saliency=saliency[i], gradient=grad[i], inputs=x[i], dims=embeddings.dims,
-                tables=embeddings.names))
+            row.append(
+                TokenSaliency(
+                    token=tok,
+                    index=i,
+                    start_char=None,
+                    end_char=None,
+                    tag=model.tags[predicted[i]],
+                    target=model.tags[target[i]],
+                    score=float(S[i, target[i]]),
+                    window=tuple(padded[j : j + m]),
+                    saliency=saliency[i],
+                    gradient=grad[i],
+                    inputs=x[i],
+                    dims=embeddings.dims,
+                    tables=embeddings.names,
+                )
+            )
             i += 1
         out.append(row)
     return out
 
 
-def explain_segmentation(model: NERModel, seg: Segmentation, label: str | None = None,
-                         method: str = "norm") -> list[TokenSaliency]:
+def explain_segmentation(
+    model: NERModel, seg: Segmentation, label: str | None = None, method: str = "norm"
+) -> list[TokenSaliency]:
     """Saliency of every token of a segmented raw text (``tagger.segment(text)``), with character offsets.
 
     Returns one :class:`TokenSaliency` per token, in text order. For token i the explained class is its

@@ -19,18 +19,20 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain, repeat
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..nn.calibration import Calibration
 from ..evaluation.confidence import Scored, check_threshold, score_paths
-from ..nn.decode import constraints, viterbi, viterbi_bio
 from ..features import Lexicon, window_types, window_width
-from ..nn.network import Embeddings, WindowNetwork
+from ..nn.calibration import Calibration
+from ..nn.decode import constraints, viterbi, viterbi_bio
+from ..nn.embeddings import Embeddings
+from ..nn.network import WindowNetwork
 from .run import TrainingRun
 
 if TYPE_CHECKING:
@@ -114,8 +116,16 @@ class NERModel:
     calibrated scores; None: uncalibrated, e.g. a model saved before calibration).
     """
 
-    def __init__(self, config: dict, tags: Sequence[str], lexicon: Lexicon, embeddings: Embeddings,
-                 net: WindowNetwork, start: np.ndarray | None = None, trans: np.ndarray | None = None):
+    def __init__(
+        self,
+        config: dict,
+        tags: Sequence[str],
+        lexicon: Lexicon,
+        embeddings: Embeddings,
+        net: WindowNetwork,
+        start: np.ndarray | None = None,
+        trans: np.ndarray | None = None,
+    ):
         self.config, self.tags, self.lexicon = dict(config), list(tags), lexicon
         self.embeddings, self.net = embeddings, net
         hard_start, hard_trans = constraints(self.tags)
@@ -125,7 +135,8 @@ class NERModel:
         self.history: list[dict] = []
         self.run = TrainingRun()
         self.calibration: Calibration | None = None
-        # how raw text is cut into tokens (windowner.text.conventions.TokenizerRules, windowner.text.tokenizer.TokenizerTables):
+        # how raw text is cut into tokens (windowner.text.conventions.TokenizerRules,
+        # windowner.text.tokenizer.TokenizerTables):
         # set by training and by model_files; None for a model without them (spaCy's English tokenizer)
         self.tokenizer_rules: TokenizerRules | None = None
         self.tokenizer_tables: TokenizerTables | None = None
@@ -137,7 +148,7 @@ class NERModel:
         self._decoder_changed()
 
     @contextmanager
-    def training(self) -> Iterator["NERModel"]:
+    def training(self) -> Iterator[NERModel]:
         """``with model.training():`` the calling thread (training's) is the model's only user until the block
         ends: the projections of new weights then overwrite the previous ones in place (a fresh buffer costs
         ~100 ms of page faults per conll03 dev pass). Outside it the model may be shared by threads."""
@@ -161,8 +172,13 @@ class NERModel:
             arr = np.asarray(arr, dtype=current[name].dtype)
             if arr.shape != current[name].shape:
                 raise ValueError(f"weight {name} has shape {arr.shape}, the model's {current[name].shape}")
-            store = (self.net.params if name in self.net.params else self.embeddings.tables
-                     if name in self.embeddings.tables else None)
+            store = (
+                self.net.params
+                if name in self.net.params
+                else self.embeddings.tables
+                if name in self.embeddings.tables
+                else None
+            )
             if store is None:
                 setattr(self, name, arr)
             else:
@@ -234,11 +250,11 @@ class NERModel:
         logp = np.empty((padded, U.shape[1]), dtype=U.dtype)
 
         def forward_block(a: int) -> None:
-            w = win[a:a + FORWARD_BLOCK]
+            w = win[a : a + FORWARD_BLOCK]
             z = proj[0].take(w[:, 0], axis=0)
             for p in range(1, w.shape[1]):
                 z += proj[p].take(w[:, p], axis=0)
-            logp[a:a + FORWARD_BLOCK] = net.log_proba_from_z(z)
+            logp[a : a + FORWARD_BLOCK] = net.log_proba_from_z(z)
 
         list(_pool().map(forward_block, range(0, padded, FORWARD_BLOCK)))  # numpy releases the GIL here
         return logp[:n]
@@ -257,15 +273,15 @@ class NERModel:
         V = self.embeddings.type_vectors(feats).astype(W.dtype, copy=False)
         full = t - t % PROJECTION_BLOCK
         last = np.zeros((PROJECTION_BLOCK, V.shape[1]), dtype=W.dtype)
-        last[:t - full] = V[full:]
+        last[: t - full] = V[full:]
         buf = np.empty((PROJECTION_BLOCK, h), dtype=W.dtype)
         for p in range(m):
             Wt = Wp[:, p, :].T
             for a in range(0, full, PROJECTION_BLOCK):
-                np.matmul(V[a:a + PROJECTION_BLOCK], Wt, out=out[p, a:a + PROJECTION_BLOCK])
+                np.matmul(V[a : a + PROJECTION_BLOCK], Wt, out=out[p, a : a + PROJECTION_BLOCK])
             if full < t:
                 np.matmul(last, Wt, out=buf)
-                out[p, full:] = buf[:t - full]
+                out[p, full:] = buf[: t - full]
         out[0] += b
         return out
 
@@ -276,7 +292,9 @@ class NERModel:
             W = self.net.params["W"]
             out = np.empty((self.window_width, len(feats), W.shape[0]), dtype=W.dtype)
         step = max(1, -(-len(feats) // (_THREADS * PROJECTION_BLOCK))) * PROJECTION_BLOCK
-        list(_pool().map(lambda a: self._project(feats[a:a + step], out[:, a:a + step]), range(0, len(feats), step)))
+        list(
+            _pool().map(lambda a: self._project(feats[a : a + step], out[:, a : a + step]), range(0, len(feats), step))
+        )
         return out
 
     def _known_types(self, tokens: list[str]) -> tuple[np.ndarray, TypeCache]:
@@ -324,8 +342,9 @@ class NERModel:
                 # room for the whole budget at once: the pages of unused rows are never touched (so cost no
                 # memory), and growing never copies the cache (which held old and new copies at once)
                 itemsize = self.net.params["W"].itemsize
-                bigger = np.empty((m, max(PROJECTION_CACHE_BYTES // (m * h * itemsize), grown), h),
-                                  dtype=self.net.params["W"].dtype)
+                bigger = np.empty(
+                    (m, max(PROJECTION_CACHE_BYTES // (m * h * itemsize), grown), h), dtype=self.net.params["W"].dtype
+                )
                 if proj is not None:
                     bigger[:, :done] = proj[:, :done]
                 proj = bigger
@@ -346,7 +365,8 @@ class NERModel:
         return [tags[a:b] for a, b in zip(bounds, bounds[1:])]
 
     def predict_scored(self, sentences: Sequence[Sequence[str]], threshold: float = 0.0) -> Scored:
-        """Tags, token probabilities and scored entities (:class:`~windowner.evaluation.confidence.Scored`) per sentence.
+        """Tags, token probabilities and scored entities (:class:`~windowner.evaluation.confidence.Scored`) per
+        sentence.
 
         The tags are the decoder's best path; a token's probability is the (calibrated) marginal probability
         of its tag, an entity's score the (calibrated) probability that exactly this span has this label.

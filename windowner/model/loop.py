@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from typing import Callable, Generator, Iterator, Mapping, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -49,8 +50,9 @@ class Windows:
     easy: np.ndarray | None = None
 
 
-def sgd_epochs(model: NERModel, windows: Windows, cfg: TrainConfig, rng: np.random.Generator, *,
-               progress: bool = False) -> Iterator[dict]:
+def sgd_epochs(
+    model: NERModel, windows: Windows, cfg: TrainConfig, rng: np.random.Generator, *, progress: bool = False
+) -> Iterator[dict]:
     """Minibatch SGD on ``model``, one epoch per iteration, up to ``cfg.epochs``: yields the epoch's record
     (``epoch`` 1-based, mean ``loss``, ``seconds``, ``lr``), the model at its epoch-end weights.
 
@@ -85,8 +87,9 @@ def sgd_epochs(model: NERModel, windows: Windows, cfg: TrainConfig, rng: np.rand
             weights = None if easy is None else window_weight[idx]
             J, grads = net.loss_and_grads(X, eye[y[idx]], train=True, need_dX=True, weights=weights)
             if not math.isfinite(J):
-                raise TrainingDiverged(f"the loss became {J} in epoch {epoch + 1}; try a smaller learning rate "
-                                       f"(--lr {cfg.lr / 10:g})")
+                raise TrainingDiverged(
+                    f"the loss became {J} in epoch {epoch + 1}; try a smaller learning rate (--lr {cfg.lr / 10:g})"
+                )
             opt.step(net.params, grads)
             for name, (rows, g) in embeddings.backward(grads["X"]).items():
                 if name in trainable:
@@ -218,9 +221,16 @@ class EpochResult:
         return self.record["epoch"]
 
 
-def train_while_improving(model: NERModel, windows: Windows, cfg: TrainConfig, rng: np.random.Generator,
-                          dev: Pairs | None = None, *, best: BestWeights | None = None,
-                          progress: bool = False) -> Generator[EpochResult, None, None]:
+def train_while_improving(
+    model: NERModel,
+    windows: Windows,
+    cfg: TrainConfig,
+    rng: np.random.Generator,
+    dev: Pairs | None = None,
+    *,
+    best: BestWeights | None = None,
+    progress: bool = False,
+) -> Generator[EpochResult, None, None]:
     """Train ``model`` in place, one :class:`EpochResult` per epoch, up to ``cfg.epochs``; the caller stops early
     by leaving the loop (:class:`EarlyStopping`). Each epoch is scored on ``dev`` (:class:`DevEvaluation`) or by
     its loss, appended to ``model.history``, and, when it is the best so far, its weights are kept in ``best``
@@ -240,9 +250,17 @@ def train_while_improving(model: NERModel, windows: Windows, cfg: TrainConfig, r
         yield EpochResult(record, improved, best)
 
 
-def train(model: NERModel, windows: Windows, cfg: TrainConfig, rng: np.random.Generator, dev: Pairs | None = None,
-          *, progress: bool = False, log: Callable[[str], None] | None = print,
-          on_epoch: Callable[[NERModel, dict], None] | None = None) -> NERModel:
+def train(
+    model: NERModel,
+    windows: Windows,
+    cfg: TrainConfig,
+    rng: np.random.Generator,
+    dev: Pairs | None = None,
+    *,
+    progress: bool = False,
+    log: Callable[[str], None] | None = print,
+    on_epoch: Callable[[NERModel, dict], None] | None = None,
+) -> NERModel:
     """Train ``model`` in place as :func:`~windowner.model.training.fit` does and return it with the best weights.
 
     Logs a line per epoch and calls ``on_epoch(model, record)``; stops after ``cfg.patience`` epochs without
@@ -252,8 +270,10 @@ def train(model: NERModel, windows: Windows, cfg: TrainConfig, rng: np.random.Ge
     """
     best, stop = BestWeights(), EarlyStopping(cfg.patience)
     model.history = []
-    with model.training(), closing(train_while_improving(model, windows, cfg, rng, dev, best=best,
-                                                         progress=progress)) as results:
+    with (
+        model.training(),
+        closing(train_while_improving(model, windows, cfg, rng, dev, best=best, progress=progress)) as results,
+    ):
         try:
             for result in results:
                 if log:
@@ -279,8 +299,10 @@ def epoch_line(record: dict) -> str:
     """The log line of an epoch: "epoch   3  loss 0.0123  dev P 0.9 R 0.8 F1 0.85 (average)  (1.2s)"."""
     dev_part = ""
     if "dev_f1" in record:
-        dev_part = (f"  dev P {record['dev_precision']:.4f} R {record['dev_recall']:.4f} "
-                    f"F1 {record['dev_f1']:.4f}{' (average)' if record.get('averaged') else ''}")
+        dev_part = (
+            f"  dev P {record['dev_precision']:.4f} R {record['dev_recall']:.4f} "
+            f"F1 {record['dev_f1']:.4f}{' (average)' if record.get('averaged') else ''}"
+        )
     return f"epoch {record['epoch']:>3}  loss {record['loss']:.4f}{dev_part}  ({record['seconds']:.1f}s)"
 
 

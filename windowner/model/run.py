@@ -38,7 +38,7 @@ class TrainingRun:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Any) -> "TrainingRun":
+    def from_dict(cls, data: Any) -> TrainingRun:
         """The run of a ``run.json`` object; keys it does not know (a newer windowner's) are ignored.
         ValueError names a fact of the wrong type."""
         if not isinstance(data, dict):
@@ -54,7 +54,7 @@ class TrainingRun:
         return run
 
     @classmethod
-    def from_config(cls, config: dict) -> "TrainingRun":
+    def from_config(cls, config: dict) -> TrainingRun:
         """The run facts that model directories written before ``run.json`` kept in ``config.json``, removed
         from ``config`` (so that it holds hyper-parameters only); facts of the wrong type are dropped."""
         found = {name: config.pop(name) for name in RUN_FACTS if name in config}
@@ -63,9 +63,14 @@ class TrainingRun:
 
 RUN_FACTS = tuple(f.name for f in fields(TrainingRun))
 
-_KINDS = {"best_epoch": "a positive int or null", "best_is_average": "true or false",
-          "interrupted": "true or false", "train_seconds": "a number ≥ 0 or null", "calibrated": "true or false",
-          "calibration_note": "a string or null"}
+_KINDS = {
+    "best_epoch": "a positive int or null",
+    "best_is_average": "true or false",
+    "interrupted": "true or false",
+    "train_seconds": "a number ≥ 0 or null",
+    "calibrated": "true or false",
+    "calibration_note": "a string or null",
+}
 
 
 def _valid(name: str, value: Any) -> bool:
@@ -78,4 +83,3 @@ def _valid(name: str, value: Any) -> bool:
     if name == "train_seconds":
         return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
     return isinstance(value, str)
-

@@ -3,28 +3,39 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..nn.calibration import Calibration, fit_map
-from .config import TrainConfig
-from ..evaluation.confidence import Outcomes, expected_calibration_error
-from ..nn.decode import constraints, learned_transitions
 from ..errors import WindownerError
+from ..evaluation.confidence import Outcomes, expected_calibration_error
 from ..features import Lexicon
-from .assembly import assemble
-from .inference import NERModel
-from . import loop
-from .loop import TrainingDiverged, Windows
-from ..text.tags import to_bio2
-from ..text.conventions import TokenizerRules, learn_rules, spacy_tables
-from ..text.tokenizer import TokenizerTables
 from ..lexicon.vectors import DEFAULT_VECTORS, load_vectors
+from ..nn.calibration import Calibration, fit_map
+from ..nn.decode import constraints, learned_transitions
+from ..text.conventions import TokenizerRules, learn_rules, spacy_tables
+from ..text.tags import to_bio2
+from ..text.tokenizer import TokenizerTables
+from . import loop
+from .assembly import assemble
+from .config import TrainConfig
+from .inference import NERModel
+from .loop import TrainingDiverged, Windows
 
-__all__ = ["TrainingDiverged", "as_sentences", "calibrate", "check_tagged", "easy_windows", "fit", "initialize",
-           "only_labels", "split_for_calibration", "tag_set", "training_windows"]
+__all__ = [
+    "TrainingDiverged",
+    "as_sentences",
+    "calibrate",
+    "check_tagged",
+    "easy_windows",
+    "fit",
+    "initialize",
+    "only_labels",
+    "split_for_calibration",
+    "tag_set",
+    "training_windows",
+]
 
 Pairs = Sequence[tuple[Sequence[str], Sequence[str]]]
 
@@ -32,19 +43,24 @@ Pairs = Sequence[tuple[Sequence[str], Sequence[str]]]
 def as_sentences(data, name: str) -> list[list]:
     """``data`` as a list of lists (one per sentence); TypeError naming ``name`` for anything else."""
     if isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
-        raise TypeError(f"{name} must be a list of sentences, each a list of str "
-                        f"(e.g. [['Obama', 'visited', 'Paris']]), got {type(data).__name__}")
+        raise TypeError(
+            f"{name} must be a list of sentences, each a list of str "
+            f"(e.g. [['Obama', 'visited', 'Paris']]), got {type(data).__name__}"
+        )
     out = []
     for i, seq in enumerate(data):
         if isinstance(seq, (str, bytes)) or not isinstance(seq, Iterable):
-            raise TypeError(f"{name}[{i}] is {type(seq).__name__}, not a list of str; {name} must be a list of "
-                            "sentences, each a list of str (e.g. [['Obama', 'visited', 'Paris']])")
+            raise TypeError(
+                f"{name}[{i}] is {type(seq).__name__}, not a list of str; {name} must be a list of "
+                "sentences, each a list of str (e.g. [['Obama', 'visited', 'Paris']])"
+            )
         out.append(list(seq))
     return out
 
 
-def check_tagged(sentences: Iterable, tag_lists: Iterable, scheme: str = "bio2",
-                 names: tuple[str, str] = ("X", "y")) -> list[tuple[list[str], list[str]]]:
+def check_tagged(
+    sentences: Iterable, tag_lists: Iterable, scheme: str = "bio2", names: tuple[str, str] = ("X", "y")
+) -> list[tuple[list[str], list[str]]]:
     """Validate parallel lists of token lists and tag lists -> (tokens, BIO2 tags) pairs.
 
     Tags of ``scheme`` ("bio2", "iob1", "bioes", "io" or "auto") are converted to BIO2.
@@ -52,8 +68,9 @@ def check_tagged(sentences: Iterable, tag_lists: Iterable, scheme: str = "bio2",
     """
     xs, ys = as_sentences(sentences, names[0]), as_sentences(tag_lists, names[1])
     if len(xs) != len(ys):
-        raise ValueError(f"{names[0]} has {len(xs)} sentences but {names[1]} has {len(ys)}; "
-                         "give one tag list per token list")
+        raise ValueError(
+            f"{names[0]} has {len(xs)} sentences but {names[1]} has {len(ys)}; give one tag list per token list"
+        )
     pairs = []
     for i, (toks, tags) in enumerate(zip(xs, ys)):
         for what, seq in ((names[0], toks), (names[1], tags)):
@@ -71,16 +88,22 @@ def check_tagged(sentences: Iterable, tag_lists: Iterable, scheme: str = "bio2",
 
 
 def tag_set(tag_sequences, labels: Sequence[str] | None) -> list[str]:
-    """"O" then B-/I- of each entity type, types sorted."""
+    """ "O" then B-/I- of each entity type, types sorted."""
     types = set(labels) if labels else {t[2:] for seq in tag_sequences for t in seq if t != "O"}
     if not types:
         raise WindownerError("the training data has no entities; check the tag column (--tag-column) and --labels")
     return ["O"] + [f"{p}-{t}" for t in sorted(types) for p in "BI"]
 
 
-def fit(train: Pairs, dev: Pairs | None = None, config: TrainConfig | None = None, *, progress: bool = True,
-        log: Callable[[str], None] | None = print,
-        on_epoch: Callable[[NERModel, dict], None] | None = None) -> NERModel:
+def fit(
+    train: Pairs,
+    dev: Pairs | None = None,
+    config: TrainConfig | None = None,
+    *,
+    progress: bool = True,
+    log: Callable[[str], None] | None = print,
+    on_epoch: Callable[[NERModel, dict], None] | None = None,
+) -> NERModel:
     """Train on (tokens, BIO2 tags) pairs; keep the epoch with the best dev F1 (or the last, without dev).
 
     Calibration (unless ``config.calibration`` is "none"): with ``dev`` and ``calibration_data="dev"`` (the
@@ -148,15 +171,16 @@ def _fit_calibrated(train: Pairs, dev: Pairs | None, cfg: TrainConfig, args: dic
     return _refit(model, pairs, tags, dev, cfg, args)
 
 
-def _refit(first: NERModel, pairs: list, tags: list[str], dev: Pairs | None, cfg: TrainConfig,
-           args: dict) -> NERModel:
+def _refit(first: NERModel, pairs: list, tags: list[str], dev: Pairs | None, cfg: TrainConfig, args: dict) -> NERModel:
     """Train again on all the sentences, exactly as without calibration; the maps of ``first`` (trained without
     the held-out sentences, and calibrated on them) carry over. A Ctrl-C before an epoch of this run has
     finished returns ``first``."""
     assert first.calibration is not None
     if args["log"]:
-        args["log"](f"calibration fitted on {first.calibration.info['held_out_sentences']} held-out sentences; "
-                    "training again on all sentences")
+        args["log"](
+            f"calibration fitted on {first.calibration.info['held_out_sentences']} held-out sentences; "
+            "training again on all sentences"
+        )
     try:
         final = _train(pairs, tags, dev, cfg, args)
     except TrainingDiverged as exc:
@@ -168,10 +192,13 @@ def _refit(first: NERModel, pairs: list, tags: list[str], dev: Pairs | None, cfg
         first.run.interrupted = True
         return first
     dev_f1 = [h["dev_f1"] for h in first.history if "dev_f1" in h]
-    info = {"calibration_model_best_epoch": first.run.best_epoch,
-            "calibration_model_dev_f1": max(dev_f1) if dev_f1 else None}
-    final.calibration = Calibration(first.calibration.entity, first.calibration.token,
-                                    {**first.calibration.info, "refit": True, **info})
+    info = {
+        "calibration_model_best_epoch": first.run.best_epoch,
+        "calibration_model_dev_f1": max(dev_f1) if dev_f1 else None,
+    }
+    final.calibration = Calibration(
+        first.calibration.entity, first.calibration.token, {**first.calibration.info, "refit": True, **info}
+    )
     final.run.calibrated = True
     return final
 
@@ -181,8 +208,10 @@ def _uncalibrated_note(cfg: TrainConfig, n_sentences: int) -> str:
     raw = "scores are raw lattice probabilities, not calibrated"
     if cfg.calibration == "none":
         return f"trained with --calibration none: {raw}"
-    return (f"no dev data for calibration, and calibration_split {cfg.calibration_split:g} of {n_sentences} "
-            f"training sentences holds none out: {raw}")
+    return (
+        f"no dev data for calibration, and calibration_split {cfg.calibration_split:g} of {n_sentences} "
+        f"training sentences holds none out: {raw}"
+    )
 
 
 def _training_pairs(train: Pairs, cfg: TrainConfig) -> tuple[list, list[str]]:
@@ -259,7 +288,7 @@ def split_for_calibration(train: list, cfg: TrainConfig) -> tuple[list, list]:
     ``train`` (a contiguous block, like a dev set), none if the calibration is off or nothing would be left."""
     if cfg.calibration == "none" or cfg.calibration_split == 0:
         return train, []
-    n = int(round(len(train) * cfg.calibration_split))
+    n = round(len(train) * cfg.calibration_split)
     if n == 0 or n == len(train):
         return train, []
     return train[:-n], train[-n:]
@@ -276,11 +305,16 @@ def calibrate(model: NERModel, held_out: Pairs, method: str, fitted_on: str = "h
     seen.add([g for _, g in held_out], model.predict_scored([t for t, _ in held_out]))
     scores, correct = seen.entity_scores, seen.entity_correct
     entity, token = fit_map(method, scores, correct), fit_map(method, seen.token_proba, seen.token_right)
-    info = {"method": method, "fitted_on": fitted_on, "held_out_sentences": len(held_out),
-            "held_out_gold_entities": seen.n_gold,
-            "entities": len(scores), "tokens": len(seen.token_proba),
-            "entity_ece_raw": expected_calibration_error(scores, correct),
-            "entity_ece_fitted": expected_calibration_error(entity(scores), correct)}
+    info = {
+        "method": method,
+        "fitted_on": fitted_on,
+        "held_out_sentences": len(held_out),
+        "held_out_gold_entities": seen.n_gold,
+        "entities": len(scores),
+        "tokens": len(seen.token_proba),
+        "entity_ece_raw": expected_calibration_error(scores, correct),
+        "entity_ece_fitted": expected_calibration_error(entity(scores), correct),
+    }
     model.calibration = Calibration(entity, token, info)
     model.run.calibrated, model.run.calibration_note = True, None
     return model.calibration

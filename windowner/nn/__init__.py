@@ -1,1 +1,2 @@
-"""The network and its math: layers with hand-derived gradients, SGD, gradient checks, decoding, marginals, calibration maps."""
+"""The network and its math: layers with hand-derived gradients, SGD, gradient checks, decoding, marginals,
+calibration maps."""

@@ -80,12 +80,20 @@ class CalibrationMap:
             return cls("temperature", temperature=float(t), samples=samples)
         if method == "isotonic":
             x, y = data.get("x"), data.get("y")
-            if not (isinstance(x, list) and isinstance(y, list) and len(x) == len(y) >= 1
-                    and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in x + y)):
+            if not (
+                isinstance(x, list)
+                and isinstance(y, list)
+                and len(x) == len(y) >= 1
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in x + y)
+            ):
                 raise ValueError("'x' and 'y' must be lists of numbers of the same, non-zero length")
             xa, ya = np.array(x, dtype=np.float64), np.array(y, dtype=np.float64)
-            if not (np.all(np.isfinite(xa)) and np.all(np.diff(xa) >= 0) and np.all((ya >= 0) & (ya <= 1))
-                    and np.all(np.diff(ya) >= 0)):
+            if not (
+                np.all(np.isfinite(xa))
+                and np.all(np.diff(xa) >= 0)
+                and np.all((ya >= 0) & (ya <= 1))
+                and np.all(np.diff(ya) >= 0)
+            ):
                 raise ValueError("'x' must be finite and increasing, 'y' non-decreasing values in [0, 1]")
             return cls("isotonic", tuple(map(float, x)), tuple(map(float, y)), samples=samples)
         raise ValueError(f"unknown calibration method {method!r} (known: isotonic, temperature, identity)")
@@ -112,8 +120,9 @@ def fit_map(method: str, p: np.ndarray, y: np.ndarray) -> CalibrationMap:
 
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
     iso.fit(np.concatenate([[0.0], p, [1.0]]), np.concatenate([[1.0], y, [0.0]]))
-    return CalibrationMap("isotonic", tuple(iso.X_thresholds_.tolist()), tuple(iso.y_thresholds_.tolist()),
-                          samples=len(p))
+    return CalibrationMap(
+        "isotonic", tuple(iso.X_thresholds_.tolist()), tuple(iso.y_thresholds_.tolist()), samples=len(p)
+    )
 
 
 def fit_temperature(p: np.ndarray, y: np.ndarray, iterations: int = 100) -> float:

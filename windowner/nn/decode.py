@@ -51,8 +51,9 @@ def learned_transitions(tag_sequences, tags: Sequence[str], smoothing: float = 1
     return np.log(start / start.sum()) - prior, np.log(pair / pair.sum(axis=1, keepdims=True)) - prior[None, :]
 
 
-def viterbi(emissions: np.ndarray, lengths: Sequence[int] | np.ndarray, start: np.ndarray, trans: np.ndarray,
-            batch: int = 4096) -> np.ndarray:
+def viterbi(
+    emissions: np.ndarray, lengths: Sequence[int] | np.ndarray, start: np.ndarray, trans: np.ndarray, batch: int = 4096
+) -> np.ndarray:
     """Best tag index per token. emissions: (n, K) log-scores of sentences laid end to end.
 
     Vectorised across sentences: sentences are sorted by length and processed in padded blocks,
@@ -64,7 +65,7 @@ def viterbi(emissions: np.ndarray, lengths: Sequence[int] | np.ndarray, start: n
     out = np.empty(n, dtype=np.int64)
     order = np.argsort(lengths, kind="stable")
     for lo in range(0, len(order), batch):
-        block = order[lo:lo + batch]
+        block = order[lo : lo + batch]
         block = block[lengths[block] > 0]
         if len(block) == 0:
             continue

@@ -9,11 +9,13 @@ and any plug-in's; a bag table for a feature of width > 1) that :meth:`Embedding
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 
 from ..features import registered
-from .network import ACTIVATIONS, HEADS, Embeddings, WindowNetwork
+from .embeddings import Embeddings
+from .network import ACTIVATIONS, HEADS, WindowNetwork
 
 TOLERANCE = 1e-6
 
@@ -45,12 +47,23 @@ def _away_from_kinks(net: WindowNetwork, X: np.ndarray, margin: float = 1e-3) ->
     return bool(np.all(np.abs(Z) > margin) and np.all(np.abs(np.abs(Z) - 1) > margin))
 
 
-def _network(activation: str, head: str, rng: np.random.Generator, D: int, h: int, K: int, n: int,
-             l2: float, dropout: float = 0.0, X: np.ndarray | None = None) -> tuple[WindowNetwork, np.ndarray]:
+def _network(
+    activation: str,
+    head: str,
+    rng: np.random.Generator,
+    D: int,
+    h: int,
+    K: int,
+    n: int,
+    l2: float,
+    dropout: float = 0.0,
+    X: np.ndarray | None = None,
+) -> tuple[WindowNetwork, np.ndarray]:
     """A float64 network whose pre-activations on X stay away from the kinks of piecewise-linear f."""
     for _ in range(100):
-        net = WindowNetwork(D, h, K, activation=activation, head=head, l2=l2, dropout=dropout,
-                            random_state=rng, dtype=np.float64)
+        net = WindowNetwork(
+            D, h, K, activation=activation, head=head, l2=l2, dropout=dropout, random_state=rng, dtype=np.float64
+        )
         net.params["b"][:] = rng.normal(0, 0.5, h)
         X_try = rng.normal(0, 1.0, (n, D)) if X is None else X
         if _away_from_kinks(net, X_try):
@@ -64,8 +77,18 @@ def _targets(head: str, rng: np.random.Generator, n: int, K: int) -> np.ndarray:
     return (rng.random((n, K)) < 0.4).astype(np.float64)
 
 
-def check_network(activation: str, head: str, n: int = 6, D: int = 10, h: int = 7, K: int = 4,
-                  l2: float = 1e-2, seed: int = 0, dropout: float = 0.0, weighted: bool = False) -> dict[str, float]:
+def check_network(
+    activation: str,
+    head: str,
+    n: int = 6,
+    D: int = 10,
+    h: int = 7,
+    K: int = 4,
+    l2: float = 1e-2,
+    seed: int = 0,
+    dropout: float = 0.0,
+    weighted: bool = False,
+) -> dict[str, float]:
     """Relative error of ∂J/∂W, ∂J/∂b, ∂J/∂U and ∂J/∂X for one activation × head (through a dropout
     mask of this rate, the same mask in every evaluation; ``weighted``: windows weighted as training's
     ``o_window_keep`` weights them)."""
@@ -85,9 +108,18 @@ def check_network(activation: str, head: str, n: int = 6, D: int = 10, h: int = 
     return {name: rel_error(grads[name], numeric_grad(loss, arr)) for name, arr in arrays.items()}
 
 
-def check_embeddings(activation: str, head: str, n: int = 6, m: int = 3,
-                     tables: dict[str, tuple[int, int, int]] | None = None, n_base: int = 3, h: int = 5, K: int = 3,
-                     seed: int = 0, bag: int = 4) -> dict[str, float]:
+def check_embeddings(
+    activation: str,
+    head: str,
+    n: int = 6,
+    m: int = 3,
+    tables: dict[str, tuple[int, int, int]] | None = None,
+    n_base: int = 3,
+    h: int = 5,
+    K: int = 3,
+    seed: int = 0,
+    bag: int = 4,
+) -> dict[str, float]:
     """Relative error of the gradients of every embedding table (dense (rows, d) views of the sparse row gradients)
     through the whole network. ``tables``: name -> (rows, d, ids per position); by default one small table per
     registered feature (:func:`windowner.features.registered`), ``bag`` ids per position for a feature of width > 1,
@@ -114,8 +146,15 @@ def check_embeddings(activation: str, head: str, n: int = 6, m: int = 3,
     return check_tables(emb, feats, activation, head, h=h, K=K, rng=rng)
 
 
-def check_tables(emb: Embeddings, feats: np.ndarray, activation: str = "tanh", head: str = "sigmoid", h: int = 5,
-                 K: int = 3, rng: np.random.Generator | None = None) -> dict[str, float]:
+def check_tables(
+    emb: Embeddings,
+    feats: np.ndarray,
+    activation: str = "tanh",
+    head: str = "sigmoid",
+    h: int = 5,
+    K: int = 3,
+    rng: np.random.Generator | None = None,
+) -> dict[str, float]:
     """Relative error of the row gradients of ``emb``'s (float64) tables for the window ids ``feats: (n, m, Σ widths)``
     through a new float64 network (h hidden units, K classes): the finite differences are taken over the rows the
     ids touch only (any other row gets no gradient), so that a real model's tables can be checked too."""
@@ -129,7 +168,7 @@ def check_tables(emb: Embeddings, feats: np.ndarray, activation: str = "tanh", h
 
     _, grads = net.loss_and_grads(emb.forward(feats), Y)
     first = np.cumsum([0] + [emb.widths[name] for name in emb.names])
-    block = {name: feats[..., a:a + emb.widths[name]] for name, a in zip(emb.names, first)}
+    block = {name: feats[..., a : a + emb.widths[name]] for name, a in zip(emb.names, first)}
     out = {}
     for name, (idx, g) in emb.backward(grads["X"]).items():
         table = emb.tables[name]
@@ -141,7 +180,7 @@ def check_tables(emb: Embeddings, feats: np.ndarray, activation: str = "tanh", h
         dense[np.searchsorted(touched, idx)] = g
         rows = table[touched]  # a copy: perturbed, then written back for each evaluation
 
-        def loss_of_rows() -> float:
+        def loss_of_rows(table: np.ndarray = table, touched: np.ndarray = touched, rows: np.ndarray = rows) -> float:
             table[touched] = rows
             return loss()
 
@@ -154,12 +193,14 @@ def check_tables(emb: Embeddings, feats: np.ndarray, activation: str = "tanh", h
 def run_all(seed: int = 0) -> dict:
     """Every activation × head: the network's parameters and input, the same through dropout, and the
     embedding tables; returns {"max_rel_error": float, "checks": [...]}."""
-    checks = []
+    checks: list[dict[str, Any]] = []
     for act, head in itertools.product(sorted(ACTIVATIONS), sorted(HEADS)):
-        parts = [("", check_network(act, head, seed=seed)),
-                 (" (dropout)", check_network(act, head, seed=seed, dropout=0.5)),
-                 (" (weighted windows)", check_network(act, head, seed=seed, weighted=True)),
-                 ("", check_embeddings(act, head, seed=seed))]
+        parts = [
+            ("", check_network(act, head, seed=seed)),
+            (" (dropout)", check_network(act, head, seed=seed, dropout=0.5)),
+            (" (weighted windows)", check_network(act, head, seed=seed, weighted=True)),
+            ("", check_embeddings(act, head, seed=seed)),
+        ]
         for suffix, errors in parts:
             for param, err in errors.items():
                 checks.append({"activation": act, "head": head, "param": param + suffix, "rel_error": err})

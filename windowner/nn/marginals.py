@@ -78,13 +78,14 @@ def _log_matmul(x: np.ndarray, exp_trans: np.ndarray) -> np.ndarray:
     e = np.exp(x - m)
     acc = e[:, 0:1] * exp_trans[0]
     for i in range(1, exp_trans.shape[0]):
-        acc += e[:, i:i + 1] * exp_trans[i]
+        acc += e[:, i : i + 1] * exp_trans[i]
     with np.errstate(divide="ignore"):  # a state no allowed move reaches: log 0 = -inf, probability 0
         return m + np.log(acc)
 
 
-def forward_backward(emissions: np.ndarray, lengths: Sequence[int] | np.ndarray, start: np.ndarray,
-                     trans: np.ndarray) -> Lattice:
+def forward_backward(
+    emissions: np.ndarray, lengths: Sequence[int] | np.ndarray, start: np.ndarray, trans: np.ndarray
+) -> Lattice:
     """α, β and log Z of every sentence (see the module docstring). emissions: (n, K) log-scores of
     sentences laid end to end, ``lengths`` (S,) summing to n; start: (K,), trans: (K, K) additive scores."""
     em = np.asarray(emissions, dtype=np.float64)
@@ -107,10 +108,10 @@ def forward_backward(emissions: np.ndarray, lengths: Sequence[int] | np.ndarray,
     running = np.searchsorted(-lengths[order], -np.arange(int(lengths[order[0]])), side="left")
     alpha[first] = np.asarray(start, dtype=np.float64)[None, :] + em[first]
     for t in range(1, len(running)):
-        pos = first[:running[t]] + t
+        pos = first[: running[t]] + t
         alpha[pos] = em[pos] + _log_matmul(alpha[pos - 1], exp_trans)
     for t in range(len(running) - 1, 0, -1):
-        pos = first[:running[t]] + t
+        pos = first[: running[t]] + t
         beta[pos - 1] = _log_matmul(em[pos] + beta[pos], exp_trans.T)
     last = alpha[first + lengths[order] - 1]  # (S', K)
     m = last.max(axis=1)
@@ -118,8 +119,15 @@ def forward_backward(emissions: np.ndarray, lengths: Sequence[int] | np.ndarray,
     return Lattice(alpha, beta, log_z, sentence, first_all, lengths)
 
 
-def span_marginals(lattice: Lattice, emissions: np.ndarray, trans: np.ndarray, starts: np.ndarray,
-                   ends: np.ndarray, b_tags: np.ndarray, i_tags: np.ndarray) -> np.ndarray:
+def span_marginals(
+    lattice: Lattice,
+    emissions: np.ndarray,
+    trans: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    b_tags: np.ndarray,
+    i_tags: np.ndarray,
+) -> np.ndarray:
     """(m,) P(tokens starts[k] … ends[k]-1 are exactly one entity whose tags are b_tags[k], i_tags[k], …),
     see the module docstring. starts, ends: (m,) flat token indices (end exclusive) inside one sentence;
     b_tags, i_tags: (m,) the indices of the entity type's B- and I- tags."""

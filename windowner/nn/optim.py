@@ -59,11 +59,21 @@ def minibatches(n: int, batch_size: int, rng: np.random.Generator | None):
     """Yield index arrays covering range(n) in batches, shuffled when rng is given."""
     order = rng.permutation(n) if rng is not None else np.arange(n)
     for start in range(0, n, batch_size):
-        yield order[start:start + batch_size]
+        yield order[start : start + batch_size]
 
 
-def fit_dense(net, X: np.ndarray, Y: np.ndarray, *, epochs: int = 10, batch_size: int = 32, lr: float = 0.1,
-              momentum: float = 0.0, decay: float = 0.0, random_state: int | None = 0) -> list[float]:
+def fit_dense(
+    net,
+    X: np.ndarray,
+    Y: np.ndarray,
+    *,
+    epochs: int = 10,
+    batch_size: int = 32,
+    lr: float = 0.1,
+    momentum: float = 0.0,
+    decay: float = 0.0,
+    random_state: int | None = 0,
+) -> list[float]:
     """Train a :class:`~windowner.nn.network.WindowNetwork` on dense X: (n, D), Y: (n, K).
 
     Returns the per-epoch mean loss."""

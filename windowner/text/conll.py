@@ -20,8 +20,17 @@ from typing import IO, Any
 
 from ..errors import DataError
 from .lines import BOM, bad_bytes_error, byte_blocks, decode_error, decode_lines, line_problem, open_input
-from .tags import (BIO2Converter, TagError, check_scheme, from_bio2, label_problem, parse_labels, parse_mapping,
-                   parse_tag, relabel)
+from .tags import (
+    BIO2Converter,
+    TagError,
+    check_scheme,
+    from_bio2,
+    label_problem,
+    parse_labels,
+    parse_mapping,
+    parse_tag,
+    relabel,
+)
 
 __all__ = [
     "ConllRepairWarning",
@@ -43,6 +52,13 @@ class Sentence:
     tokens: list[str]
     tags: list[str] | None
     line: int
+
+    @property
+    def gold(self) -> list[str]:
+        """The tags of a sentence read with a tag column; ValueError for token-only input."""
+        if self.tags is None:
+            raise ValueError(f"sentence at line {self.line} was read without a tag column: it has no tags")
+        return self.tags
 
 
 class ConllRepairWarning(UserWarning):
@@ -137,7 +153,7 @@ def _line_text(raw: str | bytes, name: str, lineno: int) -> str:
     """Line ``lineno`` as text, stripped, without a leading BOM; DataError for binary data."""
     if isinstance(raw, bytes):
         if lineno == 1 and raw.startswith(BOM):
-            raw = raw[len(BOM):]
+            raw = raw[len(BOM) :]
         if line_problem(raw):
             raise bad_bytes_error(name, lineno, raw)
         text = raw.decode("utf-8")
@@ -228,8 +244,15 @@ def read_conll(
     return _read(source, tag_column, scheme, dict(mapping or {}), keep, stats, warn)
 
 
-def _read(source: Any, tag_column: int | None, scheme: str, mapping: dict[str, str],
-          keep: frozenset[str] | None, stats: ReadStats | None, warn: bool) -> Iterator[Sentence]:
+def _read(
+    source: Any,
+    tag_column: int | None,
+    scheme: str,
+    mapping: dict[str, str],
+    keep: frozenset[str] | None,
+    stats: ReadStats | None,
+    warn: bool,
+) -> Iterator[Sentence]:
     f, name, close_it = open_input(source)
     try:
         yield from _parse(f, name, tag_column, scheme, mapping, keep, stats, warn)
@@ -238,8 +261,16 @@ def _read(source: Any, tag_column: int | None, scheme: str, mapping: dict[str, s
             f.close()
 
 
-def _parse(f: Any, name: str, tag_column: int | None, scheme: str, mapping: dict[str, str],
-           keep: frozenset[str] | None, stats: ReadStats | None, warn: bool) -> Iterator[Sentence]:
+def _parse(
+    f: Any,
+    name: str,
+    tag_column: int | None,
+    scheme: str,
+    mapping: dict[str, str],
+    keep: frozenset[str] | None,
+    stats: ReadStats | None,
+    warn: bool,
+) -> Iterator[Sentence]:
     blocks = _blocks(f, name)
     tagged = tag_column is not None
     tcol = -1 if tag_column is None else tag_column  # column checked for a valid tag on '#' lines
@@ -310,27 +341,40 @@ def _parse(f: Any, name: str, tag_column: int | None, scheme: str, mapping: dict
                     continue
             if n != expected or n == 1:
                 if n == 1 and tagged:
-                    raise DataError(name, lineno, f"only one column ({word!r}): expected 'token tag' with the "
-                                                  "NER tag in the last column (for a file without tags use "
-                                                  "tag_column=None)")
+                    raise DataError(
+                        name,
+                        lineno,
+                        f"only one column ({word!r}): expected 'token tag' with the "
+                        "NER tag in the last column (for a file without tags use "
+                        "tag_column=None)",
+                    )
                 if expected is None:
                     expected, expected_line = n, lineno
                 elif n != expected:
-                    raise DataError(name, lineno, f"expected {expected} columns (as on line {expected_line}) "
-                                                  f"but found {n}; every token line must have the same number "
-                                                  "of columns")
+                    raise DataError(
+                        name,
+                        lineno,
+                        f"expected {expected} columns (as on line {expected_line}) "
+                        f"but found {n}; every token line must have the same number "
+                        "of columns",
+                    )
             if tagged:
                 if not -n <= tcol < n:
-                    raise DataError(name, lineno, f"tag_column={tag_column} but the line has only {n} columns; "
-                                                  "choose the column that holds the NER tag (-1 = last)")
+                    raise DataError(
+                        name,
+                        lineno,
+                        f"tag_column={tag_column} but the line has only {n} columns; "
+                        "choose the column that holds the NER tag (-1 = last)",
+                    )
                 try:
                     bio2, repaired = conv.push(parts[tcol])
                 except TagError as exc:
                     if exc.kind == "invalid":
                         where = "" if tag_column == -1 else f" (column {tcol % n + 1})"
                         raise DataError(name, lineno, f"{exc}{where}") from None
-                    raise DataError(name, lineno, f"{exc}; pass the file's scheme (bio2, iob1, bioes, io) or "
-                                                  "scheme='auto'") from None
+                    raise DataError(
+                        name, lineno, f"{exc}; pass the file's scheme (bio2, iob1, bioes, io) or scheme='auto'"
+                    ) from None
                 tags.append(bio2)
                 if repaired and first_repair is None:
                     first_repair = lineno
@@ -341,15 +385,20 @@ def _parse(f: Any, name: str, tag_column: int | None, scheme: str, mapping: dict
         yield finish()
 
     if n_sentences == 0:
-        raise DataError(name, None, "no sentences found: the file is empty or holds only comments, blank lines "
-                                    "and -DOCSTART- lines")
+        raise DataError(
+            name, None, "no sentences found: the file is empty or holds only comments, blank lines and -DOCSTART- lines"
+        )
     final = current_scheme()
     if stats is not None:
         _fill_stats(stats, final, conv.repairs, first_repair)
     if warn and conv.repairs_for() and final in ("bio2", "bioes"):
-        warnings.warn(ConllRepairWarning(
-            f"{name}: repaired {conv.repairs} I- tags that did not follow B-/I- of the same type to B- "
-            f"(first at line {first_repair})"), stacklevel=2)
+        warnings.warn(
+            ConllRepairWarning(
+                f"{name}: repaired {conv.repairs} I- tags that did not follow B-/I- of the same type to B- "
+                f"(first at line {first_repair})"
+            ),
+            stacklevel=2,
+        )
 
 
 def _fill_stats(stats: ReadStats, scheme: str | None, repairs: int, first_repair: int | None) -> None:
@@ -375,8 +424,9 @@ def _open_target(target: Any) -> tuple[Any, bool, Any]:
     return target, False, None
 
 
-def write_conll(sentences: Iterable[Sentence | tuple[list[str], list[str]]], target: Any, *,
-                scheme: str = "bio2", start: int = 1) -> int:
+def write_conll(
+    sentences: Iterable[Sentence | tuple[list[str], list[str]]], target: Any, *, scheme: str = "bio2", start: int = 1
+) -> int:
     """Write sentences as ``token tag`` lines with a blank line after each; return how many.
 
     ``target`` is a path (written as UTF-8), ``"-"`` for stdout, or an open text or binary
@@ -402,8 +452,13 @@ def write_conll(sentences: Iterable[Sentence | tuple[list[str], list[str]]], tar
                 continue
             for tok in tokens:
                 if not tok or _BAD_TOKEN_RE.search(tok) or tok == _DOCSTART:
-                    why = ("is empty" if not tok else "is -DOCSTART-, which readers skip" if tok == _DOCSTART
-                           else "contains whitespace (or NUL), which CoNLL uses to separate columns and lines")
+                    why = (
+                        "is empty"
+                        if not tok
+                        else "is -DOCSTART-, which readers skip"
+                        if tok == _DOCSTART
+                        else "contains whitespace (or NUL), which CoNLL uses to separate columns and lines"
+                    )
                     raise ValueError(f"{where}: token {tok!r} cannot be written in CoNLL: it {why}")
             try:
                 out_tags = from_bio2(list(tags), scheme)

@@ -59,23 +59,28 @@ class Infix:
 
 
 INFIXES = (
-    Infix("hyphen", "[{a}0-9]", "-", "[{a}]", True),             # Jong-un, U.N.-backed, 10-year
+    Infix("hyphen", "[{a}0-9]", "-", "[{a}]", True),  # Jong-un, U.N.-backed, 10-year
     Infix("dash", "[{a}0-9]", "–|—|--|---|——|~", "[{a}]", True),  # word--word
-    Infix("number_hyphen", "[0-9]", "-", "[0-9]", True),          # 2-1, 1996-08-28
+    Infix("number_hyphen", "[0-9]", "-", "[0-9]", True),  # 2-1, 1996-08-28
     Infix("number_operator", "[0-9]", r"[+*^]", "[0-9-]", True),  # 2+2, 10^6
-    Infix("slash", "[{a}0-9]", "/", "[{a}]", True),               # and/or
-    Infix("number_slash", "[0-9]", "/", "[0-9]", False),          # 1/2, 1996/97
-    Infix("colon", "[{a}0-9]", ":", "[{a}]", True),               # Re:Match
-    Infix("comparison", "[{a}0-9]", "[<>=]", "[{a}]", True),      # a=b
-    Infix("comma", "[{a}]", ",", "[{a}]", True),                  # word,word
-    Infix("period", "[{al}{q}]", r"\.", "[{au}{q}]", True),       # end.Start
+    Infix("slash", "[{a}0-9]", "/", "[{a}]", True),  # and/or
+    Infix("number_slash", "[0-9]", "/", "[0-9]", False),  # 1/2, 1996/97
+    Infix("colon", "[{a}0-9]", ":", "[{a}]", True),  # Re:Match
+    Infix("comparison", "[{a}0-9]", "[<>=]", "[{a}]", True),  # a=b
+    Infix("comma", "[{a}]", ",", "[{a}]", True),  # word,word
+    Infix("period", "[{al}{q}]", r"\.", "[{au}{q}]", True),  # end.Start
 )
 POSSESSIVES = ("'s", "'S", "’s", "’S")
 CLITICS = ("n't", "'re", "'ve", "'ll", "'m", "'d", "n’t", "’re", "’ve", "’ll", "’m", "’d")
 AFFIXES = ("possessive", "clitic", "abbreviation", "final_period")  # True: split off / one token / split off
 CLASSES = tuple(i.name for i in INFIXES) + AFFIXES
-SPACY_DEFAULTS = {**{i.name: i.spacy_splits for i in INFIXES}, "possessive": True, "clitic": True,
-                  "abbreviation": True, "final_period": False}
+SPACY_DEFAULTS = {
+    **{i.name: i.spacy_splits for i in INFIXES},
+    "possessive": True,
+    "clitic": True,
+    "abbreviation": True,
+    "final_period": False,
+}
 _ABBREVIATION = re.compile(r"^(?=.*[^\W\d_])[\w'&-]+(?:\.[\w'&-]+)*\.$")  # Mr. U.S. a.m. Calif. (a letter)
 _PERIOD_FINAL = re.compile(r"^(?=.*\w)\S*[^.\s]\.$")  # Corp. U.S. 4. (not "..", not a lone ".")
 _WS = re.compile(r"\s")
@@ -99,8 +104,13 @@ class TokenizerRules:
 
     def to_json(self) -> dict:
         """A JSON-ready dict (what ``tokenizer.json`` holds)."""
-        return {"format": RULES_FORMAT, "split": dict(sorted(self.split.items())), "keep": list(self.keep),
-                "drop": list(self.drop), "evidence": {k: list(v) for k, v in sorted(self.evidence.items())}}
+        return {
+            "format": RULES_FORMAT,
+            "split": dict(sorted(self.split.items())),
+            "keep": list(self.keep),
+            "drop": list(self.drop),
+            "evidence": {k: list(v) for k, v in sorted(self.evidence.items())},
+        }
 
     @classmethod
     def from_json(cls, data) -> TokenizerRules:
@@ -109,26 +119,33 @@ class TokenizerRules:
             raise ValueError(f"expected a JSON object, found a {type(data).__name__}")
         fmt = data.get("format")
         if not isinstance(fmt, int) or isinstance(fmt, bool) or fmt > RULES_FORMAT or fmt < 1:
-            raise ValueError(f"format {fmt!r} is not supported (this windowner reads format {RULES_FORMAT}); "
-                             "upgrade windowner or retrain the model")
+            raise ValueError(
+                f"format {fmt!r} is not supported (this windowner reads format {RULES_FORMAT}); "
+                "upgrade windowner or retrain the model"
+            )
         split, keep, drop = data.get("split"), data.get("keep"), data.get("drop", [])
         evidence = data.get("evidence", {})
         if not isinstance(split, dict) or not all(isinstance(v, bool) for v in split.values()):
             raise ValueError("'split' must map rule names to true/false")
         unknown = sorted(set(split) - set(CLASSES))
         if unknown:
-            raise ValueError(f"unknown rule(s) {', '.join(map(repr, unknown))} (known: {', '.join(CLASSES)}); "
-                             "the model was written by a newer windowner — upgrade windowner")
+            raise ValueError(
+                f"unknown rule(s) {', '.join(map(repr, unknown))} (known: {', '.join(CLASSES)}); "
+                "the model was written by a newer windowner — upgrade windowner"
+            )
         for name, tokens in (("keep", keep), ("drop", drop)):
-            if not isinstance(tokens, list) or not all(isinstance(k, str) and k and not _WS.search(k)
-                                                       and not _SURROGATE.search(k) for k in tokens):
+            if not isinstance(tokens, list) or not all(
+                isinstance(k, str) and k and not _WS.search(k) and not _SURROGATE.search(k) for k in tokens
+            ):
                 raise ValueError(f"{name!r} must be a list of non-empty tokens without whitespace or lone surrogates")
         if not isinstance(evidence, dict) or not all(
-                isinstance(v, list) and len(v) == 2 and all(type(x) is int for x in v) for v in evidence.values()):
+            isinstance(v, list) and len(v) == 2 and all(type(x) is int for x in v) for v in evidence.values()
+        ):
             raise ValueError("'evidence' must map rule names to [whole, split] counts")
         assert isinstance(keep, list)  # checked above, with drop
-        return cls({**SPACY_DEFAULTS, **split}, tuple(keep), {str(k): list(v) for k, v in evidence.items()},
-                   tuple(drop))
+        return cls(
+            {**SPACY_DEFAULTS, **split}, tuple(keep), {str(k): list(v) for k, v in evidence.items()}, tuple(drop)
+        )
 
 
 # -- learning -------------------------------------------------------------------------------------
@@ -144,8 +161,11 @@ def learn_rules(sentences: Iterable[Sequence[str]]) -> TokenizerRules:
     for infix in INFIXES:
         inside = re.compile(infix.pattern(chars))
         evidence[infix.name] = [sum(c for t, c in counts.items() if inside.search(t)), 0]
-        marks[infix.name] = (re.compile(f"(?:{infix.mark})"), re.compile(infix.before.format(**chars)),
-                             re.compile(infix.after.format(**chars)))
+        marks[infix.name] = (
+            re.compile(f"(?:{infix.mark})"),
+            re.compile(infix.before.format(**chars)),
+            re.compile(infix.after.format(**chars)),
+        )
     standalone = {t for t in counts if any(m.fullmatch(t) for m, _, _ in marks.values())}
     abbreviations = _spacy_abbreviations()
     evidence["abbreviation"] = [sum(c for t, c in counts.items() if _ABBREVIATION.match(t)), 0]
@@ -159,14 +179,23 @@ def learn_rules(sentences: Iterable[Sequence[str]]) -> TokenizerRules:
         for a, b in zip(s, s[1:]):  # "Mr ." / "J ." where the data splits abbreviations
             if b == "." and (a + "." in abbreviations or (len(a) == 1 and a.isupper())):
                 evidence["abbreviation"][1] += 1
-    evidence["possessive"] = [sum(c for t, c in counts.items() if len(t) > 2 and t.endswith(POSSESSIVES)),
-                              sum(counts[p] for p in POSSESSIVES)]
-    evidence["clitic"] = [sum(c for t, c in counts.items() if t.endswith(CLITICS) and t not in CLITICS
-                              and t[0] not in "'’"), sum(counts[p] for p in CLITICS)]
+    evidence["possessive"] = [
+        sum(c for t, c in counts.items() if len(t) > 2 and t.endswith(POSSESSIVES)),
+        sum(counts[p] for p in POSSESSIVES),
+    ]
+    evidence["clitic"] = [
+        sum(c for t, c in counts.items() if t.endswith(CLITICS) and t not in CLITICS and t[0] not in "'’"),
+        sum(counts[p] for p in CLITICS),
+    ]
     finals = Counter(s[-1] for s in sentences) + Counter(s[-2] for s in sentences if len(s) > 1 and s[-1] == ".")
-    evidence["final_period"] = [sum(c for t, c in finals.items() if _PERIOD_FINAL.match(t)),
-                                sum(1 for s in sentences if len(s) > 1 and s[-1] == "." and counts[s[-2] + "."]
-                                    and _PERIOD_FINAL.match(s[-2] + "."))]
+    evidence["final_period"] = [
+        sum(c for t, c in finals.items() if _PERIOD_FINAL.match(t)),
+        sum(
+            1
+            for s in sentences
+            if len(s) > 1 and s[-1] == "." and counts[s[-2] + "."] and _PERIOD_FINAL.match(s[-2] + ".")
+        ),
+    ]
     split = dict(SPACY_DEFAULTS)
     for name, (whole, apart) in evidence.items():
         if whole >= MIN_EVIDENCE or apart >= MIN_EVIDENCE:
@@ -191,8 +220,11 @@ def _kept_whole(sentences: Sequence[Sequence[str]], counts: Counter, rules: Toke
             pieces[t] = parts
     apart = _sequence_counts(sentences, set(pieces.values()))
     final = Counter(s[-1] for s in sentences)
-    keep = [t for t, parts in pieces.items()
-            if counts[t] > apart[parts] and not (t.endswith(".") and 2 * final[t] > counts[t])]
+    keep = [
+        t
+        for t, parts in pieces.items()
+        if counts[t] > apart[parts] and not (t.endswith(".") and 2 * final[t] > counts[t])
+    ]
     return tuple(sorted(keep))
 
 
@@ -213,8 +245,9 @@ def _dropped(sentences: Sequence[Sequence[str]], counts: Counter, rules: Tokeniz
     return tuple(sorted(k for k, parts in pieces.items() if apart[parts] >= 2 and apart[parts] > counts[k]))
 
 
-def _sequence_counts(sentences: Sequence[Sequence[str]], wanted: set[tuple[str, ...]],
-                     inside_only: bool = False) -> Counter:
+def _sequence_counts(
+    sentences: Sequence[Sequence[str]], wanted: set[tuple[str, ...]], inside_only: bool = False
+) -> Counter:
     """How often each token sequence in ``wanted`` occurs in ``sentences`` (``inside_only``: not at a sentence end)."""
     found: Counter = Counter()
     if not wanted:
@@ -227,7 +260,7 @@ def _sequence_counts(sentences: Sequence[Sequence[str]], wanted: set[tuple[str, 
             if t in firsts:
                 for n in lengths:
                     if i + n <= last:
-                        gram = tuple(s[i:i + n])
+                        gram = tuple(s[i : i + n])
                         if gram in wanted:
                             found[gram] += 1
     return found
@@ -270,8 +303,9 @@ def _has_clitic(pieces: list[str]) -> bool:
 
 
 @lru_cache(maxsize=8)
-def _components(split: tuple[tuple[str, bool], ...], keep: tuple[str, ...], drop: tuple[str, ...],
-                 exceptions: bool = True):
+def _components(
+    split: tuple[tuple[str, bool], ...], keep: tuple[str, ...], drop: tuple[str, ...], exceptions: bool = True
+):
     """Compiled regexes and special cases for the rules (cached: tokenizers are rebuilt when they grow);
     ``exceptions=False``: no special cases at all."""
     from spacy.attrs import ORTH
@@ -297,8 +331,14 @@ def _components(split: tuple[tuple[str, bool], ...], keep: tuple[str, ...], drop
         token_match = whole if token_match is None else _either(whole, token_match)
         for token in keep:
             special.pop(token, None)  # a multi-token exception the data keeps whole
-    return (compile_prefix_regex(prefixes).search, compile_suffix_regex(suffixes).search,
-            compile_infix_regex(infixes).finditer, special, url_match, token_match)
+    return (
+        compile_prefix_regex(prefixes).search,
+        compile_suffix_regex(suffixes).search,
+        compile_infix_regex(infixes).finditer,
+        special,
+        url_match,
+        token_match,
+    )
 
 
 def _either(first, second):
@@ -330,10 +370,18 @@ def build_tokenizer(rules: TokenizerRules | None = None, vocab=None, *, exceptio
         prefix, suffix, infix, special, url_match, token_match = _spacy_english()
     else:
         prefix, suffix, infix, special, url_match, token_match = _components(
-            tuple(sorted(rules.split.items())), tuple(rules.keep), tuple(rules.drop), exceptions)
+            tuple(sorted(rules.split.items())), tuple(rules.keep), tuple(rules.drop), exceptions
+        )
     # a copy of the cached special cases: Tokenizer.add_special_case changes the dict it was given
-    return Tokenizer(vocab, rules=dict(special), prefix_search=prefix, suffix_search=suffix, infix_finditer=infix,
-                     token_match=token_match, url_match=url_match)
+    return Tokenizer(
+        vocab,
+        rules=dict(special),
+        prefix_search=prefix,
+        suffix_search=suffix,
+        infix_finditer=infix,
+        token_match=token_match,
+        url_match=url_match,
+    )
 
 
 def spacy_tables(rules: TokenizerRules | None = None) -> TokenizerTables:
@@ -348,8 +396,12 @@ def tables_of(tok) -> TokenizerTables:
     import spacy
     from spacy.attrs import ORTH
 
-    funcs = {"prefix": tok.prefix_search, "suffix": tok.suffix_search, "infix": tok.infix_finditer,
-             "url_match": tok.url_match}
+    funcs = {
+        "prefix": tok.prefix_search,
+        "suffix": tok.suffix_search,
+        "infix": tok.infix_finditer,
+        "url_match": tok.url_match,
+    }
     patterns = {name: None if f is None else _source(f, name) for name, f in funcs.items()}
     token_match = () if tok.token_match is None else (_source(tok.token_match, "token_match"),)
     special = {key: tuple(p[ORTH] if ORTH in p else p["ORTH"] for p in pieces) for key, pieces in tok.rules.items()}

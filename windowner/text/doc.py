@@ -47,8 +47,15 @@ class Doc:
         self._columns: tuple | None = None  # (words, starts, ends, tags, scores) until tokens are asked for
 
     @classmethod
-    def from_tags(cls, text: str, words: list[str], starts: list[int], tags: list[str], proba: np.ndarray,
-                  scored: list[tuple[str, int, int, float]] | None = None) -> Doc:
+    def from_tags(
+        cls,
+        text: str,
+        words: list[str],
+        starts: list[int],
+        tags: list[str],
+        proba: np.ndarray,
+        scored: list[tuple[str, int, int, float]] | None = None,
+    ) -> Doc:
         """The Doc of ``text`` whose non-whitespace tokens ``words`` start at ``starts`` and are tagged ``tags``
         (BIO2) with probabilities ``proba`` (n,). Entities: ``scored`` (label, start token, end token, score),
         the BIO2 spans of ``tags`` with their scores; without it the spans scored by their mean probability."""
@@ -56,8 +63,10 @@ class Doc:
         if scored is None:
             found = bio2_spans(tags)
             scored = [(label, a, b, score) for (label, a, b), score in zip(found, span_scores(proba, found))]
-        ents = [Entity(text[starts[a]:ends[b - 1]], label, starts[a], ends[b - 1], score, a, b)
-                for label, a, b, score in scored]
+        ents = [
+            Entity(text[starts[a] : ends[b - 1]], label, starts[a], ends[b - 1], score, a, b)
+            for label, a, b, score in scored
+        ]
         doc = cls(text, ents=ents)
         doc._tokens, doc._columns = None, (words, starts, ends, tags, proba.tolist())
         return doc

@@ -18,8 +18,18 @@ from typing import Any
 
 from ..errors import DataError
 
-__all__ = ["BOM", "CONLL_FILE", "TEXT_FILE", "bad_bytes_error", "byte_blocks", "decode_lines", "line_problem",
-           "open_input", "source_name", "text_lines"]
+__all__ = [
+    "BOM",
+    "CONLL_FILE",
+    "TEXT_FILE",
+    "bad_bytes_error",
+    "byte_blocks",
+    "decode_lines",
+    "line_problem",
+    "open_input",
+    "source_name",
+    "text_lines",
+]
 
 BOM = b"\xef\xbb\xbf"
 BLOCK_SIZE = 1 << 16  # bytes read at a time from a binary file
@@ -86,8 +96,12 @@ def bad_bytes_error(name: str, lineno: int, raw: bytes | str, expected: str = CO
 
 def decode_error(name: str, lineno: int) -> DataError:
     """The error for a text-mode file that failed to decode: it decodes ahead, so the line is approximate."""
-    return DataError(name, lineno, "not valid UTF-8 (at or shortly after this line); save the file as UTF-8 "
-                                   "(pass a path or a binary file for the exact line)")
+    return DataError(
+        name,
+        lineno,
+        "not valid UTF-8 (at or shortly after this line); save the file as UTF-8 "
+        "(pass a path or a binary file for the exact line)",
+    )
 
 
 def _first_bad_byte(data: bytes) -> int:
@@ -140,7 +154,7 @@ def byte_blocks(f: Any) -> Iterator[bytes]:
             if not block:
                 return
         if first and block.startswith(BOM):
-            block = block[len(BOM):]
+            block = block[len(BOM) :]
         first = False
         yield block
         if not chunk:
@@ -171,10 +185,11 @@ def text_lines(source: Any, expected: str = TEXT_FILE) -> Iterator[str]:
             yield from lines
             lineno += len(lines)
             if bad >= 0:  # the bad bytes may follow a lone CR, which ends a line of its own
-                raw = block[bad:block.find(b"\n", bad) + 1 or len(block)]
+                raw = block[bad : block.find(b"\n", bad) + 1 or len(block)]
                 at = _first_bad_byte(raw)
-                raise bad_bytes_error(name, lineno + 1 + raw.count(b"\r", 0, at), raw[raw.rfind(b"\r", 0, at) + 1:],
-                                      expected)
+                raise bad_bytes_error(
+                    name, lineno + 1 + raw.count(b"\r", 0, at), raw[raw.rfind(b"\r", 0, at) + 1 :], expected
+                )
     finally:
         if close_it:
             f.close()

@@ -30,10 +30,12 @@ MAX_TOKENIZER_WORDS = 200_000  # a raw-text tokenizer whose Vocab holds this man
 SENTENCE_END = frozenset({".", "!", "?", "…", "...", "..", "....", "!!", "!!!", "??", "?!", "!?", "。", "！", "？"})
 CLOSERS = frozenset({")", "]", "}", "”", "’", "»", "›", "''"})  # always close what a sentence end is inside
 QUOTES = frozenset({'"', "'"})  # open or close: decided by the spaces around them, else by parity
-OPENERS = frozenset('"“‘«‹([{\'`„')
+OPENERS = frozenset("\"“‘«‹([{'`„")
 NOT_STARTS = frozenset(",;:%)]}/")  # a token starting with one of these continues the sentence
 CLAUSE_END = SENTENCE_END | CLOSERS | {",", ";", ":", "—", "--"}  # the length cap cuts after these first
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class Segmentation(NamedTuple):
     """The tokens of one text that get tagged: ``words[i]`` starts at character ``starts[i]`` and is (part of)
     token ``index[i]`` of the tokenizer's output (of the spaCy Doc); sentence j is ``words[cuts[j]:cuts[j + 1]]``."""
@@ -55,8 +57,9 @@ def segment_doc(doc, text: str | None = None, final_period: bool = False) -> Seg
     from spacy.attrs import IDX, IS_SPACE, LENGTH
 
     rows = doc.to_array([IDX, LENGTH, IS_SPACE]).tolist()
-    return segment_tokens([(a, a + n, bool(space)) for a, n, space in rows], doc.text if text is None else text,
-                          final_period)
+    return segment_tokens(
+        [(a, a + n, bool(space)) for a, n, space in rows], doc.text if text is None else text, final_period
+    )
 
 
 def segment_tokens(tokens: Sequence[Token], text: str, final_period: bool = False) -> Segmentation:
@@ -90,7 +93,7 @@ def segment_tokens(tokens: Sequence[Token], text: str, final_period: bool = Fals
                 k -= 1
             if gives_final_period(words[k]):
                 w = words[k]
-                words[k:k + 1] = [w[:-1], "."]
+                words[k : k + 1] = [w[:-1], "."]
                 starts.insert(k + 1, starts[k] + len(w) - 1)
                 index.insert(k + 1, index[k])
                 candidates = [c + (c > k) for c in candidates] + [k + 1]
@@ -99,8 +102,13 @@ def segment_tokens(tokens: Sequence[Token], text: str, final_period: bool = Fals
     return Segmentation(words, starts, index, sentence_cuts(words, starts, text, candidates, breaks))
 
 
-def sentence_cuts(words: Sequence[str], starts: Sequence[int], text: str, candidates: Sequence[int] | None = None,
-                  breaks: Sequence[int] = ()) -> list[int]:
+def sentence_cuts(
+    words: Sequence[str],
+    starts: Sequence[int],
+    text: str,
+    candidates: Sequence[int] | None = None,
+    breaks: Sequence[int] = (),
+) -> list[int]:
     """Sentence boundaries of the tokens ``words`` (at character offsets ``starts`` of ``text``): [0, ..., n].
 
     A sentence ends after a token of :data:`SENTENCE_END` (``candidates``: their indices, found here when
@@ -149,7 +157,7 @@ def _list_marker(words: Sequence[str], starts: Sequence[int], text: str, i: int)
     """Is ``words[i]`` the period of a numbered line ("\\n2. Anna won"), not a sentence end?"""
     if i == 0 or words[i] != "." or not words[i - 1].isdigit() or not _attached(starts, words, i - 1):
         return False
-    return i == 1 or "\n" in text[starts[i - 2] + len(words[i - 2]):starts[i - 1]]
+    return i == 1 or "\n" in text[starts[i - 2] + len(words[i - 2]) : starts[i - 1]]
 
 
 def _closes(words: Sequence[str], starts: Sequence[int], j: int, since: int, quotes: dict[str, list[int]]) -> bool:
@@ -174,7 +182,7 @@ def _can_start(words: Sequence[str], starts: Sequence[int], text: str, j: int) -
     if c.islower() or c in NOT_STARTS:
         return False
     if c.isdigit():
-        return "\n" in text[starts[j - 1]:starts[j]]  # "No. 5" goes on; a numbered line starts anew
+        return "\n" in text[starts[j - 1] : starts[j]]  # "No. 5" goes on; a numbered line starts anew
     if c in OPENERS and j + 1 < len(words) and len(w) == 1:
         nxt = words[j + 1][0]
         return not (nxt.islower() or nxt in NOT_STARTS)

@@ -256,7 +256,9 @@ def parse_mapping(text: str) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for item in text.split(","):
         if item.count("=") != 1:
-            raise ValueError(f"bad mapping item {item.strip()!r} in {text!r}: each item must look like OLD=NEW, e.g. 'PERSON=PER'")
+            raise ValueError(
+                f"bad mapping item {item.strip()!r} in {text!r}: each item must look like OLD=NEW, e.g. 'PERSON=PER'"
+            )
         old, new = (s.strip() for s in item.split("="))
         problem = label_problem(old) or (None if new == "O" else label_problem(new))
         if problem:

@@ -50,10 +50,13 @@ class TokenizerTables:
     def to_json(self) -> dict:
         """A JSON-ready dict (the ``tables`` of ``tokenizer.json``), with the SHA-256 of its contents: a damaged
         pattern could still compile and tokenize differently, without a word."""
-        data = {"format": TABLES_FORMAT, "spacy_version": self.spacy_version,
-                "patterns": {k: None if v is None else list(v) for k, v in sorted(self.patterns.items())},
-                "token_match": [list(p) for p in self.token_match],
-                "special": {k: list(v) for k, v in sorted(self.special.items())}}
+        data = {
+            "format": TABLES_FORMAT,
+            "spacy_version": self.spacy_version,
+            "patterns": {k: None if v is None else list(v) for k, v in sorted(self.patterns.items())},
+            "token_match": [list(p) for p in self.token_match],
+            "special": {k: list(v) for k, v in sorted(self.special.items())},
+        }
         return {**data, "sha256": _digest(data)}
 
     @classmethod
@@ -64,8 +67,10 @@ class TokenizerTables:
             raise ValueError(f"the tokenizer tables must be a JSON object, found a {type(data).__name__}")
         fmt = data.get("format")
         if type(fmt) is not int or not 1 <= fmt <= TABLES_FORMAT:
-            raise ValueError(f"tokenizer tables format {fmt!r} is not supported (this windowner reads format "
-                             f"{TABLES_FORMAT}); upgrade windowner or retrain the model")
+            raise ValueError(
+                f"tokenizer tables format {fmt!r} is not supported (this windowner reads format "
+                f"{TABLES_FORMAT}); upgrade windowner or retrain the model"
+            )
         content = {k: v for k, v in data.items() if k != "sha256"}
         if data.get("sha256") != _digest(content):
             raise ValueError("the tokenizer tables are damaged (their SHA-256 does not match)")
@@ -77,15 +82,25 @@ class TokenizerTables:
         parsed = {k: None if v is None else _pattern(v, k) for k, v in patterns.items()}
         matches = tuple(_pattern(p, "token_match") for p in token_match)
         if not isinstance(special, dict) or not all(
-                isinstance(k, str) and k and isinstance(v, list) and v and all(isinstance(p, str) and p for p in v)
-                and "".join(v) == k for k, v in special.items()):
-            raise ValueError("the tokenizer tables' 'special' must map each text to the non-empty texts of its "
-                             "tokens, which join to it")
+            isinstance(k, str)
+            and k
+            and isinstance(v, list)
+            and v
+            and all(isinstance(p, str) and p for p in v)
+            and "".join(v) == k
+            for k, v in special.items()
+        ):
+            raise ValueError(
+                "the tokenizer tables' 'special' must map each text to the non-empty texts of its "
+                "tokens, which join to it"
+            )
         return cls(parsed, matches, {k: tuple(v) for k, v in special.items()}, str(data.get("spacy_version", "")))
 
 
 def _digest(data: dict) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(
+        json.dumps(data, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    ).hexdigest()
 
 
 def _pattern(value, name: str) -> tuple[str, int]:
@@ -124,8 +139,7 @@ class Tokenizer:
         self._infix = p["infix"].finditer if p["infix"] else None
         self._url = p["url_match"].match if p["url_match"] else None
         matches = [_compiled(m, "token_match").match for m in tables.token_match]
-        self._matches_token = (matches[0] if len(matches) == 1 else
-                               lambda s: any(match(s) for match in matches))
+        self._matches_token = matches[0] if len(matches) == 1 else lambda s: any(match(s) for match in matches)
         self._special = {k: tuple(map(len, v)) for k, v in tables.special.items()}
         self._cache: dict[str, tuple[tuple[int, ...], bool]] = {}  # run -> (token lengths, holds a step 3 case)
         # special cases that the affixes split are matched again over the tokens of the whole text
@@ -199,8 +213,8 @@ class Tokenizer:
         """Do the tokens of ``run`` (their ``lengths``) hold the token texts of a special case of step 3?"""
         merge = self._merge
         ends = list(accumulate(lengths))
-        texts = [run[e - n:e] for e, n in zip(ends, lengths)]
-        return any(tuple(texts[i:i + len(p)]) == p for i, t in enumerate(texts) for p in merge.get(t, ()))
+        texts = [run[e - n : e] for e, n in zip(ends, lengths)]
+        return any(tuple(texts[i : i + len(p)]) == p for i, t in enumerate(texts) for p in merge.get(t, ()))
 
     def _pieces(self, s: str, specials: bool) -> tuple[int, ...]:
         """Step 2 on one run of text: the lengths of its tokens."""
@@ -282,7 +296,7 @@ class Tokenizer:
         for i, t in enumerate(texts):
             for pattern in merge.get(t, ()):
                 n = len(pattern)
-                if tuple(texts[i:i + n]) == pattern:
+                if tuple(texts[i : i + n]) == pattern:
                     found.append((i, i + n))
         if not found:
             return tokens
@@ -313,14 +327,17 @@ class Tokenizer:
 # Penn-Treebank-ish tokenisation, close to GloVe's and CoNLL's: abbreviations ("U.S.", "e.g."), "n't" and
 # "'s"-style clitics split off, words and numbers keep inner - . , : / ("mother-in-law", "12,000", "3.14",
 # "10:45"), every other non-space character is a token of its own. Independent of any model's tables.
-_PLAIN_TOKEN = re.compile(r"""
+_PLAIN_TOKEN = re.compile(
+    r"""
       (?:[^\W\d_]\.){2,}                 # abbreviations: U.S. e.g.
     | \w+(?=n't\b)                       # "do" of "don't"
     | n't\b
     | '(?:s|re|ve|ll|d|m)\b              # clitics: 's 're 've 'll 'd 'm
     | \w+(?:[-.,:/]\w+)*                 # words, hyphenated words, numbers
     | \S                                 # any other character
-""", re.VERBOSE | re.IGNORECASE)
+""",
+    re.VERBOSE | re.IGNORECASE,
+)
 
 
 def tokenize_line(line: str) -> list[str]:
