@@ -16,5 +16,10 @@ class DataError(WindownerError, ValueError):
         super().__init__(f"{where}: {message}")
 
 
+class LabelWarning(UserWarning):
+    """Entity types that are dropped or never seen: data labels outside ``labels`` (turned into O), ``labels``
+    that never occur, gold types a model does not predict. The CLI prints each as one ``warning:`` line."""
+
+
 class ModelError(WindownerError, OSError):
     """A model directory that is missing, incomplete, corrupt or of an unknown format."""

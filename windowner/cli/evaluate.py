@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 
 def add_parser(sub) -> None:
+    from ..evaluation.coverage import TYPES
     from .options import add_data_args, add_threshold_arg, positive_int
 
     p = sub.add_parser(
@@ -25,6 +27,13 @@ def add_parser(sub) -> None:
         "sentences with errors) to PATH",
     )
     p.add_argument("--batch-size", type=positive_int, default=5000, help="sentences per model call")
+    p.add_argument(
+        "--types",
+        choices=TYPES,
+        default="all",
+        help="all (default): score every gold entity, as conlleval does (a type the model does not predict counts "
+        "as missed); model: score only the model's types, leaving the file's other entities out",
+    )
     add_threshold_arg(p)
     g = p.add_argument_group("confidence (how far the entity scores can be trusted)")
     g.add_argument("--pr-curve", metavar="PNG", help="plot precision, recall and F1 against the threshold")
@@ -37,13 +46,17 @@ def run(args) -> int:
     from itertools import islice
 
     from ..evaluation.confidence import Outcomes
+    from ..evaluation.coverage import TypeCoverage
     from ..evaluation.metrics import Accumulator
     from ..model.files import load_model
     from ..text.conll import read_conll
+    from ..text.tags import relabel
     from .options import data_kwargs, report_warnings
 
     model = load_model(args.model)
-    kw = data_kwargs(args, model.labels)
+    kw = data_kwargs(args)  # every gold type is read and counted; --types model restricts the scores below
+    coverage = TypeCoverage(tuple(model.labels), args.types)
+    keep = frozenset(model.labels) if args.types == "model" else None
     t0 = time.perf_counter()
     acc = Accumulator()
     kept, every = Outcomes(), Outcomes()  # entities at or above --threshold; all of them, for the curve
@@ -63,27 +76,35 @@ def run(args) -> int:
             batch = list(islice(sentences, args.batch_size))
             if not batch:
                 break
-            tokens, gold = [s.tokens for s in batch], [s.gold for s in batch]
+            tokens, file_gold = [s.tokens for s in batch], [s.gold for s in batch]
+            gold = file_gold if keep is None else [relabel(g, {}, keep) for g in file_gold]
             scored = model.predict_scored(tokens, args.threshold)
+            coverage.add(file_gold, scored.tags)
             for g, pred in zip(gold, scored.tags):
                 acc.add(g, pred)
             kept.add(gold, scored)
             every.add(gold, scored if args.threshold == 0 else model.predict_scored(tokens), tokens=False)
             if analysis is not None:  # the same pass gives the report its entities and scores
-                for s, pred, proba, ents in zip(batch, *scored):
-                    analysis.add(s.tokens, s.gold, pred, proba, line=s.line, ent_scores=ents)
+                for s, g, pred, proba, ents in zip(batch, gold, *scored):
+                    analysis.add(s.tokens, g, pred, proba, line=s.line, ent_scores=ents)
     report = acc.report()
     seconds = time.perf_counter() - t0
     curve = every.pr_curve()  # computed once: the JSON, the plot and the HTML report show this curve
     confidence = _confidence(model, args, kept, curve)
+    notes = _type_notes(coverage)
+    for line in coverage.messages():  # once, whatever the output format
+        print(f"warning: {line}", file=sys.stderr)
     if analysis is not None:
-        _write_html(args, analysis, report, curve)
+        _write_html(args, analysis, report, curve, notes)
     if args.json:
         out = report.to_dict()
+        out["types"] = coverage.to_dict()
         out["seconds"] = round(seconds, 4)
         out["confidence"] = confidence
         print(json.dumps(out, indent=2))
     else:
+        if args.types == "model":
+            print(notes[0])
         print(report.format())
         print(f"({report.tokens / max(seconds, 1e-9):,.0f} tokens/s)")
         ent, best = confidence["entity"], confidence["best_threshold"]
@@ -95,9 +116,17 @@ def run(args) -> int:
     return 0
 
 
-def _write_html(args, analysis, report, curve) -> None:
+def _type_notes(coverage) -> list[str]:
+    """What was scored (with --types model) and the type mismatches, one sentence each."""
+    head = []
+    if coverage.scored == "model":
+        types = ", ".join(sorted(coverage.model_types))
+        head.append(f"scored on the model's types only (--types model): {types}")
+    return head + coverage.messages()
+
+
+def _write_html(args, analysis, report, curve, notes: list[str]) -> None:
     """Write the HTML report of ``windowner evaluate --html`` (a note goes to stderr, stdout is unchanged)."""
-    import sys
     from pathlib import Path
 
     from ..errors import WindownerError
@@ -112,6 +141,7 @@ def _write_html(args, analysis, report, curve) -> None:
         version=__version__,
         curve=curve,
         threshold=args.threshold,
+        notes=notes,
     )
     try:
         Path(args.html).write_text(page, encoding="utf-8")

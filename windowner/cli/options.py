@@ -84,16 +84,16 @@ def data_kwargs(args, labels=None) -> dict:
 
 @contextmanager
 def report_warnings():
-    """Show repair warnings as one plain line each on stderr."""
+    """Show warnings (repairs, labels) as they come, one plain ``warning:`` line each on stderr."""
     import sys
 
-    with warnings.catch_warnings(record=True) as caught:
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
         warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            for w in caught:
-                print(f"warning: {w.message}", file=sys.stderr)
+        warnings.showwarning = show
+        yield
 
 
 def read_pairs(path, **kwargs) -> list[tuple[list[str], list[str]]]:

@@ -31,28 +31,31 @@ def run(args) -> int:
     from .options import data_kwargs, read_pairs, report_warnings
 
     kw = data_kwargs(args, args.labels)
-    cfg = from_arguments(args, labels=kw["labels"])
+    cfg = from_arguments(args, labels=kw.pop("labels"))  # every type is read: fit says which --labels drops
     with report_warnings():
         train = read_pairs(args.train, **kw)
         dev = read_pairs(args.dev, **kw) if args.dev else None
-    if not any(tag != "O" for _, tags in train for tag in tags):
-        which = f" of the types {args.labels}" if args.labels else ""
-        raise DataError(args.train, None, f"no entities{which}: every tag is O; check --tag-column and --labels")
-    try:
-        model = fit(
-            train, dev, cfg, progress=not args.quiet and sys.stderr.isatty(), log=lambda s: print(s, file=sys.stderr)
-        )
-    except TrainingDiverged as exc:
-        if exc.model is not None:
-            save_model(exc.model, args.out)
-            raise TrainingDiverged(f"{exc}; the best model so far was saved to {args.out}") from None
-        raise TrainingDiverged(f"{exc}; no epoch finished, so no model was saved") from None
-    except KeyboardInterrupt:  # fit returns the best model instead once an epoch has finished
-        print(
-            f"windowner train: interrupted in the first epoch: no model was saved ({args.out} is unchanged)",
-            file=sys.stderr,
-        )
-        return 130
+        if not any(tag != "O" for _, tags in train for tag in tags):
+            raise DataError(args.train, None, "no entities: every tag is O; check --tag-column and --map")
+        try:
+            model = fit(
+                train,
+                dev,
+                cfg,
+                progress=not args.quiet and sys.stderr.isatty(),
+                log=lambda s: print(s, file=sys.stderr),
+            )
+        except TrainingDiverged as exc:
+            if exc.model is not None:
+                save_model(exc.model, args.out)
+                raise TrainingDiverged(f"{exc}; the best model so far was saved to {args.out}") from None
+            raise TrainingDiverged(f"{exc}; no epoch finished, so no model was saved") from None
+        except KeyboardInterrupt:  # fit returns the best model instead once an epoch has finished
+            print(
+                f"windowner train: interrupted in the first epoch: no model was saved ({args.out} is unchanged)",
+                file=sys.stderr,
+            )
+            return 130
     path = save_model(model, args.out)
     run = model.run
     f1 = next((h.get("dev_f1") for h in model.history if h["epoch"] == run.best_epoch), None)

@@ -383,13 +383,15 @@ def render_html(
     page_size: int = PAGE_SIZE,
     curve: PRCurve | None = None,
     threshold: float = 0.0,
+    notes: Sequence[str] = (),
 ) -> str:
     """One self-contained HTML page: scores (``report``, a :class:`windowner.evaluation.metrics.Report` of the same
     data), error taxonomy, type confusion, the threshold curve and the sentences with errors.
 
     ``curve`` is the precision/recall/F1 curve to draw (default: :meth:`ErrorAnalysis.curve`); ``windowner
     evaluate`` passes the one it computed for all predicted entities, ``threshold`` the ``--threshold`` that the
-    scores were computed at."""
+    scores were computed at; ``notes`` are shown above the scores (what was scored, entity types the data and
+    the model do not share)."""
     a = analysis
     colors = {label: i % 8 for i, label in enumerate(a.labels)}
     meta = " · ".join(
@@ -416,6 +418,7 @@ def render_html(
         meta=meta,
         accuracy=f"{report.accuracy_percent():.2f}",
         scores=_scores_table(report),
+        type_notes="".join(f'<p class="note type-note">{_e(n)}</p>' for n in notes),
         taxonomy=_taxonomy_table(a, colors),
         confusion=_confusion_table(a, colors),
         curve=_curve_section(a.curve() if curve is None else curve, threshold),

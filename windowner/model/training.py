@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 
 import numpy as np
 
-from ..errors import WindownerError
+from ..errors import LabelWarning, WindownerError
 from ..evaluation.confidence import Outcomes, expected_calibration_error
 from ..features import Lexicon
 from ..lexicon.vectors import DEFAULT_VECTORS, load_vectors
 from ..nn.calibration import Calibration, fit_map
 from ..nn.decode import constraints, learned_transitions
 from ..text.conventions import TokenizerRules, learn_rules, spacy_tables
-from ..text.tags import to_bio2
+from ..text.tags import entity_counts, format_counts, to_bio2
 from ..text.tokenizer import TokenizerTables
 from . import loop
 from .assembly import assemble
@@ -27,6 +28,7 @@ __all__ = [
     "TrainingDiverged",
     "as_sentences",
     "calibrate",
+    "check_labels",
     "check_tagged",
     "easy_windows",
     "fit",
@@ -124,6 +126,9 @@ def fit(
     t0 = time.perf_counter()
     cfg = (config or TrainConfig()).validate()
     train = list(train)
+    check_labels(train, dev, cfg.labels)
+    if dev:  # scored, and calibrated on, the types the model learns
+        dev = only_labels(dev, cfg.labels)
     args = dict(progress=progress, log=log, on_epoch=on_epoch)
     from concurrent.futures import ThreadPoolExecutor
 
@@ -140,6 +145,50 @@ def fit(
             raise
         _finish(model, learned.result(), t0)
     return model
+
+
+def check_labels(train: Pairs, dev: Pairs | None, labels: Sequence[str] | None) -> None:
+    """Say what ``labels`` drops or never sees, one :class:`~windowner.errors.LabelWarning` each: entity types of
+    the training or dev data outside ``labels`` (turned into O), and ``labels`` that never occur in the training
+    data or in the dev data. WindownerError if no label occurs in the training data at all."""
+    if not labels:
+        return
+    counts = {"training": entity_counts(g for _, g in train)}
+    if dev:
+        counts["dev"] = entity_counts(g for _, g in dev)
+    held = counts["training"]
+    if not any(held[label] for label in labels):
+        raise WindownerError(
+            f"no entity of the labels {', '.join(labels)} occurs in the training data (its entities: "
+            f"{format_counts(held)}); check --labels, --map and --tag-column"
+        )
+    for split, found in counts.items():
+        other = {t: n for t, n in found.items() if t not in labels}
+        if other:
+            warnings.warn(
+                LabelWarning(
+                    f"{split} data: entity types not in labels {','.join(labels)} turned into O: {format_counts(other)}"
+                ),
+                stacklevel=3,
+            )
+    unseen = [label for label in labels if not held[label]]
+    if unseen:
+        where = f" (dev data: {format_counts({t: counts['dev'][t] for t in unseen})})" if dev else ""
+        warnings.warn(
+            LabelWarning(
+                f"labels that never occur in the training data: {', '.join(unseen)}{where}; the model cannot learn them"
+            ),
+            stacklevel=3,
+        )
+    if dev:
+        untested = [label for label in labels if held[label] and not counts["dev"][label]]
+        if untested:
+            warnings.warn(
+                LabelWarning(
+                    f"labels that never occur in the dev data: {', '.join(untested)}; dev F1 does not measure them"
+                ),
+                stacklevel=3,
+            )
 
 
 def _finish(model: NERModel, conventions: tuple[TokenizerRules, TokenizerTables], t0: float) -> None:
