@@ -9,7 +9,7 @@ import time
 
 def add_parser(sub) -> None:
     from ..evaluation.coverage import TYPES
-    from .options import add_data_args, add_threshold_arg, positive_int
+    from .options import add_data_args, add_format_arg, add_threshold_arg, positive_int
 
     p = sub.add_parser(
         "evaluate",
@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
         description="Tag FILE with MODEL and score entities exactly as conlleval does.",
     )
     p.add_argument("model", metavar="MODEL", help="model directory")
-    p.add_argument("file", metavar="FILE", help="gold CoNLL file ('-' for stdin)")
+    p.add_argument("file", metavar="FILE", help="gold data: CoNLL ('-' for stdin), JSON lines or .spacy")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
     p.add_argument(
         "--html",
@@ -38,6 +38,7 @@ def add_parser(sub) -> None:
     g = p.add_argument_group("confidence (how far the entity scores can be trusted)")
     g.add_argument("--pr-curve", metavar="PNG", help="plot precision, recall and F1 against the threshold")
     g.add_argument("--calibration", metavar="PNG", help="plot the reliability diagram of the entity scores, with ECE")
+    add_format_arg(p)
     add_data_args(p)
     p.set_defaults(func=run)
 
@@ -49,7 +50,8 @@ def run(args) -> int:
     from ..evaluation.coverage import TypeCoverage
     from ..evaluation.metrics import Accumulator
     from ..model.files import load_model
-    from ..text.conll import read_conll
+    from ..tagger import Tagger
+    from ..text.formats import read_sentences
     from ..text.tags import relabel
     from .options import data_kwargs, report_warnings
 
@@ -71,7 +73,8 @@ def run(args) -> int:
             raise WindownerError(f"{args.html}: its directory does not exist")
         analysis = ErrorAnalysis()
     with report_warnings():
-        sentences = read_conll(args.file, **kw)
+        tagger = Tagger(model)  # JSON lines without tokens are tokenized as the model tokenizes raw text
+        sentences = read_sentences(args.file, args.input_format, segment=tagger.segment, **kw)
         while True:
             batch = list(islice(sentences, args.batch_size))
             if not batch:

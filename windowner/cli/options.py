@@ -96,10 +96,24 @@ def report_warnings():
         yield
 
 
-def read_pairs(path, **kwargs) -> list[tuple[list[str], list[str]]]:
-    from ..text.conll import read_conll
+def add_format_arg(p) -> None:
+    """``--input-format`` of train and evaluate: conll, jsonl or spacy (default: by the file's extension)."""
+    from ..text.formats import FORMATS
+
+    p.add_argument(
+        "--input-format",
+        default=None,
+        choices=FORMATS,
+        help="format of the data files: conll, jsonl (JSON lines with character spans) or spacy (DocBin); "
+        "default: by extension (.jsonl/.json, .spacy, else conll)",
+    )
+
+
+def read_pairs(path, fmt=None, **kwargs) -> list[tuple[list[str], list[str]]]:
+    """(tokens, BIO2 tags) of every sentence of a data file in any format (see text/formats)."""
+    from ..text.formats import read_sentences
 
     pairs = []
-    for s in read_conll(path, **kwargs):
+    for s in read_sentences(path, fmt, **kwargs):
         pairs.append((s.tokens, s.gold))  # read with a tag column (data_kwargs): every sentence has its tags
     return pairs

@@ -26,13 +26,19 @@ def add_parser(sub) -> None:
     )
     p.add_argument("paths", nargs="*", metavar="[MODEL] [FILE|-]", help="model directory, then input file(s)")
     p.add_argument("--model", default=None, help="model directory (instead of the first positional argument)")
-    p.add_argument("--input-format", default="text", choices=["text", "conll"])
+    p.add_argument(
+        "--input-format",
+        default="text",
+        choices=["text", "conll", "jsonl", "spacy"],
+        help="text (one document per line, default), conll (tokens), jsonl (JSON lines: their tokens, or their text "
+        "tokenized and cut into sentences as MODEL does) or spacy (DocBin); labels in the input are ignored",
+    )
     p.add_argument(
         "--format",
         default=None,
         choices=["conll", "json", "spans"],
         help="output: conll (token tag), json (one object per document), spans (TSV); "
-        "default conll for conll input, json for text",
+        "default json for text input, conll for the others",
     )
     p.add_argument(
         "--batch-size",
@@ -72,7 +78,7 @@ def run(args) -> int:
     from ..tagger import load
 
     model_path, inputs = _split_paths(args)
-    fmt = args.format or ("conll" if args.input_format == "conll" else "json")
+    fmt = args.format or ("json" if args.input_format == "text" else "conll")
     out = sys.stdout
     if args.workers is not None or args.scheduler is not None:
         _run_on_dask(model_path, inputs, args, fmt, out)
@@ -80,19 +86,24 @@ def run(args) -> int:
         return 0
     tagger = load(model_path)
     for path in inputs:
-        for kind, items, first_id in _batches(path, args):
+        for kind, items, first_id in _batches(path, args, tagger.segment):
             out.write(_format_batch(tagger, kind, items, first_id, fmt, args.threshold))
     out.flush()
     return 0
 
 
-def _batches(path: str, args):
-    """(kind, batch, id of its first document) for one input; ids restart at 0 in each file."""
+def _batches(path: str, args, segment=None):
+    """(kind, batch, id of its first document) for one input; ids restart at 0 in each file. ``segment``
+    tokenizes JSON lines without tokens (the tagger's)."""
     items: Iterator[list[str]] | Iterator[str]
     if args.input_format == "conll":
         from ..text.conll import read_conll
 
         items, kind = (s.tokens for s in read_conll(path, tag_column=None, scheme=args.scheme)), "conll"
+    elif args.input_format in ("jsonl", "spacy"):
+        from ..text.formats import read_sentences
+
+        items, kind = (s.tokens for s in read_sentences(path, args.input_format, segment=segment)), "conll"
     else:
         from ..text.lines import text_lines
 
@@ -154,10 +165,15 @@ def _run_on_dask(model_path, inputs: list[str], args, fmt: str, out) -> None:
             f"{model_path}: not a model directory (no config.json); pass a directory written by "
             "`windowner train`, or run `make demo` to train the default one"
         )
+    segment = None
+    if args.input_format == "jsonl":  # texts without tokens are tokenized here, as the model does
+        from ..tagger import load
+
+        segment = load(model).segment
     tasks = (
         (str(model), kind, items, first_id, fmt, args.threshold)
         for path in inputs
-        for kind, items, first_id in _batches(path, args)
+        for kind, items, first_id in _batches(path, args, segment)
     )
     with connect(workers=args.workers, scheduler=args.scheduler) as client:
         for text in map_ordered(client, _format_batch_on_worker, tasks):

@@ -7,18 +7,19 @@ import sys
 
 def add_parser(sub) -> None:
     from ..model.config import add_arguments
-    from .options import add_data_args
+    from .options import add_data_args, add_format_arg
 
     p = sub.add_parser(
         "train",
         help="train a tagger on CoNLL files",
         description="Train a window-classifier NER tagger and write it to a model directory.",
     )
-    p.add_argument("--train", required=True, metavar="FILE", help="training data, CoNLL format")
+    p.add_argument("--train", required=True, metavar="FILE", help="training data: CoNLL, JSON lines or .spacy")
     p.add_argument("--dev", metavar="FILE", help="development data for early stopping (recommended)")
     p.add_argument("--out", required=True, metavar="DIR", help="model directory to write (replaced atomically)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_arguments(p)  # one flag per TrainConfig field
+    add_format_arg(p)
     add_data_args(p)
     p.set_defaults(func=run)
 
@@ -33,8 +34,8 @@ def run(args) -> int:
     kw = data_kwargs(args, args.labels)
     cfg = from_arguments(args, labels=kw.pop("labels"))  # every type is read: fit says which --labels drops
     with report_warnings():
-        train = read_pairs(args.train, **kw)
-        dev = read_pairs(args.dev, **kw) if args.dev else None
+        train = read_pairs(args.train, args.input_format, **kw)
+        dev = read_pairs(args.dev, args.input_format, **kw) if args.dev else None
         if not any(tag != "O" for _, tags in train for tag in tags):
             raise DataError(args.train, None, "no entities: every tag is O; check --tag-column and --map")
         try:
