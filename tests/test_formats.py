@@ -227,3 +227,14 @@ def test_train_evaluate_tag_from_jsonl(tmp_path, tiny_files, capsys):
     assert main(["tag", str(out), str(raw), "--input-format", "jsonl"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines if line] == ["Kofi", "Mensah", "visited", "Paris", "on", "Monday", "."]
+
+
+def test_tag_spacy_input_and_stdin_needs_a_path(tmp_path, tiny_model_dir, capsys):
+    data = [(["Kofi", "Mensah", "visited", "Accra"], ["B-PER", "I-PER", "O", "B-LOC"])]
+    path = tmp_path / "in.spacy"
+    write_docbin(data, path)
+    assert main(["tag", str(tiny_model_dir), str(path), "--input-format", "spacy"]) == 0
+    out = capsys.readouterr().out.split()
+    assert out[0::2] == data[0][0]
+    assert main(["convert", "-", str(tmp_path / "o.spacy"), "--from", "spacy"]) == 2
+    assert "cannot be read from stdin" in capsys.readouterr().err
