@@ -54,6 +54,13 @@ class Feature:
         ``lexicon`` holds the pretrained vectors and the features fitted before this one."""
         return cls()
 
+    def extend(self, counts: Mapping[str, int], config: Any, lexicon: Lexicon) -> Feature:
+        """This feature grown by new training tokens (``counts``, as :meth:`fit` takes them; ``lexicon``: the
+        pretrained vectors and the columns grown before this one), for training on from a trained model: every
+        old id keeps its meaning, new ids come after the old ones (rows ``n_rows`` .. of the grown table).
+        Default: unchanged (``self``), as for columns of a fixed size."""
+        return self
+
     def dim(self, config: Any) -> int:
         """The width of a new embedding table (the loaded table's width otherwise)."""
         raise NotImplementedError

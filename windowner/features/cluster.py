@@ -61,6 +61,25 @@ class ClusterFeature(Feature):
         out[known] = 2 + clusters.assign(np.asarray(pretrained.vectors[rows[known]]))
         return cls(clusters, out, pretrained)
 
+    def extend(self, counts: Mapping[str, int], config: Any, lexicon: Lexicon) -> ClusterFeature:
+        """The same clusters; the cluster of each word the word column has grown by, after the old words'."""
+        words: list[str] = lexicon.words
+        added = words[len(self.word_cluster) :]
+        if not added:
+            return self
+        return type(self)(
+            self.clusters, np.concatenate([self.word_cluster, self._word_clusters(added)]), self.pretrained
+        )
+
+    def _word_clusters(self, words: Sequence[str]) -> np.ndarray:
+        """words: n str -> (n,) ids: 2 + the cluster of each word's pretrained vector, NO_VECTOR without one."""
+        out = np.full(len(words), NO_VECTOR, dtype=np.int64)
+        rows = np.array([self.pretrained.index(w) for w in words], dtype=np.int64)
+        known = np.flatnonzero(rows >= 0)
+        if len(known):
+            out[known] = 2 + self.clusters.assign(np.asarray(self.pretrained.vectors[rows[known]]))
+        return out
+
     def dim(self, config: Any) -> int:
         return int(config.cluster_dim)
 

@@ -96,6 +96,17 @@ class Lexicon:
                 fitted.append(kind.fit(counts, config, cls(fitted, pretrained)))
         return cls(fitted, pretrained)
 
+    def extend(self, sentences: Iterable[Sequence[str]], config: Any = None, **settings: Any) -> Lexicon:
+        """This lexicon grown by new training tokens (:meth:`Feature.extend` of each column, in order, with the
+        pretrained vectors and the columns grown before it): the same columns, every old id the same, new ids
+        after the old ones. ``config`` and ``settings`` as for :meth:`build`. The lexicon itself is unchanged."""
+        config = _Settings(config, settings)
+        counts = Counter(tok for sent in sentences for tok in sent)
+        grown: list[Feature] = []
+        for feature in self:
+            grown.append(feature.extend(counts, config, type(self)(grown, self.pretrained)))
+        return type(self)(grown, self.pretrained)
+
     def save(self, directory: Path) -> dict[str, Any]:
         """Every feature's files into ``directory``; returns their ``config.json`` entries."""
         entries: dict[str, Any] = {}

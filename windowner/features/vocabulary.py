@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from .base import Feature
 from .storage import read_lines, write_lines
+
+if TYPE_CHECKING:
+    from .lexicon import Lexicon
 
 UNKNOWN, PADDING = 0, 1  # ids 2 .. are the vocabulary's
 VOCAB_MIN_COUNT = 5  # occurrences that put a string in a vocabulary (a config may say ``suffix_min_count``)
@@ -46,6 +50,18 @@ class VocabularyFeature(Feature):
     @property
     def n_rows(self) -> int:
         return len(self.vocab) + 2
+
+    def extend(self, counts: Mapping[str, int], config: Any, lexicon: Lexicon) -> VocabularyFeature:
+        """The vocabulary, then the strings of ``counts`` it lacks that occur often enough (as :func:`vocabulary`
+        counts them), most frequent first: their ids come after the old ones."""
+        if not self.active:
+            return self
+        added = [v for v in vocabulary(counts, self.key, config) if v not in self._ids]
+        if not added:
+            return self
+        grown = copy.copy(self)  # the subclass's own settings (e.g. the suffix length) carry over
+        VocabularyFeature.__init__(grown, self.vocab + added)
+        return grown
 
     def id_of(self, string: str) -> int:
         """The id of a vocabulary string (UNKNOWN if it is not one)."""

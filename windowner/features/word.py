@@ -57,6 +57,12 @@ class WordFeature(Feature):
                 keys[key] = keys.get(key, 0) + c
         return cls(list(SPECIAL_WORDS) + sorted(keys, key=lambda w: (-keys[w], w)), pretrained)
 
+    def extend(self, counts: Mapping[str, int], config: Any, lexicon: Lexicon) -> WordFeature:
+        """The vocabulary, then the words :meth:`fit` would take from ``counts`` that it lacks (most frequent
+        first): their rows come after the old ones."""
+        added = [w for w in self.fit(counts, config, lexicon).words if w not in self.word_row]
+        return type(self)(self.words + added, self.pretrained) if added else self
+
     @property
     def n_words(self) -> int:
         return len(self.words)
