@@ -320,12 +320,15 @@ def train(
     verbose: bool = False,
     tag_column: int = -1,
     scheme: str = "auto",
+    init_model: str | os.PathLike | Tagger | None = None,
     **hyper_parameters,
 ) -> Tagger:
     """Train a tagger on a CoNLL file or (tokens, tags) pairs; ``hyper_parameters`` are TrainConfig fields.
 
     With ``dev``, the epoch with the best dev entity F1 is kept. ``scheme`` names the tagging scheme of
-    the data (converted to BIO2); ``tag_column`` the CoNLL column of the tags.
+    the data (converted to BIO2); ``tag_column`` the CoNLL column of the tags. ``init_model`` (a model
+    directory or a Tagger, left unchanged): train on from it; its vocabulary grows with the new data, labels
+    may be added, its shape settings (window, hidden, vectors, feature sizes) are kept.
 
     >>> tagger = windowner.train("corpora/wn-pld.train.conll", dev="corpora/wn-pld.dev.conll", epochs=5)
     """
@@ -335,12 +338,20 @@ def train(
         raise TypeError(f"unknown hyper-parameter(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
     config = TrainConfig(**hyper_parameters).validate()
     read = {"tag_column": tag_column, "scheme": scheme, "labels": config.labels}
+    start = None
+    if isinstance(init_model, Tagger):
+        start = init_model.model
+    elif isinstance(init_model, (str, os.PathLike)):
+        start = load_model(init_model)
+    elif init_model is not None:
+        raise TypeError(f"init_model must be a model directory or a Tagger, got {type(init_model).__name__}")
     model = fit(
         _pairs(train, read, "train"),
         None if dev is None else _pairs(dev, read, "dev"),
         config,
         progress=progress,
         log=print if verbose else None,
+        init_model=start,
     )
     return Tagger(model)
 

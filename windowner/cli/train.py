@@ -17,6 +17,12 @@ def add_parser(sub) -> None:
     p.add_argument("--train", required=True, metavar="FILE", help="training data: CoNLL, JSON lines or .spacy")
     p.add_argument("--dev", metavar="FILE", help="development data for early stopping (recommended)")
     p.add_argument("--out", required=True, metavar="DIR", help="model directory to write (replaced atomically)")
+    p.add_argument(
+        "--init-model",
+        metavar="DIR",
+        help="train on from this model (its vocabulary grows with --train, labels may be added; its shape "
+        "settings, e.g. --window, --hidden, --vectors and the feature sizes, are kept and may not be changed)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_arguments(p)  # one flag per TrainConfig field
     add_format_arg(p)
@@ -27,12 +33,13 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..errors import DataError
     from ..model.config import from_arguments
-    from ..model.files import save_model
+    from ..model.files import load_model, save_model
     from ..model.training import TrainingDiverged, fit
     from .options import data_kwargs, read_pairs, report_warnings
 
     kw = data_kwargs(args, args.labels)
     cfg = from_arguments(args, labels=kw.pop("labels"))  # every type is read: fit says which --labels drops
+    init_model = load_model(args.init_model) if args.init_model else None
     with report_warnings():
         train = read_pairs(args.train, args.input_format, **kw)
         dev = read_pairs(args.dev, args.input_format, **kw) if args.dev else None
@@ -45,6 +52,7 @@ def run(args) -> int:
                 cfg,
                 progress=not args.quiet and sys.stderr.isatty(),
                 log=lambda s: print(s, file=sys.stderr),
+                init_model=init_model,
             )
         except TrainingDiverged as exc:
             if exc.model is not None:

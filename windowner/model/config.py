@@ -154,6 +154,51 @@ class TrainConfig:
         return self
 
 
+# the settings that fix a model's shapes (tables, network, vectors): training on from a model takes them from it
+SHAPE_FIELDS = (
+    "vectors",
+    "window",
+    "hidden",
+    "activation",
+    "head",
+    "use_case",
+    "case_dim",
+    "suffix_len",
+    "suffix_dim",
+    "prefix_len",
+    "prefix_dim",
+    "shape_dim",
+    "gazetteer_dim",
+    "cluster_dim",
+    "clusters",
+    "ngram_dim",
+    "ngram_buckets",
+)
+
+
+def with_shapes_of(cfg: TrainConfig, model_config: dict[str, Any], source: str = "the initial model") -> TrainConfig:
+    """``cfg`` with the :data:`SHAPE_FIELDS` of a trained model's config (``model_config``: its ``config.json``);
+    the optimisation settings stay ``cfg``'s. A shape field that ``cfg`` sets to neither its default nor the
+    model's value is a :class:`WindownerError` naming the flag, both values and ``source``."""
+    values = dict(vars(cfg))
+    schema = {f.name: f for f in fields(TrainConfig)}
+    conflicts = []
+    for name in SHAPE_FIELDS:
+        if name not in model_config:
+            continue
+        theirs, ours = model_config[name], values[name]
+        if ours != theirs and ours != schema[name].default:
+            flag = schema[name].metadata["flag"] or "--" + name.replace("_", "-")
+            conflicts.append(f"{flag} {ours} (the model has {theirs})")
+        values[name] = theirs
+    if conflicts:
+        raise WindownerError(
+            f"{'; '.join(conflicts)}: the shapes of a model trained on from {source} are its own; "
+            "leave out these settings, or train a new model without --init-model"
+        )
+    return TrainConfig(**values).validate()
+
+
 def check_value(f, value) -> str | None:
     """What is wrong with ``value`` for the schema field ``f`` ("must be …, got …"), or None."""
     meta = f.metadata

@@ -20,7 +20,7 @@ from ..text.tags import entity_counts, format_counts, to_bio2
 from ..text.tokenizer import TokenizerTables
 from . import loop
 from .assembly import assemble
-from .config import TrainConfig
+from .config import TrainConfig, with_shapes_of
 from .inference import NERModel
 from .loop import TrainingDiverged, Windows
 
@@ -33,6 +33,7 @@ __all__ = [
     "easy_windows",
     "fit",
     "initialize",
+    "initialize_from",
     "only_labels",
     "split_for_calibration",
     "tag_set",
@@ -105,8 +106,13 @@ def fit(
     progress: bool = True,
     log: Callable[[str], None] | None = print,
     on_epoch: Callable[[NERModel, dict], None] | None = None,
+    init_model: NERModel | None = None,
 ) -> NERModel:
     """Train on (tokens, BIO2 tags) pairs; keep the epoch with the best dev F1 (or the last, without dev).
+
+    ``init_model``: train on from this trained model (:func:`initialize_from`, which leaves it unchanged) instead
+    of from random weights; the settings that fix shapes come from it (:func:`~.config.with_shapes_of`: a
+    conflicting one in ``config`` is a WindownerError), the optimisation settings from ``config``.
 
     Calibration (unless ``config.calibration`` is "none"): with ``dev`` and ``calibration_data="dev"`` (the
     default), the model trains once on all the training sentences and the calibration maps are fitted on
@@ -125,11 +131,13 @@ def fit(
     """
     t0 = time.perf_counter()
     cfg = (config or TrainConfig()).validate()
+    if init_model is not None:
+        cfg = with_shapes_of(cfg, init_model.config)
     train = list(train)
     check_labels(train, dev, cfg.labels)
     if dev:  # scored, and calibrated on, the types the model learns
         dev = only_labels(dev, cfg.labels)
-    args = dict(progress=progress, log=log, on_epoch=on_epoch)
+    args: dict = dict(progress=progress, log=log, on_epoch=on_epoch, init_model=init_model)
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1, thread_name_prefix="windowner-tokenizer") as pool:
@@ -205,6 +213,8 @@ def _fit_calibrated(train: Pairs, dev: Pairs | None, cfg: TrainConfig, args: dic
     """The calibrated model of :func:`fit` (without its tokenizer rules): trained by :func:`_train`, then
     calibrated on dev, or on held-out sentences (and trained again on all of them: :func:`_refit`)."""
     pairs, tags = _training_pairs(train, cfg)
+    if args["init_model"] is not None:  # its types, and those of the new data
+        tags = tag_set((), sorted(set(args["init_model"].labels) | {t[2:] for t in tags if t != "O"}))
     if dev and cfg.calibration != "none" and cfg.calibration_data == "dev":
         model = _train(pairs, tags, dev, cfg, args)
         calibrate(model, only_labels(dev, cfg.labels), cfg.calibration, fitted_on="dev")
@@ -274,10 +284,16 @@ def _training_pairs(train: Pairs, cfg: TrainConfig) -> tuple[list, list[str]]:
 
 
 def _train(pairs: list, tags: list[str], dev: Pairs | None, cfg: TrainConfig, args: dict) -> NERModel:
-    """One training run: the untrained model of ``pairs`` (:func:`initialize`), then the epochs
-    (:func:`windowner.model.loop.train`); ``cfg.seed`` seeds both."""
+    """One training run: the untrained model of ``pairs`` (:func:`initialize`; :func:`initialize_from`
+    ``args["init_model"]`` when it is one), then the epochs (:func:`windowner.model.loop.train`); ``cfg.seed``
+    seeds both."""
     rng = np.random.default_rng(cfg.seed)
-    model = initialize(pairs, tags, cfg, rng)
+    args = dict(args)
+    init_model = args.pop("init_model", None)
+    if init_model is None:
+        model = initialize(pairs, tags, cfg, rng)
+    else:
+        model = initialize_from(init_model, pairs, tags, cfg, rng)
     return loop.train(model, training_windows(model, pairs, cfg), cfg, rng, dev, **args)
 
 
@@ -301,11 +317,54 @@ def initialize(train: Pairs, tags: Sequence[str], cfg: TrainConfig, rng: np.rand
     lexicon = Lexicon.build((t for t, _ in train), pretrained, cfg)
     config = asdict(cfg)
     config["vectors_embedded"] = pretrained is not None and cfg.vectors == DEFAULT_VECTORS
+    return assemble(config, tags, lexicon, rng=rng, decoder=_decoder(train, tags, cfg))
+
+
+def _decoder(train: Pairs, tags: Sequence[str], cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(start (K,), trans (K, K)): the BIO constraints of ``tags``, plus the learned tag-bigram scores of
+    ``train`` if ``cfg.transitions`` is "learned"."""
     start, trans = constraints(tags)
     if cfg.transitions == "learned":
         ls, lt = learned_transitions((g for _, g in train), tags)
         start, trans = start + ls, trans + lt
-    return assemble(config, tags, lexicon, rng=rng, decoder=(start, trans))
+    return start, trans
+
+
+def initialize_from(
+    model: NERModel, train: Pairs, tags: Sequence[str], cfg: TrainConfig, rng: np.random.Generator
+) -> NERModel:
+    """The untrained model of :func:`initialize` grown from a trained ``model`` (left unchanged) instead: its
+    lexicon extended by the tokens of ``train`` (:meth:`~windowner.features.Lexicon.extend`: old ids keep their
+    rows, new ones are drawn as :func:`initialize` draws them), its W and b, and its U column of each tag of
+    ``tags`` it has (the others drawn like new ones: ``tags`` must hold all of ``model.tags``); the decoder made
+    again for ``tags`` (as :func:`initialize` makes it). ``cfg`` must have ``model``'s shape settings
+    (:func:`~.config.with_shapes_of`). Tables (n_rows', d) ⊇ the old (n_rows, d); U (hidden, K') ⊇ (hidden, K)."""
+    missing = [t for t in model.tags if t not in tags]
+    if missing:
+        raise ValueError(f"tags must hold every tag of the initial model; missing: {', '.join(missing)}")
+    lexicon = model.lexicon.extend((t for t, _ in train), cfg)
+    config = asdict(cfg)
+    config["vectors_embedded"] = bool(model.config.get("vectors_embedded", False))
+    grown = assemble(config, tags, lexicon, rng=rng, decoder=_decoder(train, tags, cfg))
+    for name, old in model.embeddings.tables.items():
+        new = grown.embeddings.tables[name]
+        if new.shape[1] != old.shape[1] or len(new) < len(old):
+            raise WindownerError(
+                f"table {name}: the grown table is {new.shape}, the initial model's {old.shape}; "
+                "train the model on with its own settings (--init-model takes them from it)"
+            )
+        new[: len(old)] = old
+    params = grown.net.params
+    for name in ("W", "b"):
+        if params[name].shape != model.net.params[name].shape:
+            raise WindownerError(f"{name} is {params[name].shape}, the initial model's {model.net.params[name].shape}")
+        params[name][...] = model.net.params[name]
+    column = {t: i for i, t in enumerate(model.tags)}
+    for j, tag in enumerate(tags):
+        if tag in column:
+            params["U"][:, j] = model.net.params["U"][:, column[tag]]
+    grown.weights_changed()
+    return grown
 
 
 def easy_windows(pairs: Pairs, window: int) -> np.ndarray:
