@@ -119,6 +119,19 @@ def record_pairs(records: Sequence[dict]) -> list[tuple[list[str], list[str]]]:
     return pairs
 
 
+def _sync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems cannot fsync a directory
+        pass
+    finally:
+        os.close(fd)
+
+
 class AnswerLog:
     """The output file of ``windowner annotate``, locked for this process: :attr:`records` are the answers in it
     (in order) and :meth:`append` adds one durably. :meth:`close` releases the lock."""
@@ -126,6 +139,7 @@ class AnswerLog:
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         self._lock = threading.Lock()
+        created = not self.path.exists()
         try:
             self._f = open(self.path, "a+b")  # noqa: SIM115  # held open for the server's lifetime
         except OSError as exc:
@@ -137,6 +151,8 @@ class AnswerLog:
             raise WindownerError(
                 f"{self.path} is in use by another windowner annotate; stop it first (one server per output file)"
             ) from None
+        if created:  # the new file's directory entry must reach the disk too
+            _sync_dir(self.path.parent)
         try:
             self.records = self._read()
         except BaseException:

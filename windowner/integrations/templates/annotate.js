@@ -157,10 +157,10 @@
   function poll() {
     fetch('/status', {cache: 'no-store'}).then(json).then(function (s) {
       var m = s.model, r = s.retrain, text = 'model v' + m.version;
-      if (m.version > 0) {
+      if (m.version > 0 && m.heldout) {
         text += ' · held-out F1 ' + fmt(m.f1) + ' (given model ' + fmt(m.f1_before) + ') on ' + m.heldout +
           ' answers, trained on ' + m.trained_on;
-      }
+      } else if (m.version > 0) text += ' · trained on ' + m.trained_on + ', no held-out answers yet';
       if (r.state === 'training') text += ' · retraining…';
       else if (r.state === 'failed') text += ' · retrain failed: ' + r.error;
       else if (r.every) text += ' · retrain in ' + r.answers_until_next + ' answers';
