@@ -204,3 +204,31 @@ def test_annotate_kill_restart_resume(page, tiny_model_dir, tiny_tagger, tmp_pat
     finally:
         kill(proc)
         log.close()
+
+
+def test_page_shows_the_retrained_models_f1(page, tiny_tagger, tmp_path):
+    from windowner.integrations.annotate import create_app
+    from windowner.integrations.annotator import Annotator
+    from windowner.integrations.answers import AnswerLog
+
+    from servekit import thread_server
+
+    data = corpus_texts(8, 5)
+    hyper = dict(hidden=16, epochs=2, vectors="none", seed=0)
+    log = AnswerLog(tmp_path / "answers.jsonl")
+    annotator = Annotator(
+        tiny_tagger, [t for t, _ in data], log, order="sequential", retrain_every=4, heldout_every=2, hyper=hyper
+    )
+    try:
+        with thread_server(create_app(annotator)) as url:
+            page.goto(url)
+            for i in range(4):
+                page.wait_for_selector(f"body[data-ready='{i}']")
+                page.keyboard.press("Enter")
+            annotator.wait_retrain(120)
+            page.wait_for_selector("body[data-model-version='1']", timeout=15_000)
+            shown = page.inner_text("#model")
+            status = annotator.status()["model"]
+            assert f"held-out F1 {status['f1']:.3f}" in shown and "on 2 answers" in shown, shown
+    finally:
+        log.close()
