@@ -219,3 +219,20 @@ def test_retrain_in_the_background(tiny_tagger, texts_file, tmp_path):
     assert task["tokens"] == [{"start": t.start_char, "end": t.end_char} for t in tiny_tagger(task["text"]).tokens]
     assert client.post("/answer", json={"id": task["id"], "action": "accept", "spans": gold[task["id"]]}).is_success
     annotator.log.close()
+
+
+def test_uncertain_order_is_reranked_after_a_retrain(tiny_tagger, texts_file, tmp_path):
+    _, texts, gold = texts_file
+    hyper = dict(hidden=16, epochs=2, vectors="none", seed=1)
+    annotator, client = make(tiny_tagger, texts_file, tmp_path / "a.jsonl", retrain_every=2, hyper=hyper)
+    for _ in range(2):
+        task = client.get("/next").json()
+        assert client.post("/answer", json={"id": task["id"], "action": "accept", "spans": gold[task["id"]]}).is_success
+    annotator.wait_retrain(120)
+    assert annotator.version == 1
+    left = [i for i, t in enumerate(texts) if t and i not in annotator.answered]
+    scores = dict(zip(left, uncertainty(annotator.tagger, [texts[i] for i in left])))
+    assert sorted(annotator.queue) == left
+    assert [scores[i] for i in annotator.queue] == sorted(scores.values(), reverse=True)
+    assert client.get("/next").json()["id"] == annotator.queue[0]
+    annotator.log.close()

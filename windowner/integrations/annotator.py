@@ -123,7 +123,9 @@ class Annotator:
             self.queue = self._ranked(tagger)
 
     def _ranked(self, tagger) -> list[int]:
-        ids = [i for i, t in enumerate(self.texts) if t and i not in self.answered]
+        with self._lock:  # answers may come in while a retrain ranks
+            answered = set(self.answered)
+        ids = [i for i, t in enumerate(self.texts) if t and i not in answered]
         scores = uncertainty(tagger, [self.texts[i] for i in ids])
         return [i for _, i in sorted(zip((-s for s in scores), ids))]
 
