@@ -6,6 +6,7 @@ sentence (so CoNLL → JSON lines → CoNLL is byte-identical); a record without
 :class:`~windowner.text.tokenizer.Tokenizer`, windowner's default English rules unless one is given) and cut into
 sentences by :mod:`windowner.text.segment`, never inside an entity. A span must start and end on token boundaries
 and may not overlap another; every problem is a :class:`~windowner.errors.DataError` ``path:line: problem``.
+A record whose ``"answer"`` is ``skip`` (``windowner annotate``), ``ignore`` or ``reject`` (Prodigy) is passed over.
 :func:`write_jsonl` writes sentences as records with tokens and spans.
 """
 
@@ -26,6 +27,7 @@ from .tags import bio2_spans, label_problem, relabel
 __all__ = ["JSONL_FILE", "default_tokenizer", "read_jsonl", "record_of", "write_jsonl"]
 
 JSONL_FILE = "a UTF-8 JSON-lines file"
+SKIPPED_ANSWERS = ("skip", "ignore", "reject")  # a record with such an "answer" holds no annotation: not read
 _default: Any = None
 
 
@@ -103,6 +105,8 @@ def _record(line: str, name: str, lineno: int, segment: Callable[[str], Segmenta
     if not isinstance(text, str):
         what = 'no "text"' if text is None else f'"text" is {type(text).__name__}, not a string'
         raise fail(f'{what}: each record needs the text, e.g. {{"text": "...", "spans": [...]}}')
+    if rec.get("answer") in SKIPPED_ANSWERS:  # an annotator's skipped text (windowner annotate, Prodigy)
+        return []
     spans = _spans(rec, text, fail)
     if rec.get("tokens") is not None:
         words, starts = _given_tokens(rec["tokens"], text, fail)

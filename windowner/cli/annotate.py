@@ -1,0 +1,125 @@
+"""``windowner annotate MODEL TEXTS --out FILE``: correct a model's entities in a local page, one text at a time.
+
+See :mod:`windowner.integrations.annotate` (the HTTP API) and :mod:`windowner.integrations.annotator` (the state)."""
+
+from __future__ import annotations
+
+import sys
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type for counts where 0 means off."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def add_parser(sub) -> None:
+    from ..integrations.annotator import ORDERS
+    from .options import positive_int
+
+    p = sub.add_parser(
+        "annotate",
+        help="correct a model's entities in a local page; answers go to a JSON-lines file",
+        description="Serve a page on http://HOST:PORT/ that shows the texts of TEXTS one at a time with MODEL's "
+        "entities pre-marked, to accept, skip or correct; every answer is appended to --out (fsynced) at once, "
+        "and a restart resumes after the last one. Needs pip install 'windowner[serve]'.",
+    )
+    p.add_argument("model", metavar="MODEL", help="model directory")
+    p.add_argument("texts", metavar="TEXTS", help='one text per line (UTF-8), or .jsonl/.json records with "text"')
+    p.add_argument("--out", required=True, metavar="FILE", help="answers, appended as JSON lines (read by train)")
+    p.add_argument(
+        "--order",
+        choices=ORDERS,
+        default="uncertain",
+        help="uncertain (default): texts whose least sure token the model is least sure of first; "
+        "sequential: as in TEXTS; random: shuffled by --seed",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of --order random (default 0)")
+    p.add_argument(
+        "--retrain-every",
+        type=non_negative_int,
+        default=50,
+        metavar="N",
+        help="train a new model in the background every N answers (default 50; 0: never)",
+    )
+    p.add_argument(
+        "--heldout-every",
+        type=non_negative_int,
+        default=5,
+        metavar="K",
+        help="hold out every K-th accepted answer from retraining to score the model (default 5; 0: none)",
+    )
+    p.add_argument("--train", metavar="FILE", help="labelled data added to the answers when retraining")
+    p.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1; there is no authentication)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--max-body", type=positive_int, default=1_000_000, metavar="BYTES", help="largest request body")
+    p.add_argument("--access-log", action="store_true", help="log every request to stderr")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..errors import WindownerError
+    from ..integrations.annotate import create_app
+    from ..integrations.annotator import Annotator
+    from ..integrations.answers import AnswerLog, read_texts
+    from ..integrations.serve import require_serve
+    from ..tagger import load
+    from .options import read_pairs, report_warnings
+
+    require_serve("windowner annotate")
+    if not 0 <= args.port <= 65535:
+        raise WindownerError(f"--port must be 0..65535, got {args.port}")
+    import uvicorn
+
+    with report_warnings():
+        tagger = load(args.model)
+        texts = read_texts(args.texts)
+        extra = read_pairs(args.train) if args.train else []
+        log = AnswerLog(args.out)  # locks the file: a second server on it stops here
+    try:
+        annotator = Annotator(
+            tagger,
+            texts,
+            log,
+            order=args.order,
+            seed=args.seed,
+            retrain_every=args.retrain_every,
+            heldout_every=args.heldout_every,
+            extra=extra,
+        )
+    except ValueError as exc:
+        log.close()
+        raise WindownerError(str(exc)) from None
+    p = annotator.progress()
+    print(
+        f"windowner annotate: {p['total']} texts, {p['answered']} answered already, answers go to {args.out}; "
+        "Ctrl-C stops",
+        file=sys.stderr,
+    )
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"windowner annotate: warning: listening on {args.host}, without authentication", file=sys.stderr)
+    config = uvicorn.Config(
+        create_app(annotator, max_body=args.max_body),
+        host=args.host,
+        port=args.port,
+        access_log=args.access_log,
+        log_level="info",
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except SystemExit:
+        if server.started:
+            raise
+        raise WindownerError(f"cannot listen on {args.host}:{args.port} (see the message above)") from None
+    finally:
+        log.close()
+    return 0
