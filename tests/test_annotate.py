@@ -201,7 +201,7 @@ def test_orders(tiny_tagger, texts_file, tmp_path):
 def test_retrain_in_the_background(tiny_tagger, texts_file, tmp_path):
     out = tmp_path / "answers.jsonl"
     _, _, gold = texts_file
-    hyper = dict(hidden=16, epochs=2, vectors="none", seed=0)
+    hyper = dict(epochs=2, seed=0)
     annotator, client = make(
         tiny_tagger, texts_file, out, order="sequential", retrain_every=4, heldout_every=2, hyper=hyper
     )
@@ -223,7 +223,7 @@ def test_retrain_in_the_background(tiny_tagger, texts_file, tmp_path):
 
 def test_uncertain_order_is_reranked_after_a_retrain(tiny_tagger, texts_file, tmp_path):
     _, texts, gold = texts_file
-    hyper = dict(hidden=16, epochs=2, vectors="none", seed=1)
+    hyper = dict(epochs=2, seed=1)
     annotator, client = make(tiny_tagger, texts_file, tmp_path / "a.jsonl", retrain_every=2, hyper=hyper)
     for _ in range(2):
         task = client.get("/next").json()

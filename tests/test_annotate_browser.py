@@ -214,7 +214,7 @@ def test_page_shows_the_retrained_models_f1(page, tiny_tagger, tmp_path):
     from servekit import thread_server
 
     data = corpus_texts(8, 5)
-    hyper = dict(hidden=16, epochs=2, vectors="none", seed=0)
+    hyper = dict(epochs=2, seed=0)
     log = AnswerLog(tmp_path / "answers.jsonl")
     annotator = Annotator(
         tiny_tagger, [t for t, _ in data], log, order="sequential", retrain_every=4, heldout_every=2, hyper=hyper

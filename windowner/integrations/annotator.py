@@ -52,10 +52,11 @@ def retrain(
     heldout_every: int = 5,
     **hyper: Any,
 ) -> tuple[Any, float | None, float | None, int, int]:
-    """Train a tagger on the accepted ``records`` (but every ``heldout_every``-th, held out) plus ``extra``
-    pairs, with ``base``'s labels, tokenizer and hyper-parameters (overridden by ``hyper``). Returns ``(tagger,
-    f1, base_f1, trained, heldout)``: the entity F1 of the new tagger and of ``base`` on the held-out answers
-    (None without any). (``base`` is where a later version will continue training from.)"""
+    """Train on from ``base`` (``init_model``: its vocabulary grows, its weights are the start) on the accepted
+    ``records`` (but every ``heldout_every``-th, held out) plus ``extra`` pairs, with ``base``'s labels, tokenizer
+    and hyper-parameters (the optimisation ones overridden by ``hyper``; the shape ones are the model's). Returns
+    ``(tagger, f1, base_f1, trained, heldout)``: the entity F1 of the new tagger and of ``base`` on the held-out
+    answers (None without any)."""
     from ..model.config import TrainConfig
     from ..tagger import train as train_tagger
 
@@ -65,7 +66,7 @@ def retrain(
     train += list(extra)
     config = {k: v for k, v in base.model.config.items() if k in TrainConfig.__dataclass_fields__}
     config.update(labels=list(base.labels), **hyper)
-    tagger = train_tagger(train, **config)
+    tagger = train_tagger(train, init_model=base, **config)
     base.raw_tokenizer  # noqa: B018  # builds base.model.tokenizer_tables if they were not loaded
     # the new tagger tokenizes as the given one, so the pages' tokens (and the spans on them) stay valid
     tagger.model.tokenizer_rules = base.model.tokenizer_rules
