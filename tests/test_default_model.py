@@ -74,6 +74,15 @@ def test_a_changed_corpus_trains_a_new_model(tiny_default):
     assert len(tiny_default) == 2 and after != before and after is not None and after.parent == before.parent
 
 
+def test_an_interrupted_first_use_caches_nothing(tiny_default, tiny_model_dir, tmp_path, monkeypatch):
+    half_trained = windowner.load(tiny_model_dir).model
+    half_trained.run.interrupted = True
+    monkeypatch.setattr(default, "fit", lambda *args, **kwargs: half_trained)
+    with pytest.raises(KeyboardInterrupt):
+        windowner.load()
+    assert not any((p / "config.json").exists() for p in (tmp_path / "cache" / "default-model").iterdir())
+
+
 def test_windowner_model_overrides_the_default(tiny_default, tiny_model_dir, monkeypatch):
     monkeypatch.setenv("WINDOWNER_MODEL", str(tiny_model_dir))
     assert windowner.load().path == tiny_model_dir and tiny_default == []

@@ -112,6 +112,8 @@ def train_default(
     model = fit(
         data["train"], data["dev"], cfg, progress=sys.stderr.isatty() if progress is None else progress, log=None
     )
+    if model.run.interrupted:  # Ctrl-C: fit keeps the best epoch so far, but a half-trained default is not cached
+        raise KeyboardInterrupt
     save_model(model, out)
     return model
 
