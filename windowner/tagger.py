@@ -37,7 +37,7 @@ from .text.segment import (
 )
 from .text.tokenizer import Tokenizer
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "default"  # written by `make demo`
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "default"  # `make demo` writes it in a checkout
 MAX_CALL_TOKENS = 100_000  # tokens per model call; the model works through them in small chunks
 
 
@@ -295,20 +295,40 @@ class Tagger:
 
 
 def default_model_path() -> Path:
-    """``$WINDOWNER_MODEL`` if set and not empty, else the model ``make demo`` trains."""
-    return Path(os.environ.get("WINDOWNER_MODEL", "") or DEFAULT_MODEL_DIR)
+    """``$WINDOWNER_MODEL`` if set and not empty; else ``models/default`` of a checkout where ``make demo`` has
+    run; else the per-user cached default model (:mod:`windowner.model.default`; it may not be trained yet)."""
+    if os.environ.get("WINDOWNER_MODEL"):
+        return Path(os.environ["WINDOWNER_MODEL"])
+    if (DEFAULT_MODEL_DIR / "config.json").is_file():
+        return DEFAULT_MODEL_DIR
+    from .model.default import cached_model_dir
+
+    return cached_model_dir()
+
+
+def ensure_default_model() -> Path:
+    """:func:`default_model_path`, the cached default model trained first (about 10 s, once per user and
+    windowner version) if it is not there yet."""
+    if os.environ.get("WINDOWNER_MODEL"):
+        path = Path(os.environ["WINDOWNER_MODEL"])
+        if not path.is_dir():
+            raise ModelError(
+                f"$WINDOWNER_MODEL={path}: no such model directory; unset WINDOWNER_MODEL to use the default "
+                "model, point it at a directory written by `windowner train`, or run `make demo` in a checkout"
+            )
+        return path
+    if (DEFAULT_MODEL_DIR / "config.json").is_file():
+        return DEFAULT_MODEL_DIR
+    from .model.default import ensure_default_model as ensure_cached
+
+    return ensure_cached()[0]
 
 
 def load(path: str | os.PathLike | None = None) -> Tagger:
-    """Load a model directory written by ``windowner train`` or ``Tagger.to_disk`` (default:
-    :func:`default_model_path`)."""
+    """Load a model directory written by ``windowner train`` or ``Tagger.to_disk``; without ``path``, the
+    default PER/LOC/DATE model (:func:`ensure_default_model`: trained on first use into the user's cache)."""
     if path is None:
-        path = default_model_path()
-        if not path.is_dir():
-            raise ModelError(
-                f"{path}: no default model yet; run `make demo` to train it, or pass a model "
-                "directory written by `windowner train`"
-            )
+        path = ensure_default_model()
     return Tagger.from_disk(path)
 
 

@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "serve",
         help="serve a model over HTTP, with a page to try it",
-        description="Serve MODEL (default: the model `make demo` trains) on http://HOST:PORT/: "
+        description="Serve MODEL (default: the default PER/LOC/DATE model, trained on first use) on http://HOST:PORT/: "
         'a page at /, GET /health and POST /tag with {"text": ...} or '
         '{"texts": [...]}, answering what `windowner tag --format json` writes. '
         "Needs pip install 'windowner[serve]'.",

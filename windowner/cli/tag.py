@@ -21,8 +21,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "tag",
         help="tag raw text or CoNLL files",
-        description="Tag text (one document per line) or CoNLL tokens. MODEL defaults to the "
-        "model `make demo` trains; FILE defaults to stdin.",
+        description="Tag text (one document per line) or CoNLL tokens. MODEL defaults to the default "
+        "PER/LOC/DATE model (trained once on first use into the user's cache, or `make demo`'s in a checkout); "
+        "FILE defaults to stdin, e.g. `echo 'Angela Merkel visited Paris.' | windowner tag`.",
     )
     p.add_argument("paths", nargs="*", metavar="[MODEL] [FILE|-]", help="model directory, then input file(s)")
     p.add_argument("--model", default=None, help="model directory (instead of the first positional argument)")
@@ -152,18 +153,18 @@ def _format_batch_on_worker(
 def _run_on_dask(model_path, inputs: list[str], args, fmt: str, out) -> None:
     from ..errors import ModelError, WindownerError
     from ..integrations.dask import connect, map_ordered, require_dask
-    from ..tagger import default_model_path
+    from ..tagger import ensure_default_model
 
     if args.workers is not None and args.scheduler is not None:
         raise WindownerError("give --workers N (a local cluster) or --scheduler ADDRESS (an existing one), not both")
     require_dask("windowner tag --workers/--scheduler")
     if model_path is None:
-        model_path = default_model_path()
+        model_path = ensure_default_model()
     model = Path(model_path).resolve()
     if not (model / "config.json").is_file():  # fail before starting a cluster
         raise ModelError(
             f"{model_path}: not a model directory (no config.json); pass a directory written by "
-            "`windowner train`, or run `make demo` to train the default one"
+            "`windowner train`, or leave MODEL out to use the default one"
         )
     segment = None
     if args.input_format == "jsonl":  # texts without tokens are tokenized here, as the model does
