@@ -260,3 +260,18 @@ def test_screenshots_for_the_readme(page, tmp_path):
     page.set_viewport_size({"width": 1100, "height": 1500})
     page.goto(out.as_uri())
     page.screenshot(path=str(ROOT / "docs" / "report.png"))
+
+    from windowner.integrations.annotate import create_app as annotate_app
+    from windowner.integrations.annotator import Annotator
+    from windowner.integrations.answers import AnswerLog
+
+    texts = [
+        "Heavy snow closed the roads around Denver last Tuesday, officials said.",
+        "Dr. Amina Yusuf will lecture in Nairobi and Kampala in March.",
+    ]
+    annotator = Annotator(windowner.load(model), texts, AnswerLog(tmp_path / "answers.jsonl"), order="sequential")
+    with thread_server(annotate_app(annotator)) as base:
+        page.set_viewport_size({"width": 1000, "height": 560})
+        page.goto(base + "/")
+        page.locator("#doc .ent").first.wait_for()
+        page.screenshot(path=str(ROOT / "docs" / "annotate.png"))
