@@ -225,8 +225,9 @@ def test_page_shows_the_retrained_models_f1(page, tiny_tagger, tmp_path):
             for i in range(4):
                 page.wait_for_selector(f"body[data-ready='{i}']")
                 page.keyboard.press("Enter")
+            page.wait_for_selector("body[data-ready='4']")  # the 4th answer acknowledged: the retrain has started
             annotator.wait_retrain(120)
-            page.wait_for_selector("body[data-model-version='1']", timeout=15_000)
+            page.wait_for_selector("body[data-model-version='1']", timeout=60_000)
             shown = page.inner_text("#model")
             status = annotator.status()["model"]
             assert f"held-out F1 {status['f1']:.3f}" in shown and "on 2 answers" in shown, shown

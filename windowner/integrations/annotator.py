@@ -211,8 +211,9 @@ class Annotator:
             return
         self.since_retrain, self.retrain_state, self.retrain_error = 0, "training", None
         records = list(self.log.records)
-        self._thread = threading.Thread(target=self._retrain, args=(records,), name="annotate-retrain", daemon=True)
-        self._thread.start()
+        thread = threading.Thread(target=self._retrain, args=(records,), name="annotate-retrain", daemon=True)
+        thread.start()
+        self._thread = thread  # published once started: wait_retrain may join it from another thread at any time
 
     def _retrain(self, records: list[dict]) -> None:
         started = time.monotonic()
