@@ -13,12 +13,20 @@ spans off token boundaries, overlapping or with a label the model does not know,
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from ..evaluation.pages import fill, label_css, template
 from .annotator import Annotator, AnswerError
-from .serve import MAX_BODY, PAGE_HEADERS, RequestError, json_bytes, read_body, require_serve
+from .serve import (
+    MAX_BODY,
+    PAGE_HEADERS,
+    RequestError,
+    error_response,
+    json_app,
+    json_bytes,
+    read_body,
+    require_serve,
+)
 
 __all__ = ["create_app", "page_html", "parse_answer"]
 
@@ -47,18 +55,11 @@ def parse_answer(body: bytes) -> tuple[Any, Any, Any]:
 def create_app(annotator: Annotator, max_body: int = MAX_BODY):
     """The ASGI app of ``annotator`` (model calls and file writes run in the thread pool)."""
     require_serve("windowner annotate")
-    from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
-    from starlette.exceptions import HTTPException
-    from starlette.responses import HTMLResponse, JSONResponse, Response
+    from starlette.responses import HTMLResponse, Response
     from starlette.routing import Route
 
     html = page_html()
-
-    def error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
-        if status == 413:
-            headers = {**(headers or {}), "Connection": "close"}
-        return JSONResponse({"error": message}, status_code=status, headers=headers)
 
     def ok(obj: Any) -> Response:
         return Response(json_bytes(obj), media_type="application/json", headers={"Cache-Control": "no-store"})
@@ -74,21 +75,10 @@ def create_app(annotator: Annotator, max_body: int = MAX_BODY):
             i, action, spans = parse_answer(await read_body(request, max_body))
             return ok(await run_in_threadpool(annotator.answer, i, action, spans))
         except (RequestError, AnswerError) as exc:
-            return error(exc.status, str(exc))
+            return error_response(exc.status, str(exc))
 
     async def status(request) -> Response:
         return ok(annotator.status())
-
-    async def http_error(request, exc: HTTPException) -> JSONResponse:
-        allowed = (exc.headers or {}).get("Allow", "")
-        messages = {
-            404: f"no such route: {request.url.path}; try GET /, GET /next, POST /answer or GET /status",
-            405: f"{request.method} is not allowed on {request.url.path}; use {allowed}",
-        }
-        return error(exc.status_code, messages.get(exc.status_code, str(exc.detail)), exc.headers)
-
-    async def server_error(request, exc: Exception) -> JSONResponse:
-        return error(500, f"internal error ({type(exc).__name__}); see the server log")
 
     routes = [
         Route("/", page, methods=["GET"]),
@@ -96,8 +86,7 @@ def create_app(annotator: Annotator, max_body: int = MAX_BODY):
         Route("/answer", answer, methods=["POST"]),
         Route("/status", status, methods=["GET"]),
     ]
-    handlers: dict[Any, Any] = {HTTPException: http_error, Exception: server_error}
-    return Starlette(routes=routes, exception_handlers=handlers)
+    return json_app(routes, "GET /, GET /next, POST /answer or GET /status")
 
 
 def page_html() -> str:

@@ -123,12 +123,42 @@ async def read_body(request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None):
+    """A JSON ``{"error": message}`` response; a 413 also closes the connection (the rest of the body was not
+    read, so the connection cannot carry another request)."""
+    from starlette.responses import JSONResponse
+
+    if status == 413:
+        headers = {**(headers or {}), "Connection": "close"}
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def json_app(routes: list, hint: str):
+    """A Starlette app of ``routes`` whose unknown routes, wrong methods and unexpected errors are JSON errors
+    too; ``hint`` names the routes for a 404 ("try GET /, ...")."""
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+
+    async def http_error(request, exc: HTTPException):
+        allowed = (exc.headers or {}).get("Allow", "")
+        messages = {
+            404: f"no such route: {request.url.path}; try {hint}",
+            405: f"{request.method} is not allowed on {request.url.path}; use {allowed}",
+        }
+        return error_response(exc.status_code, messages.get(exc.status_code, str(exc.detail)), exc.headers)
+
+    async def server_error(request, exc: Exception):
+        return error_response(500, f"internal error ({type(exc).__name__}); see the server log")
+
+    # Starlette types a handler as taking any Exception; these take the exceptions they are registered for
+    handlers: dict[Any, Any] = {HTTPException: http_error, Exception: server_error}
+    return Starlette(routes=routes, exception_handlers=handlers)
+
+
 def create_app(tagger, max_body: int = MAX_BODY):
     """The ASGI app serving ``tagger`` (loaded once, shared by all requests; tagging runs in a thread pool)."""
     require_serve()
-    from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
-    from starlette.exceptions import HTTPException
     from starlette.responses import HTMLResponse, JSONResponse, Response
     from starlette.routing import Route
 
@@ -142,11 +172,6 @@ def create_app(tagger, max_body: int = MAX_BODY):
         "version": __version__,
     }
 
-    def error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
-        if status == 413:  # the rest of the body was not read: the connection cannot carry another request
-            headers = {**(headers or {}), "Connection": "close"}
-        return JSONResponse({"error": message}, status_code=status, headers=headers)
-
     html = page_html()
 
     async def page(request) -> HTMLResponse:
@@ -159,29 +184,16 @@ def create_app(tagger, max_body: int = MAX_BODY):
         try:
             texts, batch = parse_request(await read_body(request, max_body))
         except RequestError as exc:
-            return error(exc.status, str(exc))
+            return error_response(exc.status, str(exc))
         body = await run_in_threadpool(tag_json, tagger, texts, batch)
         return Response(body, media_type="application/json")
-
-    async def http_error(request, exc: HTTPException) -> JSONResponse:
-        allowed = (exc.headers or {}).get("Allow", "")
-        messages = {
-            404: f"no such route: {request.url.path}; try GET /, GET /health or POST /tag",
-            405: f"{request.method} is not allowed on {request.url.path}; use {allowed}",
-        }
-        return error(exc.status_code, messages.get(exc.status_code, str(exc.detail)), exc.headers)
-
-    async def server_error(request, exc: Exception) -> JSONResponse:
-        return error(500, f"internal error ({type(exc).__name__}); see the server log")
 
     routes = [
         Route("/", page, methods=["GET"]),
         Route("/health", get_health, methods=["GET"]),
         Route("/tag", tag, methods=["POST"]),
     ]
-    # Starlette types a handler as taking any Exception; these take the exceptions they are registered for
-    handlers: dict[Any, Any] = {HTTPException: http_error, Exception: server_error}
-    return Starlette(routes=routes, exception_handlers=handlers)
+    return json_app(routes, "GET /, GET /health or POST /tag")
 
 
 PAGE_HEADERS = {
