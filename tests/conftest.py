@@ -50,25 +50,31 @@ FRAMES = [
 ]
 
 
+def frame_sentence(frame: str, slot) -> tuple[list[str], list[str]]:
+    """(tokens, BIO2 tags) of ``frame``: each ``{X}`` part filled by ``slot(part)`` -> (words, label), other
+    parts are words tagged O."""
+    toks, tags = [], []
+    for part in frame.split():
+        if part.startswith("{") and part.endswith("}"):
+            words, label = slot(part)
+            toks += words
+            tags += [f"B-{label}"] + [f"I-{label}"] * (len(words) - 1)
+        else:
+            toks.append(part)
+            tags.append("O")
+    return toks, tags
+
+
 def make_corpus(n: int, seed: int) -> list[tuple[list[str], list[str]]]:
     """n sentences of (tokens, BIO2 tags), deterministic given seed."""
     rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        toks, tags = [], []
-        for part in rng.choice(FRAMES).split():
-            if part in ("{P}", "{L}", "{D}"):
-                if part == "{P}":
-                    words, label = [rng.choice(FIRST), rng.choice(LAST)][: rng.randint(1, 2)], "PER"
-                else:
-                    words, label = rng.choice(PLACES if part == "{L}" else DATES), "LOC" if part == "{L}" else "DATE"
-                toks += words
-                tags += [f"B-{label}"] + [f"I-{label}"] * (len(words) - 1)
-            else:
-                toks.append(part)
-                tags.append("O")
-        out.append((toks, tags))
-    return out
+
+    def slot(part: str) -> tuple[list[str], str]:
+        if part == "{P}":
+            return [rng.choice(FIRST), rng.choice(LAST)][: rng.randint(1, 2)], "PER"
+        return rng.choice(PLACES if part == "{L}" else DATES), "LOC" if part == "{L}" else "DATE"
+
+    return [frame_sentence(rng.choice(FRAMES), slot) for _ in range(n)]
 
 
 def write_conll(pairs, path: Path) -> Path:

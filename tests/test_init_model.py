@@ -20,7 +20,7 @@ from windowner.model.training import fit, initialize_from, tag_set
 from windowner.nn.embeddings import Embeddings
 from windowner.nn.gradcheck import TOLERANCE, check_tables
 
-from conftest import make_corpus, write_conll
+from conftest import frame_sentence, make_corpus, write_conll
 
 COMPANIES = [["Zorblatt", "Industries"], ["Quenthor"], ["Vellmark", "Group"], ["Xandrell", "Labs"]]
 FRAMES = [
@@ -34,23 +34,15 @@ FRAMES = [
 def domain_corpus(n: int, seed: int) -> list[tuple[list[str], list[str]]]:
     """Sentences with a new entity type (ORG) and new words, PER and LOC as the base model knows them."""
     rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        toks, tags = [], []
-        for part in rng.choice(FRAMES).split():
-            if part in ("{P}", "{L}", "{O}"):
-                words, label = {
-                    "{P}": (["Anna", "Chen"], "PER"),
-                    "{L}": (rng.choice([["Lagos"], ["Oslo"], ["Hanoi"]]), "LOC"),
-                    "{O}": (rng.choice(COMPANIES), "ORG"),
-                }[part]
-                toks += words
-                tags += [f"B-{label}"] + [f"I-{label}"] * (len(words) - 1)
-            else:
-                toks.append(part)
-                tags.append("O")
-        out.append((toks, tags))
-    return out
+
+    def slot(part: str) -> tuple[list[str], str]:
+        return {
+            "{P}": (["Anna", "Chen"], "PER"),
+            "{L}": (rng.choice([["Lagos"], ["Oslo"], ["Hanoi"]]), "LOC"),
+            "{O}": (rng.choice(COMPANIES), "ORG"),
+        }[part]
+
+    return [frame_sentence(rng.choice(FRAMES), slot) for _ in range(n)]
 
 
 @pytest.fixture(scope="module")
