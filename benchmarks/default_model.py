@@ -24,14 +24,24 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import re
 import shlex
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from run import ROOT, SPACY_BATCH, SPACY_EXCLUDE, SPACY_MAPS, SPACY_MODEL, BenchError, machine_info, say, spacy_tags
+from run import (
+    ROOT,
+    SPACY_BATCH,
+    SPACY_EXCLUDE,
+    SPACY_MAPS,
+    SPACY_MODEL,
+    BenchError,
+    machine_info,
+    replace_section,
+    say,
+    spacy_tags,
+)
 
 HERE = Path(__file__).resolve().parent
 BEGIN, END = "<!-- default-model -->", "<!-- /default-model -->"
@@ -109,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     section = render(rows, tagger, model_dir, args, time.perf_counter() - t0)
     print(section)
     if not args.no_write:
-        write_section(args.results, section)
+        replace_section(args.results, section, BEGIN, END)
         say(f"wrote the section into {args.results}")
     return 0
 
@@ -156,17 +166,6 @@ def render(rows, tagger, model_dir: Path, args, seconds: float) -> str:
         END,
     ]
     return "\n".join(lines)
-
-
-def write_section(path: Path, section: str) -> None:
-    """Put ``section`` into ``path`` in place of an earlier one (or at the end)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section, text)
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + section + "\n"
-    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ import argparse
 import datetime as _dt
 import json
 import os
-import re
 import shlex
 import statistics
 import subprocess
@@ -226,17 +225,6 @@ def report(results: dict, meta: dict) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, section: str) -> None:
-    """Put ``section`` into ``path`` in place of an earlier one (or at the end)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section, text)
-    else:
-        text = text.rstrip("\n") + ("\n\n" if text else "") + section + "\n"
-    path.write_text(text, encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -297,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n", encoding="utf-8")
     if not args.no_write and set(results) == set(CORPORA):
-        write_section(args.results, section)
+        bench.replace_section(args.results, section, BEGIN, END)
         say(f"wrote {os.path.relpath(args.results, ROOT)}")
     return 0
 

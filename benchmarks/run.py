@@ -544,6 +544,18 @@ def machine_info() -> dict:
     }
 
 
+def replace_section(path: Path, section: str, begin: str, end: str) -> None:
+    """Put ``section`` (which starts with ``begin`` and ends with ``end``) into ``path`` in place of an earlier
+    one, or at the end."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: section, text)
+    else:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + section + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
 def commit() -> str:
     """The short hash of the checkout's HEAD, "unknown" outside git (what the other benchmark scripts record)."""
     return _git("rev-parse", "--short", "HEAD") or "unknown"
