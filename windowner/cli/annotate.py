@@ -7,22 +7,9 @@ from __future__ import annotations
 import sys
 
 
-def non_negative_int(text: str) -> int:
-    """argparse type for counts where 0 means off."""
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
 def add_parser(sub) -> None:
     from ..integrations.annotator import ORDERS
-    from .options import positive_int
+    from .options import add_server_args, non_negative_int
 
     p = sub.add_parser(
         "annotate",
@@ -57,10 +44,7 @@ def add_parser(sub) -> None:
         help="hold out every K-th accepted answer from retraining to score the model (default 5; 0: none)",
     )
     p.add_argument("--train", metavar="FILE", help="labelled data added to the answers when retraining")
-    p.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1; there is no authentication)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
-    p.add_argument("--max-body", type=positive_int, default=1_000_000, metavar="BYTES", help="largest request body")
-    p.add_argument("--access-log", action="store_true", help="log every request to stderr")
+    add_server_args(p)
     p.set_defaults(func=run)
 
 
@@ -71,12 +55,10 @@ def run(args) -> int:
     from ..integrations.answers import AnswerLog, read_texts
     from ..integrations.serve import require_serve
     from ..tagger import load
-    from .options import read_pairs, report_warnings
+    from .options import check_port, read_pairs, report_warnings, run_server
 
     require_serve("windowner annotate")
-    if not 0 <= args.port <= 65535:
-        raise WindownerError(f"--port must be 0..65535, got {args.port}")
-    import uvicorn
+    check_port(args.port)
 
     with report_warnings():
         tagger = load(args.model)
@@ -103,23 +85,8 @@ def run(args) -> int:
         "Ctrl-C stops",
         file=sys.stderr,
     )
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"windowner annotate: warning: listening on {args.host}, without authentication", file=sys.stderr)
-    config = uvicorn.Config(
-        create_app(annotator, max_body=args.max_body),
-        host=args.host,
-        port=args.port,
-        access_log=args.access_log,
-        log_level="info",
-        server_header=False,
-    )
-    server = uvicorn.Server(config)
     try:
-        server.run()
-    except SystemExit:
-        if server.started:
-            raise
-        raise WindownerError(f"cannot listen on {args.host}:{args.port} (see the message above)") from None
+        run_server(create_app(annotator, max_body=args.max_body), args, "annotate")
     finally:
         log.close()
     return 0

@@ -8,17 +8,75 @@ from contextlib import contextmanager
 from ..errors import WindownerError
 
 
-def positive_int(text: str) -> int:
-    """argparse type for sizes such as --batch-size (0 would silently process nothing)."""
+def _int_at_least(text: str, low: int, kind: str, bound: str) -> int:
     import argparse
 
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type for sizes such as --batch-size (0 would silently process nothing)."""
+    return _int_at_least(text, 1, "a positive integer", "at least 1")
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type for counts where 0 means off."""
+    return _int_at_least(text, 0, "a whole number", "0 or more")
+
+
+def add_server_args(p) -> None:
+    """--host, --port, --max-body and --access-log of the commands that serve a page (serve, annotate)."""
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only; there is no authentication)",
+    )
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument(
+        "--max-body",
+        type=positive_int,
+        default=1_000_000,
+        metavar="BYTES",
+        help="largest request body accepted, in bytes (default 1000000); larger ones get 413",
+    )
+    p.add_argument("--access-log", action="store_true", help="log every request to stderr")
+
+
+def check_port(port: int) -> None:
+    """A port uvicorn can take, before anything slow (loading the model) happens."""
+    if not 0 <= port <= 65535:
+        raise WindownerError(f"--port must be 0..65535, got {port}")
+
+
+def run_server(app, args, command: str) -> None:
+    """Serve ``app`` with uvicorn on ``args.host``/``args.port`` until Ctrl-C; a port that cannot be bound is a
+    WindownerError (uvicorn has logged why)."""
+    import sys
+
+    import uvicorn
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"windowner {command}: warning: listening on {args.host}, reachable from other machines; "
+            "there is no authentication",
+            file=sys.stderr,
+        )
+    config = uvicorn.Config(
+        app, host=args.host, port=args.port, access_log=args.access_log, log_level="info", server_header=False
+    )
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits when it cannot bind (port taken, bad address); it has logged why
+        if server.started:
+            raise
+        raise WindownerError(f"cannot listen on {args.host}:{args.port} (see the message above)") from None
 
 
 def threshold(text: str) -> float:
