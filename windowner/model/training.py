@@ -217,7 +217,7 @@ def _fit_calibrated(train: Pairs, dev: Pairs | None, cfg: TrainConfig, args: dic
         tags = tag_set((), sorted(set(args["init_model"].labels) | {t[2:] for t in tags if t != "O"}))
     if dev and cfg.calibration != "none" and cfg.calibration_data == "dev":
         model = _train(pairs, tags, dev, cfg, args)
-        calibrate(model, only_labels(dev, cfg.labels), cfg.calibration, fitted_on="dev")
+        calibrate(model, dev, cfg.calibration, fitted_on="dev")  # fit() kept only the labels
         return model
     sgd, held_out = split_for_calibration(pairs, cfg)
     model = _train(sgd, tags, dev, cfg, args)
