@@ -26,6 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ROOT.parent / "shared" / "corpora"
 RESULTS = ROOT / "benchmarks" / "ablation.jsonl"
+RESOURCES = ROOT.parent / "shared" / "resources"  # issue #27's levers read these (never copied into the repo)
+RCV1_CLUSTERS = str(RESOURCES / "brown" / "rcv1-c1000.txt")
+GAZETTEERS = str(RESOURCES / "gazetteers")
 
 # Each lever: TrainConfig fields changed from the defaults of the code being measured (the "base" row).
 LEVERS: dict[str, dict] = {
@@ -63,6 +66,12 @@ LEVERS: dict[str, dict] = {
     "okeep10": {"o_window_keep": 0.1},
     "ngram16": {"ngram_dim": 16},
     "ngram32": {"ngram_dim": 32},
+    "brown": {"clusters": RCV1_CLUSTERS},
+    "lists": {"gazetteers": GAZETTEERS},
+    "both": {"clusters": RCV1_CLUSTERS, "gazetteers": GAZETTEERS},
+    "both_bylist": {"clusters": RCV1_CLUSTERS, "gazetteers": GAZETTEERS, "lists_by": "list"},
+    "both_wide": {"clusters": RCV1_CLUSTERS, "gazetteers": GAZETTEERS, "brown_dim": 64, "lists_dim": 32},
+    "both_h500": {"clusters": RCV1_CLUSTERS, "gazetteers": GAZETTEERS, "hidden": 500, "epochs": 15},
 }
 
 

@@ -189,7 +189,9 @@ def test_the_cli_trains_on_from_a_model(tiny_model_dir, domain, tmp_path, capsys
 
 def test_every_feature_column_grows_or_stays(tiny_corpus, domain):
     """Clusters map the new words too; gazetteer and n-gram columns keep their size."""
-    rich = dict(prefix_len=3, shape_dim=6, gazetteer_dim=4, cluster_dim=5, clusters=16, ngram_dim=4, ngram_buckets=97)
+    rich = dict(
+        prefix_len=3, shape_dim=6, gazetteer_dim=4, cluster_dim=5, vector_clusters=16, ngram_dim=4, ngram_buckets=97
+    )
     cfg = TrainConfig(hidden=16, epochs=1, batch_size=32, seed=0, calibration="none", **rich)
     old = fit(tiny_corpus["train"][:100], None, cfg, progress=False, log=None)
     grown = _grow(old, domain["train"])

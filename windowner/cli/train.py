@@ -23,6 +23,12 @@ def add_parser(sub) -> None:
         help="train on from this model (its vocabulary grows with --train, labels may be added; its shape "
         "settings, e.g. --window, --hidden, --vectors and the feature sizes, are kept and may not be changed)",
     )
+    p.add_argument(
+        "--recipe",
+        metavar="FILE[:NAME]",
+        help="settings from a JSON recipe (a JSON object of hyper-parameters; with :NAME, the named recipe of a "
+        "file of recipes, e.g. benchmarks/recipes.json:rcv1-gazetteers); flags set to other than their defaults win",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_arguments(p)  # one flag per TrainConfig field
     add_format_arg(p)

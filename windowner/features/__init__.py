@@ -5,7 +5,9 @@ table that embeds it. Each feature is a plug-in: a :class:`~windowner.features.b
 module, registered in column order (:mod:`windowner.features.registry`). windowner's own, in that order: a word
 row (E, :mod:`.word`), a casing class (C, :mod:`.case`) and a suffix (F, :mod:`.affix`), and when a model uses
 them a prefix (P, :mod:`.affix`), a word shape (S, :mod:`.shape`), gazetteer membership (G, :mod:`.gazetteer`),
-a word cluster (K, :mod:`.cluster`) and a bag of hashed character n-grams (N, :mod:`.ngrams`). The
+a word cluster (K, :mod:`.cluster`), a bag of hashed character n-grams (N, :mod:`.ngrams`), Brown-cluster
+path prefixes from a cluster file (B, :mod:`.brown`) and the matches of a folder of gazetteer lists around the token
+(M, :mod:`.namelists`; contextual: its ids depend on the sentence). The
 :class:`~windowner.features.lexicon.Lexicon` holds a model's features. A window of half-size k around token i holds
 the types of tokens i-k .. i+k, padded with sentence-start ``<s>`` and sentence-end ``</s>`` types at the edges
 (:mod:`.windows`). Embedding each feature and concatenating over the 2k+1 positions
@@ -16,10 +18,12 @@ from __future__ import annotations
 
 from .affix import PrefixFeature, SuffixFeature
 from .base import Feature
+from .brown import BrownFeature
 from .case import CASES, DIGIT, HAS_DIGIT, LOWER, MIXED, OTHER, PAD, PUNCT, TITLE, UPPER, CaseFeature, casing
 from .cluster import ClusterFeature
 from .gazetteer import GazetteerFeature
 from .lexicon import Lexicon
+from .namelists import NameListFeature
 from .ngrams import NGRAM_SIZES, NGRAM_SLOTS, NgramFeature, char_ngrams
 from .registry import lookup, register, registered, unregister
 from .shape import MAX_SHAPE, ShapeFeature, shape
@@ -35,6 +39,8 @@ BUILT_IN = (
     GazetteerFeature,
     ClusterFeature,
     NgramFeature,
+    BrownFeature,
+    NameListFeature,
 )
 for _feature in BUILT_IN:
     register(_feature)
@@ -60,11 +66,13 @@ __all__ = [
     "TITLE",
     "UNK_ROW",
     "UPPER",
+    "BrownFeature",
     "CaseFeature",
     "ClusterFeature",
     "Feature",
     "GazetteerFeature",
     "Lexicon",
+    "NameListFeature",
     "NgramFeature",
     "PrefixFeature",
     "ShapeFeature",

@@ -29,17 +29,19 @@ class Feature:
     ``padding`` (the ids of the ``<s>`` and ``</s>`` padding tokens), ``dropout_id`` (the id word dropout
     writes; None: the column is not dropped), ``core`` (in every model: a model directory that does not list its
     columns has exactly the core ones), ``files`` (what :meth:`save` writes), ``settings`` (the config fields
-    :meth:`load` reads; the loader checks them against the schema first).
+    :meth:`load` reads; the loader checks them against the schema first), ``contextual`` (the ids depend on the
+    token's sentence, not on the token alone: :meth:`sentence_ids` gives them, and :meth:`ids` is not called).
     """
 
     name: ClassVar[str]
     title: ClassVar[str]
-    width: ClassVar[int] = 1
+    width: int = 1  # a class attribute; a feature whose width depends on its data sets it per instance
     padding: ClassVar[tuple[int, int]] = (1, 1)
     dropout_id: ClassVar[int | None] = None
     core: ClassVar[bool] = False
     files: ClassVar[tuple[str, ...]] = ()
     settings: ClassVar[tuple[str, ...]] = ()
+    contextual: ClassVar[bool] = False
 
     # -- training ------------------------------------------------------------------------------
 
@@ -83,6 +85,11 @@ class Feature:
     def ids(self, tokens: Sequence[str], earlier: Mapping[str, np.ndarray]) -> np.ndarray:
         """tokens: n str -> (n, width) int64 ids (or (n,) for width 1); ``earlier`` holds the (n, width) ids of
         the columns before this one, for the same tokens."""
+        raise NotImplementedError
+
+    def sentence_ids(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
+        """A contextual feature's ids of every token of ``sentences`` laid end to end: (n_tokens, width) int64,
+        all of a token's ids 0 when its context gives it nothing (the padding ids must be 0 too)."""
         raise NotImplementedError
 
     def check_table(self, table: np.ndarray) -> str | None:

@@ -23,7 +23,7 @@ NO_VECTOR = 0  # the id of a word without a pretrained vector; 1 is the padding,
 class ClusterFeature(Feature):
     """0 for a word without a pretrained vector, 1 padding, 2 + the cluster of its pretrained vector:
     ``word_cluster[row]`` for the rows of the word table (computed when fitted, saved), assigned on the fly for
-    the frozen rows beyond it. Config fields: ``cluster_dim`` (0: off), ``clusters`` (k), ``seed``."""
+    the frozen rows beyond it. Config fields: ``cluster_dim`` (0: off), ``vector_clusters`` (k), ``seed``."""
 
     name, title = "K", "cluster"
     file = "clusters.npz"
@@ -53,7 +53,7 @@ class ClusterFeature(Feature):
                 "word clusters (--cluster-dim) are k-means clusters of the pretrained vectors; "
                 "train with vectors, or with --cluster-dim 0"
             )
-        clusters = WordClusters.fit(pretrained.vectors, config.clusters, seed=config.seed)
+        clusters = WordClusters.fit(pretrained.vectors, config.vector_clusters, seed=config.seed)
         words: list[str] = lexicon.words  # the first column's: the word column
         out = np.zeros(len(words), dtype=np.int64)
         rows = np.array([pretrained.index(w) for w in words], dtype=np.int64)

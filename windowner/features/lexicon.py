@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,9 @@ class Lexicon:
     feature that has one). ``pretrained``: the word vectors the features share (None: without vectors).
     :attr:`widths` counts the id columns of each table; :attr:`padding` (2, Σ widths) holds the ids of the
     sentence-start and sentence-end padding tokens.
+
+    A *type* is what gets one row of feature ids: a token string, or, when a contextual feature gives the token
+    nonzero ids in its sentence, the tuple ``(token, *those ids)`` (:meth:`type_keys`).
     """
 
     def __init__(self, features: Sequence[Feature], pretrained: Any = None):
@@ -47,6 +51,7 @@ class Lexicon:
         self.columns = tuple(self._by_name)
         self.widths = {f.name: int(f.width) for f in self._features}
         self._first = np.cumsum([0] + [f.width for f in self._features])[:-1].tolist()
+        self._contextual = tuple(f for f in self._features if f.contextual)
         self.padding = np.array(
             [[f.padding[j] for f in self._features for _ in range(f.width)] for j in (0, 1)], dtype=np.int64
         ).reshape(2, -1)
@@ -131,16 +136,49 @@ class Lexicon:
         """(feature, its first id column) of every feature, in order."""
         return zip(self._features, self._first)
 
-    def features(self, tokens: Sequence[str]) -> np.ndarray:
-        """tokens: n strings -> (n, Σ widths) feature ids, each feature's block in turn. TypeError for anything
-        but a str."""
+    @property
+    def contextual(self) -> bool:
+        """Does a column depend on the sentence (so that a type is more than its token string)?"""
+        return bool(self._contextual)
+
+    def type_keys(self, sentences: Sequence[Sequence[str]]) -> list[Hashable]:
+        """The type of every token of ``sentences`` laid end to end: the token itself, or ``(token, *ids)`` when
+        the contextual columns give it nonzero ``ids`` there. TypeError for a token that is not a str."""
+        tokens: list[Hashable] = list(chain.from_iterable(sentences))
+        if not self._contextual:
+            return tokens
         for tok in tokens:
             if not isinstance(tok, str):
                 raise TypeError(f"a token is {type(tok).__name__}; tokens must be str")
+        n = len(tokens)
+        context = np.concatenate(
+            [np.asarray(f.sentence_ids(sentences), dtype=np.int64).reshape(n, f.width) for f in self._contextual],
+            axis=1,
+        )
+        for i in np.flatnonzero(context.any(axis=1)).tolist():
+            tokens[i] = (tokens[i], *context[i].tolist())
+        return tokens
+
+    def features(self, types: Sequence[Hashable]) -> np.ndarray:
+        """types: n token strings (or :meth:`type_keys`' tuples) -> (n, Σ widths) feature ids, each feature's
+        block in turn. TypeError for a token that is not a str."""
+        tokens: list[str] = []
+        context = np.zeros((len(types), sum(f.width for f in self._contextual)), dtype=np.int64)
+        for i, key in enumerate(types):
+            if isinstance(key, tuple) and self._contextual and len(key) == context.shape[1] + 1:
+                key, context[i] = key[0], key[1:]
+            if not isinstance(key, str):
+                raise TypeError(f"a token is {type(key).__name__}; tokens must be str")
+            tokens.append(key)
         out = np.zeros((len(tokens), int(self.padding.shape[1])), dtype=np.int64)
         earlier: dict[str, np.ndarray] = {}
+        at = 0  # the next contextual column
         for feature, col in self.id_columns():
-            ids = np.asarray(feature.ids(tokens, earlier), dtype=np.int64).reshape(len(tokens), feature.width)
+            if feature.contextual:
+                ids = context[:, at : at + feature.width]
+                at += feature.width
+            else:
+                ids = np.asarray(feature.ids(tokens, earlier), dtype=np.int64).reshape(len(tokens), feature.width)
             out[:, col : col + feature.width] = ids
             earlier[feature.name] = ids
         return out
@@ -149,9 +187,11 @@ class Lexicon:
         """Feature ids of every window position: (n_tokens, 2k+1, Σ widths), sentence edges padded
         with <s>/</s>."""
         lengths = [len(s) for s in sentences]
-        type_of: dict[str, int] = {}
+        type_of: dict[Hashable, int] = {}
         flat = np.fromiter(
-            (type_of.setdefault(t, len(type_of) + 2) for s in sentences for t in s), dtype=np.int64, count=sum(lengths)
+            (type_of.setdefault(t, len(type_of) + 2) for t in self.type_keys(sentences)),
+            dtype=np.int64,
+            count=sum(lengths),
         )
         table = np.concatenate([self.padding, self.features(list(type_of))])  # rows 0, 1: <s>, </s>
         return table[window_types(flat, lengths, k)]

@@ -1,6 +1,6 @@
 """The registered feature classes, in column order (the order of a lexicon's columns and a window's id blocks).
 
-windowner registers its own (E, C, F, P, S, G, K, N) when :mod:`windowner.features` is imported; a plug-in
+windowner registers its own (E, C, F, P, S, G, K, N, B, M) when :mod:`windowner.features` is imported; a plug-in
 registers a :class:`~windowner.features.base.Feature` subclass with :func:`register` (its column comes after the
 ones registered before it) before training with it or loading a model that uses it.
 """

@@ -41,7 +41,7 @@ class WordClusters:
         if len(X) < k:
             raise WindownerError(
                 f"{k} word clusters need at least {k} word vectors, the vectors have {len(X)}; "
-                "use fewer clusters (--clusters)"
+                "use fewer clusters (--vector-clusters)"
             )
         km = MiniBatchKMeans(n_clusters=k, random_state=seed, batch_size=4096, n_init=1, max_iter=50).fit(X)
         return cls(km.cluster_centers_)

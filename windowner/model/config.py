@@ -97,7 +97,25 @@ class TrainConfig:
     cluster_dim: int = param(
         0, "size of the word-cluster embedding (0: off; k-means clusters of the pretrained vectors)", low=0
     )
-    clusters: int = param(256, "number of word clusters", low=2)
+    vector_clusters: int = param(256, "number of k-means clusters of the pretrained vectors (--cluster-dim)", low=2)
+    clusters: str | None = param(
+        None,
+        "Brown cluster file (PATH<TAB>WORD[<TAB>COUNT] per line, e.g. from `windowner clusters train`): each "
+        "token gets its cluster path prefixes at --brown-depths; the file's words are stored in the model",
+        metavar="FILE",
+    )
+    brown_dim: int = param(32, "size of the Brown-cluster embedding (with --clusters)", low=1)
+    brown_depths: str = param(
+        "4,6,10,20", "Brown cluster path prefix lengths, in bits (with --clusters)", metavar="BITS,..."
+    )
+    gazetteers: str | None = param(
+        None,
+        "folder of gazetteer lists, TYPE/NAME.lst with one entry per line: each token gets B/I of the longest "
+        "matches (cased and lowercased) per type or list; the lists are stored in the model",
+        metavar="DIR",
+    )
+    lists_dim: int = param(16, "size of the gazetteer-list match embedding (with --gazetteers)", low=1)
+    lists_by: str = param("type", "gazetteer-list matches per entity type or per list", choices=("type", "list"))
     ngram_dim: int = param(
         0,
         "size of the hashed character n-gram embedding (0: off; the mean of the rows of the "
@@ -170,7 +188,13 @@ SHAPE_FIELDS = (
     "shape_dim",
     "gazetteer_dim",
     "cluster_dim",
+    "vector_clusters",
     "clusters",
+    "brown_dim",
+    "brown_depths",
+    "gazetteers",
+    "lists_dim",
+    "lists_by",
     "ngram_dim",
     "ngram_buckets",
 )
@@ -206,6 +230,8 @@ def check_value(f, value) -> str | None:
     if f.name == "labels":
         ok = value is None or (isinstance(value, (list, tuple)) and all(isinstance(x, str) and x for x in value))
         return None if ok else f"must be None or a list of entity types, got {value!r}"
+    if f.default is None:
+        return None if value is None or isinstance(value, str) else f"must be a path or None, got {value!r}"
     if kind is bool:
         return None if isinstance(value, bool) else f"must be True or False, got {value!r}"
     if kind in (int, float):
@@ -271,8 +297,58 @@ def add_arguments(parser) -> None:
         )
 
 
+PATH_FIELDS = ("clusters", "gazetteers", "vectors")  # a recipe's relative paths are relative to its file
+
+
+def read_recipe(spec: str) -> dict[str, Any]:
+    """The settings of a recipe: ``FILE`` (a JSON object of TrainConfig fields) or ``FILE:NAME`` (the recipe
+    ``NAME`` of a JSON object of named recipes, such as ``benchmarks/recipes.json``). Relative paths of the
+    resource fields (``clusters``, ``gazetteers``, a ``vectors`` file) are taken from the file's folder.
+    :class:`WindownerError` naming the file and the problem."""
+    import json
+    from pathlib import Path
+
+    path, name = Path(spec), None
+    if not path.exists() and ":" in spec:
+        head, name = spec.rsplit(":", 1)
+        path = Path(head)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WindownerError(f"{path}: no such recipe file; give FILE or FILE:NAME of a JSON recipe") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise WindownerError(f"{path}: not a JSON recipe ({exc})") from None
+    if name is not None:
+        if not isinstance(data, dict) or not isinstance(data.get(name), dict):
+            known = ", ".join(k for k, v in data.items() if isinstance(v, dict)) if isinstance(data, dict) else ""
+            raise WindownerError(f"{path}: no recipe named {name!r} (it holds: {known or 'none'})")
+        data = data[name]
+    if not isinstance(data, dict):
+        raise WindownerError(f"{path}: a recipe is a JSON object of settings, found {type(data).__name__}")
+    schema = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(data) - schema)
+    if unknown:
+        raise WindownerError(f"{spec}: unknown setting(s) {', '.join(unknown)}; a recipe holds TrainConfig fields")
+    recipe = dict(data)
+    for key in PATH_FIELDS:
+        value = recipe.get(key)
+        if isinstance(value, str) and (key != "vectors" or any(c in value for c in "/\\.")):
+            resolved = path.parent / value
+            if not Path(value).is_absolute() and resolved.exists():
+                recipe[key] = str(resolved)
+    return recipe
+
+
 def from_arguments(args, **overrides) -> TrainConfig:
-    """The validated :class:`TrainConfig` of parsed CLI ``args`` (``overrides`` replace fields, e.g. parsed labels)."""
+    """The validated :class:`TrainConfig` of parsed CLI ``args`` (``overrides`` replace fields, e.g. parsed labels);
+    with ``args.recipe``, the recipe's settings replace the defaults, and flags set to other values win."""
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
-    values.update(overrides)
+    recipe = read_recipe(args.recipe) if getattr(args, "recipe", None) else {}
+    schema = defaults()
+    for key, value in recipe.items():
+        if values[key] == schema[key]:
+            values[key] = value
+    for key, value in overrides.items():
+        if not (value is None and key in recipe):  # an override left unset keeps the recipe's value
+            values[key] = value
     return TrainConfig(**values).validate()

@@ -149,6 +149,8 @@ def _read_model(path: Path) -> NERModel:
         raise ModelError(f"{path}: no such model directory; train one with `windowner train --out {path}`")
     config = _read_json(path / "config.json")
     _check_config(path / "config.json", config)
+    if isinstance(config.get("clusters"), int):  # written before Brown cluster files: the k-means count
+        config["vector_clusters"] = config.pop("clusters")
     fmt = config.get("format_version")
     if not isinstance(fmt, int) or fmt > FORMAT_VERSION:
         raise ModelError(

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -95,7 +95,7 @@ class TypeCache:
     proj: np.ndarray | None
     version: int
 
-    def lookup(self, tokens: Sequence[str]) -> np.ndarray:
+    def lookup(self, tokens: Sequence[Hashable]) -> np.ndarray:
         """(len(tokens),) type ids, -1 for a token this snapshot does not hold."""
         ids = np.fromiter(map(self.type_of.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
         ids[ids >= self.n] = -1
@@ -228,7 +228,7 @@ class NERModel:
         matrix. Windows go through the rest of the network in blocks of FORWARD_BLOCK rows.
         """
         lengths = [len(s) for s in sentences]
-        tokens = list(chain.from_iterable(sentences))
+        tokens = self.lexicon.type_keys(sentences)
         net, U = self.net, self.net.params["U"]
         n = len(tokens)
         if n == 0:
@@ -297,7 +297,7 @@ class NERModel:
         )
         return out
 
-    def _known_types(self, tokens: list[str]) -> tuple[np.ndarray, TypeCache]:
+    def _known_types(self, tokens: list[Hashable]) -> tuple[np.ndarray, TypeCache]:
         """Type ids of ``tokens`` and a snapshot holding all of them (and their projections, within budget).
 
         Lock-free when every token is known and the projections match the weights; otherwise the new
@@ -313,13 +313,10 @@ class NERModel:
             self._types = cache
         return cache.lookup(tokens), cache
 
-    def _grow(self, tokens: list[str]) -> TypeCache:
+    def _grow(self, tokens: list[Hashable]) -> TypeCache:
         """A snapshot holding every token of ``tokens`` (called with the lock held)."""
         cache = self._types
         new = list(dict.fromkeys(t for t, i in zip(tokens, cache.lookup(tokens)) if i < 0))
-        for t in new:
-            if not isinstance(t, str):
-                raise TypeError(f"a token is {type(t).__name__}; tokens must be str")
         type_of, feats, n = cache.type_of, cache.feats, cache.n
         if n + len(new) > MAX_CACHED_TYPES:  # start afresh; snapshots in use keep the old table
             type_of, feats, n = {}, self.lexicon.padding.copy(), 2
