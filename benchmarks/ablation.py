@@ -71,6 +71,20 @@ LEVERS: dict[str, dict] = {
     "both": {"clusters": RCV1_CLUSTERS, "gazetteers": GAZETTEERS},
     "both_bylist": {"clusters": RCV1_CLUSTERS, "gazetteers": GAZETTEERS, "lists_by": "list"},
     "both_wide": {"clusters": RCV1_CLUSTERS, "gazetteers": GAZETTEERS, "brown_dim": 64, "lists_dim": 32},
+    "bylist_wide": {
+        "clusters": RCV1_CLUSTERS,
+        "gazetteers": GAZETTEERS,
+        "lists_by": "list",
+        "brown_dim": 64,
+        "lists_dim": 32,
+    },
+    "bylist_wider": {
+        "clusters": RCV1_CLUSTERS,
+        "gazetteers": GAZETTEERS,
+        "lists_by": "list",
+        "brown_dim": 64,
+        "lists_dim": 64,
+    },
     "both_h500": {"clusters": RCV1_CLUSTERS, "gazetteers": GAZETTEERS, "hidden": 500, "epochs": 15},
 }
 

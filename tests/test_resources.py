@@ -330,3 +330,21 @@ def test_train_with_a_recipe_and_a_flag_that_overrides_it(resources, tiny_files,
     assert main([*argv, "--hidden", "12"]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["feature_columns"][-2:] == ["B", "M"] and config["epochs"] == 1 and config["hidden"] == 12
+
+
+def test_the_data_packages_lists():
+    from windowner.lexicon.namelists import NameLists
+
+    nl = NameLists.load("packages")
+    assert nl.lists == [
+        "LOC/cities",
+        "LOC/continents",
+        "LOC/countries",
+        "LOC/regions",
+        "PER/first-names",
+        "PER/last-names",
+    ]
+    got = states(nl, ["Angela", "visited", "New", "Zealand", "and", "ZURICH", "with", "MARY", "."])
+    assert got["cased:LOC"][:6] == "..BI.." and got["lower:LOC"][:6] == "..BI.B"  # "Zürich", also without accents
+    assert got["lower:LOC"][7] == "B"  # Mary, the city in Turkmenistan: lowercased matching is noisy by design
+    assert got["cased:PER"][0] == "B" and got["cased:PER"][7] == "B"  # census names, title-cased and as written

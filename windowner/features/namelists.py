@@ -49,7 +49,7 @@ class NameListFeature(Feature):
     def fit(cls, counts: Mapping[str, int], config: Any, lexicon: Lexicon) -> NameListFeature:
         from ..lexicon.namelists import NameLists
 
-        return cls(NameLists.read(config.gazetteers), config.lists_by)
+        return cls(NameLists.load(config.gazetteers), config.lists_by)
 
     def dim(self, config: Any) -> int:
         return int(config.lists_dim)

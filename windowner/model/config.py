@@ -110,7 +110,8 @@ class TrainConfig:
     )
     gazetteers: str | None = param(
         None,
-        "folder of gazetteer lists, TYPE/NAME.lst with one entry per line: each token gets B/I of the longest "
+        "folder of gazetteer lists, TYPE/NAME.lst with one entry per line, or 'packages' (the country, city, "
+        "region and name lists of the data packages windowner installs): each token gets B/I of the longest "
         "matches (cased and lowercased) per type or list; the lists are stored in the model",
         metavar="DIR",
     )
