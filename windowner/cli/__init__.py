@@ -8,7 +8,7 @@ import sys
 
 from ..errors import WindownerError
 
-COMMANDS = ["train", "evaluate", "tag", "convert", "serve", "annotate", "vectors", "gradcheck"]
+COMMANDS = ["train", "evaluate", "tag", "convert", "serve", "annotate", "vectors", "clusters", "gradcheck"]
 
 
 def build_parser() -> argparse.ArgumentParser:
