@@ -29,6 +29,9 @@ RESULTS = ROOT / "benchmarks" / "ablation.jsonl"
 RESOURCES = ROOT.parent / "shared" / "resources"  # issue #27's levers read these (never copied into the repo)
 RCV1_CLUSTERS = str(RESOURCES / "brown" / "rcv1-c1000.txt")
 GAZETTEERS = str(RESOURCES / "gazetteers")
+# Brown clusters of the Reuters-21578 text (1987; no CoNLL-03 or GMB document), made by
+# `windowner clusters train --text ../shared/resources/unlabelled/reuters21578.txt --out ../reuters-c1000.txt`
+REUTERS_CLUSTERS = str(ROOT.parent / "reuters-c1000.txt")
 
 # Each lever: TrainConfig fields changed from the defaults of the code being measured (the "base" row).
 LEVERS: dict[str, dict] = {
@@ -85,6 +88,8 @@ LEVERS: dict[str, dict] = {
         "brown_dim": 64,
         "lists_dim": 64,
     },
+    "reuters": {"clusters": REUTERS_CLUSTERS},
+    "reuters_lists": {"clusters": REUTERS_CLUSTERS, "gazetteers": GAZETTEERS},
     "both_h500": {"clusters": RCV1_CLUSTERS, "gazetteers": GAZETTEERS, "hidden": 500, "epochs": 15},
 }
 

@@ -25,8 +25,7 @@ class Feature:
     """One feature column of the lexicon. Subclasses set the class attributes and override what differs.
 
     Class attributes: ``name`` (table name, the key in ``weights.npz``), ``title`` (what it holds, e.g.
-    "suffix"), ``width`` (id columns per token; > 1: a bag, embedded as the mean of its nonzero ids' rows, or their sum
-    when ``summed``),
+    "suffix"), ``width`` (id columns per token; > 1: a bag, embedded as the mean of its nonzero ids' rows),
     ``padding`` (the ids of the ``<s>`` and ``</s>`` padding tokens), ``dropout_id`` (the id word dropout
     writes; None: the column is not dropped), ``core`` (in every model: a model directory that does not list its
     columns has exactly the core ones), ``files`` (what :meth:`save` writes), ``settings`` (the config fields
@@ -43,7 +42,6 @@ class Feature:
     files: ClassVar[tuple[str, ...]] = ()
     settings: ClassVar[tuple[str, ...]] = ()
     contextual: ClassVar[bool] = False
-    summed: ClassVar[bool] = False
 
     # -- training ------------------------------------------------------------------------------
 

@@ -50,7 +50,6 @@ class Lexicon:
             raise ValueError(f"two features have one name: {[f.name for f in self._features]}")
         self.columns = tuple(self._by_name)
         self.widths = {f.name: int(f.width) for f in self._features}
-        self.summed = frozenset(f.name for f in self._features if f.summed and f.width > 1)
         self._first = np.cumsum([0] + [f.width for f in self._features])[:-1].tolist()
         self._contextual = tuple(f for f in self._features if f.contextual)
         self.padding = np.array(

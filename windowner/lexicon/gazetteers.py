@@ -247,9 +247,7 @@ def package_entries() -> dict[str, list[str]]:
     entries["continent"] += [c["name"] for c in geo.get_continents().values()]
     for key in ("first:male", "first:female"):
         entries["first_name"] += [name for name, _ in _census(names.FILES[key])]
-    entries["last_name"] += [
-        name for name, cum in _census(names.FILES["last"]) if cum <= LAST_NAME_CUMULATIVE_PERCENT
-    ]
+    entries["last_name"] += [name for name, cum in _census(names.FILES["last"]) if cum <= LAST_NAME_CUMULATIVE_PERCENT]
     return entries
 
 

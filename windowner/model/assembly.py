@@ -56,7 +56,7 @@ def assemble(
     base = None if lexicon.pretrained is None else partial(read_rows, lexicon.pretrained.vectors)
     if rng is not None:
         tables = new_tables(lexicon, settings(config), rng)
-        embeddings = Embeddings(tables, base=base, widths=lexicon.widths, summed=lexicon.summed)
+        embeddings = Embeddings(tables, base=base, widths=lexicon.widths)
         net = WindowNetwork(
             m * embeddings.d_total,
             hidden,
@@ -81,9 +81,7 @@ def assemble(
         random_state=0,
     )
     net.params.update({name: arrays[name] for name in net.params})
-    embeddings = Embeddings(
-        {name: arrays[name] for name in lexicon.columns}, base=base, widths=lexicon.widths, summed=lexicon.summed
-    )
+    embeddings = Embeddings({name: arrays[name] for name in lexicon.columns}, base=base, widths=lexicon.widths)
     return NERModel(dict(config), tags, lexicon, embeddings, net, arrays["start"], arrays["trans"])
 
 

@@ -104,7 +104,7 @@ class TrainConfig:
         "token gets its cluster path prefixes at --brown-depths; the file's words are stored in the model",
         metavar="FILE",
     )
-    brown_dim: int = param(32, "size of the Brown-cluster embedding (with --clusters)", low=1)
+    brown_dim: int = param(64, "size of the Brown-cluster embedding (with --clusters)", low=1)
     brown_depths: str = param(
         "4,6,10,20", "Brown cluster path prefix lengths, in bits (with --clusters)", metavar="BITS,..."
     )
@@ -115,7 +115,7 @@ class TrainConfig:
         "matches (cased and lowercased) per type or list; the lists are stored in the model",
         metavar="DIR",
     )
-    lists_dim: int = param(16, "size of the gazetteer-list match embedding (with --gazetteers)", low=1)
+    lists_dim: int = param(32, "size of the gazetteer-list match embedding (with --gazetteers)", low=1)
     lists_by: str = param("type", "gazetteer-list matches per entity type or per list", choices=("type", "list"))
     ngram_dim: int = param(
         0,

@@ -23,9 +23,8 @@ class Embeddings:
     ``tables`` (the lexicon's columns). The first table is the word table (T, d_w): its ids ≥ T index the frozen
     pretrained ``base`` (B, d_w) instead — an array, or a function ``rows: (r,) -> (r, d_w)`` that reads them —,
     and they get no gradient. A table with ``widths[name]`` = M > 1 (the hashed character n-grams) takes M ids
-    per position and embeds them as a bag: the mean of the rows of its nonzero ids, or their sum for a table
-    named in ``summed`` (indicator features, where how many fire matters) (row 0 is padding: zero ids add
-    nothing, get no gradient). A position's input is the concatenation of its tables' embeddings. Tables are
+    per position and embeds them as a bag: the mean of the rows of its nonzero ids (row 0 is padding: zero ids
+    add nothing, get no gradient). A position's input is the concatenation of its tables' embeddings. Tables are
     read by name at every call.
     """
 
@@ -34,14 +33,12 @@ class Embeddings:
         tables: dict[str, np.ndarray],
         base: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None,
         widths: dict[str, int] | None = None,
-        summed: frozenset[str] | set[str] = frozenset(),
     ):
         if not tables:
             raise ValueError("Embeddings needs at least the word table")
         self.tables = tables
         self.base = base
         self.widths = {name: int((widths or {}).get(name, 1)) for name in tables}
-        self.summed = frozenset(summed)
         self.word = next(iter(tables))
         if self.widths[self.word] != 1:
             raise ValueError(f"the word table {self.word} (the first) takes one id per position")
@@ -84,11 +81,9 @@ class Embeddings:
         return out
 
     @staticmethod
-    def _bag_scale(ids: np.ndarray, summed: bool = False) -> np.ndarray:
-        """ids: (..., M) bag ids -> (..., M) 1/count (``summed``: 1) for each nonzero id, 0 for the empty slots."""
+    def _bag_scale(ids: np.ndarray) -> np.ndarray:
+        """ids: (..., M) bag ids -> (..., M) 1/count for each nonzero id, 0 for the empty slots."""
         present = ids != 0
-        if summed:
-            return present.astype(np.float64)
         count = np.maximum(present.sum(axis=-1, keepdims=True), 1)
         return present / count
 
@@ -103,7 +98,7 @@ class Embeddings:
                 blocks.append(table.take(feats[..., col], axis=0))
             else:  # a bag: Σ_j scale_j · table[id_j]
                 ids = feats[..., col : col + width]
-                scale = self._bag_scale(ids, name in self.summed).astype(table.dtype)
+                scale = self._bag_scale(ids).astype(table.dtype)
                 if scales is not None:
                     scales[name] = scale
                 blocks.append((table.take(ids, axis=0) * scale[..., None]).sum(axis=-2))

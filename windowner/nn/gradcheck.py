@@ -131,8 +131,7 @@ def check_embeddings(
     arrays = {name: rng.normal(0, 1.0, (r, d)) for name, (r, d, _) in tables.items()}
     widths = {name: w for name, (_, _, w) in tables.items()}
     first = next(iter(tables))
-    summed = {f.name for f in registered() if f.summed and f.name in tables}
-    emb = Embeddings(arrays, base=rng.normal(0, 1.0, (n_base, tables[first][1])), widths=widths, summed=summed)
+    emb = Embeddings(arrays, base=rng.normal(0, 1.0, (n_base, tables[first][1])), widths=widths)
     blocks = []
     for name, (r, _, w) in tables.items():
         if name == first:  # repeats: rows must accumulate; rows ≥ r read the frozen base
