@@ -24,9 +24,10 @@ within ±R sentences that are Title-case (not sentence-initial), UPPER and lower
 ``sentmean``, the mean word vector of its sentence. Against the same network with neither.
 
 This is an estimate of headroom, not a built option: the stacked model would need the first pass, the context
-and the second pass in the tagger. Usage::
+and the second pass in the tagger. ``--set JSON`` gives the first-pass models TrainConfig settings (issue #27:
+the Brown clusters and gazetteer lists). Usage::
 
-    python benchmarks/doc_context.py --corpus conll03 --radius 10 25 [--second net]
+    python benchmarks/doc_context.py --corpus conll03 --radius 10 25 [--second net] [--set '{"gazetteers": "..."}']
     python benchmarks/doc_context.py --corpus conll03 --radius 25 --inputs
 """
 
@@ -207,11 +208,19 @@ def main() -> None:
     ap.add_argument("--second", choices=["logreg", "net"], default="logreg", help="the second-pass model")
     ap.add_argument("--inputs", action="store_true", help="probe non-local inputs that need no first pass instead")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "out" / "doc_context.json"))
+    ap.add_argument(
+        "--set",
+        type=json.loads,
+        default={},
+        metavar="JSON",
+        help='TrainConfig settings of every first-pass model, e.g. \'{"clusters": "...", "gazetteers": "..."}\'',
+    )
     args = ap.parse_args()
+    settings = dict(args.set)
     t0 = time.perf_counter()
     train, dev = pairs(f"{args.corpus}.train.conll"), pairs(f"{args.corpus}.dev.conll")
     if args.inputs:
-        full = windowner.train(train, dev=dev, seed=args.seed).model
+        full = windowner.train(train, dev=dev, seed=args.seed, **settings).model
         result = {
             "corpus": args.corpus,
             "seed": args.seed,
@@ -222,12 +231,12 @@ def main() -> None:
         return record(result, t0, args.out)
     half = len(train) // 2
     folds = [(train[:half], train[half:]), (train[half:], train[:half])]
-    full = windowner.train(train, dev=dev, seed=args.seed).model
+    full = windowner.train(train, dev=dev, seed=args.seed, **settings).model
     tags = full.tags
     index = {t: i for i, t in enumerate(tags)}
     oof = []
     for fit_on, apply_to in folds:
-        m = windowner.train(fit_on, dev=dev, seed=args.seed).model
+        m = windowner.train(fit_on, dev=dev, seed=args.seed, **settings).model
         assert m.tags == tags
         oof.append(first_pass(m, [t for t, _ in apply_to]))
     train_sents = [t for t, _ in folds[1][0]] + [t for t, _ in folds[0][0]]  # the order of oof: 2nd half, 1st
@@ -235,7 +244,13 @@ def main() -> None:
     train_y = np.array([index[g] for _, gs in folds[1][0] + folds[0][0] for g in gs])
     dev_proba = first_pass(full, [t for t, _ in dev])
     model_f1 = evaluate([g for _, g in dev], full.predict([t for t, _ in dev])).overall.f1
-    result = {"corpus": args.corpus, "seed": args.seed, "second": args.second, "first_pass_dev_f1": model_f1}
+    result = {
+        "corpus": args.corpus,
+        "seed": args.seed,
+        "second": args.second,
+        "settings": settings,
+        "first_pass_dev_f1": model_f1,
+    }
     dev_tokens = [t for t, _ in dev]
     for r in [None] + args.radius:
         # the halves are contiguous, so the ±r neighbourhoods stay within the text each was predicted on

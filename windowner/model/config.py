@@ -124,6 +124,14 @@ class TrainConfig:
         low=0,
     )
     ngram_buckets: int = param(65535, "hash buckets (rows) of the character n-gram table", low=1, high=65535)
+    entity_replacement: float = param(
+        0.0,
+        "share of the training sentences with a PER or LOC mention that are added again with each such mention "
+        "replaced by a random name of its type from the data packages' lists (0: off)",
+        low=0,
+        high=1,
+        metavar="SHARE",
+    )
     use_case: bool = param(True, "turn the casing feature off", flag="--no-case")
     min_count: int = param(2, "words absent from the vectors get a row when seen this often", low=1)
     transitions: str = param(

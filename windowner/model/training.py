@@ -20,6 +20,7 @@ from ..text.tags import entity_counts, format_counts, to_bio2
 from ..text.tokenizer import TokenizerTables
 from . import loop
 from .assembly import assemble
+from .augment import replace_entities
 from .config import TrainConfig, with_shapes_of
 from .inference import NERModel
 from .loop import TrainingDiverged, Windows
@@ -280,7 +281,10 @@ def _training_pairs(train: Pairs, cfg: TrainConfig) -> tuple[list, list[str]]:
     if not pairs:
         raise WindownerError("the training data has no sentences")
     tags = tag_set((g for _, g in pairs), cfg.labels)
-    return only_labels(pairs, cfg.labels), tags
+    pairs = only_labels(pairs, cfg.labels)
+    if cfg.entity_replacement > 0:  # its own random stream: the rest of training draws as without it
+        pairs = pairs + replace_entities(pairs, cfg.entity_replacement, np.random.default_rng([cfg.seed, 27]))
+    return pairs, tags
 
 
 def _train(pairs: list, tags: list[str], dev: Pairs | None, cfg: TrainConfig, args: dict) -> NERModel:
