@@ -55,7 +55,7 @@ def _person(mention: Sequence[str], rng: np.random.Generator) -> list[str]:
     if len(mention) == 1:
         return list(last if rng.random() < 0.7 else first)
     keep = list(mention[:-2]) if len(mention) > 2 else []
-    if len(mention) == 2 and (mention[0].endswith(".") or mention[0][:1].isupper() and mention[0] in _TITLES):
+    if len(mention) == 2 and (mention[0].endswith(".") or (mention[0][:1].isupper() and mention[0] in _TITLES)):
         return [mention[0], *last]
     return keep + [*first, *last]
 
