@@ -207,6 +207,7 @@ def main(argv=None) -> int:
     p.add_argument("--table", action="store_true", help="print the markdown table of --out and stop")
     p.add_argument("--reference", help="the lever the table's Δ column is measured from")
     p.add_argument("--exclude", default="", help="comma-separated levers left out of the table")
+    p.add_argument("--only", default="", help="comma-separated levers: the table holds these alone")
     p.add_argument("--save", type=Path, help="keep each trained model in this directory")
     p.add_argument(
         "--ensemble", action="store_true", help="after training, score the seed ensemble of each lever (needs --save)"
@@ -214,8 +215,9 @@ def main(argv=None) -> int:
     p.add_argument("--one", nargs=3, metavar=("CORPUS", "LEVER", "SEED"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.table:
-        skip = set(args.exclude.split(","))
-        print(table([r for r in load(args.out) if r["lever"] not in skip], args.reference))
+        skip, only = set(args.exclude.split(",")), set(filter(None, args.only.split(",")))
+        rows = [r for r in load(args.out) if r["lever"] not in skip and (not only or r["lever"] in only)]
+        print(table(rows, args.reference))
         return 0
     extra = json.loads(args.set)
     if args.ensemble and not args.save:
