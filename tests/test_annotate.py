@@ -238,6 +238,7 @@ def test_uncertain_order_is_reranked_after_a_retrain(tiny_tagger, texts_file, tm
     annotator.log.close()
 
 
+@pytest.mark.filterwarnings("ignore::windowner.errors.LabelWarning")  # the answers relabel LOC as GPE
 def test_add_labels_are_accepted_and_learnt_at_the_retrain(tiny_tagger, texts_file, tmp_path):
     """A label the model lacks (``add_labels``) is refused without it, accepted with it, and the retrain adds it."""
     _, _, gold = texts_file
