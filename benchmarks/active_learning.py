@@ -230,6 +230,36 @@ def read_raw(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def is_timing(row: dict) -> bool:
+    """A row of ``--time-retrain`` (not a round of a simulation run)."""
+    return row.get("kind") == "timing"
+
+
+def time_retrain(args) -> None:
+    """One retrain round on ``--time-retrain`` answers per corpus and seed, one run at a time in this process: the
+    worst case of the page (``uncertain``: the pool is re-ranked too), with the load average around it."""
+    import windowner
+    from windowner.model.default import ensure_default_model
+
+    tagger = windowner.load(ensure_default_model()[0])
+    hyper = {"epochs": args.epochs} if args.epochs else {}
+    kept = [r for r in read_raw(args.raw) if not is_timing(r)]
+    for corpus in args.corpora:
+        pool = load_pairs(args.corpora_dir / f"{corpus}.train.conll")
+        dev = load_pairs(args.corpora_dir / f"{corpus}.dev.conll")
+        for seed in args.seeds:
+            before = os.getloadavg()[0]
+            with tempfile.TemporaryDirectory() as tmp:
+                row = simulate(
+                    tagger, pool, dev, Path(tmp) / "answers.jsonl", "uncertain", seed, 1, args.time_retrain,
+                    ADD_LABELS.get(corpus, []), hyper,
+                )[-1]  # fmt: skip
+            row |= {"kind": "timing", "corpus": corpus, "seed": seed, "loadavg": [before, os.getloadavg()[0]]}
+            say(f"{corpus} seed {seed}: a retrain round on {row['answered']} answers: {row['retrain_seconds']:.1f} s")
+            kept.append(row)
+    args.raw.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+
+
 def complete_runs(rows: list[dict], rounds: int, round_size: int) -> set[tuple[str, str, int]]:
     """The runs of ``rows`` with every round 0..``rounds`` at ``round_size``."""
     seen: dict[tuple[str, str, int], set[int]] = {}
@@ -242,8 +272,10 @@ def complete_runs(rows: list[dict], rounds: int, round_size: int) -> set[tuple[s
 def measure(args) -> None:
     """Run the runs not complete in the raw file, ``--jobs`` processes at a time, appending rows as they come."""
     rows = [] if args.fresh else read_raw(args.raw)
+    timing = [r for r in rows if is_timing(r)]
+    rows = [r for r in rows if not is_timing(r)]
     done = complete_runs(rows, args.rounds, args.round_size)
-    rows = [r for r in rows if run_key(r) in done]  # rows of unfinished runs are dropped: they run again
+    rows = timing + [r for r in rows if run_key(r) in done]  # rows of unfinished runs are dropped: they run again
     args.raw.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     todo = [
         f"{c}:{o}:{s}"
@@ -346,8 +378,8 @@ def plot(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def render(rows: list[dict], command: str) -> str:
-    """The ``active-learning`` section of RESULTS.md."""
+def render(rows: list[dict], command: str, timing: Sequence[dict] = ()) -> str:
+    """The ``active-learning`` section of RESULTS.md (``timing``: the rows of ``--time-retrain``)."""
     m = machine_info()
     cur = curves(rows)
     corpora = sorted({c for c, _ in cur})
@@ -425,6 +457,17 @@ def render(rows: list[dict], command: str) -> str:
     worst = max((r["retrain_seconds"] for r in timed), default=None)
     if worst is not None:
         lines += ["", f"The slowest retrain round of all runs: {worst:.1f} s (the Done-when asks under 15 s)."]
+    for corpus in sorted({r["corpus"] for r in timing}):
+        sel = [r for r in timing if r["corpus"] == corpus]
+        loads = [x for r in sel for x in r["loadavg"]]
+        lines.append(
+            f"Alone (`--time-retrain {sel[0]['answered']}`, one process, {len(sel)} repeats): a retrain round on "
+            f"{sel[0]['answered']} {corpus} answers ({sel[0]['trained_on']} trained on, the pool re-ranked) took "
+            f"{statistics.mean(r['retrain_seconds'] for r in sel):.1f} s (max "
+            f"{max(r['retrain_seconds'] for r in sel):.1f}), the training run "
+            f"{statistics.mean(r['fit_seconds'] for r in sel):.1f} s; 1-minute load average "
+            f"{min(loads):.1f} to {max(loads):.1f} meanwhile (the machine is shared)."
+        )
     dropped = {k: max((r.get("dropped_spans", 0) for r in timed if (r["corpus"], r["order"]) == k), default=0)
                for k in cols}  # fmt: skip
     if any(dropped.values()):
@@ -454,11 +497,12 @@ def command(rows: list[dict]) -> str:
 
 
 def report(args) -> None:
-    rows = read_raw(args.raw)
+    everything = read_raw(args.raw)
+    rows = [r for r in everything if not is_timing(r)]
     if not rows:
         raise BenchError(f"{args.raw}: no rows; run the simulation first")
     plot(rows, args.plot)
-    section = render(rows, command(rows))
+    section = render(rows, command(rows), [r for r in everything if is_timing(r)])
     print(section)
     if not args.no_write:
         replace_section(args.results, section, BEGIN, END)
@@ -474,7 +518,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--rounds", type=int, default=20, help="rounds of answers per run (default 20)")
     p.add_argument("--round-size", type=int, default=50, help="answers per round = retrain every (default 50)")
-    p.add_argument("--epochs", type=int, default=0, help="retrain epochs (default 0: the model's, as the page)")
+    p.add_argument("--epochs", type=int, default=0, help="retrain epochs (default 0: the page's, RETRAIN_EPOCHS)")
+    p.add_argument(
+        "--time-retrain",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of the simulation, time one retrain round on N answers per corpus and seed, alone",
+    )
     p.add_argument("--jobs", type=int, default=2, help="runs at a time, one process each (default 2)")
     p.add_argument("--corpora-dir", type=Path, default=DEFAULT_CORPORA_DIR, help="<corpus>.{train,dev}.conll")
     p.add_argument(
@@ -500,7 +551,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if missing:
             print(f"active_learning.py: skipped: {', '.join(map(str, missing))} not found (needs ../shared/corpora)")
             return 0
-        measure(args)
+        if args.time_retrain:
+            time_retrain(args)
+        else:
+            measure(args)
     report(args)
     return 0
 
