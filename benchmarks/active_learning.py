@@ -333,19 +333,47 @@ def answers_to_reach(curve: dict[int, list[float]], target: float) -> int | None
     return next((n for n in sorted(curve) if statistics.mean(curve[n]) >= target), None)
 
 
+def corpus_order(names: set[str]) -> list[str]:
+    """gmb first, then conll03, then any other (by name)."""
+    return sorted(names, key=lambda c: (list(ADD_LABELS).index(c) if c in ADD_LABELS else len(ADD_LABELS), c))
+
+
+def answers_to_stay(curve: dict[int, list[float]], target: float) -> int | None:
+    """The fewest answered texts from which on the mean F1 over the seeds stays at ``target`` or above."""
+    ns = sorted(curve)
+    return next((n for k, n in enumerate(ns) if all(statistics.mean(curve[m]) >= target for m in ns[k:])), None)
+
+
+def collapses(rows: list[dict], drop: float = 0.1) -> list[dict]:
+    """The rounds whose dev F1 fell more than ``drop`` below the run's previous round."""
+    out, prev = [], {}
+    for r in sorted(rows, key=lambda r: (run_key(r), r["round"])):
+        before = prev.get(run_key(r))
+        if before is not None and r["f1"] < before - drop:
+            out.append({**r, "f1_before": before})
+        prev[run_key(r)] = r["f1"]
+    return out
+
+
 def summary(rows: list[dict]) -> list[dict[str, Any]]:
-    """Per corpus: random's mean F1 at its last point, the answers uncertain needs to reach it."""
+    """Per corpus: random's mean F1 at its last point, the answers uncertain needs to reach it (and to stay at or
+    above it)."""
     cur = curves(rows)
     out = []
-    for corpus in sorted({c for c, _ in cur}):
+    for corpus in corpus_order({c for c, _ in cur}):
         rnd, unc = cur.get((corpus, "random")), cur.get((corpus, "uncertain"))
         if not rnd or not unc:
             continue
         last = max(rnd)
         target = statistics.mean(rnd[last])
         need = answers_to_reach(unc, target)
-        out.append({"corpus": corpus, "at": last, "random_f1": target, "uncertain_needs": need})
+        stay = answers_to_stay(unc, target)
+        out.append({"corpus": corpus, "at": last, "random_f1": target, "uncertain_needs": need, "stays_from": stay})
     return out
+
+
+def _fmt(x: float | None) -> str:
+    return "–" if x is None else f"{x:.3f}"
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -355,7 +383,7 @@ def plot(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     cur = curves(rows)
-    corpora = sorted({c for c, _ in cur})
+    corpora = corpus_order({c for c, _ in cur})
     fig, axes = plt.subplots(1, len(corpora), figsize=(6 * len(corpora), 4.2), squeeze=False)
     for ax, corpus in zip(axes[0], corpora):
         for order, colour in (("random", "tab:blue"), ("uncertain", "tab:orange")):
@@ -382,7 +410,7 @@ def render(rows: list[dict], command: str, timing: Sequence[dict] = ()) -> str:
     """The ``active-learning`` section of RESULTS.md (``timing``: the rows of ``--time-retrain``)."""
     m = machine_info()
     cur = curves(rows)
-    corpora = sorted({c for c, _ in cur})
+    corpora = corpus_order({c for c, _ in cur})
     cols = [(c, o) for c in corpora for o in ("random", "uncertain") if (c, o) in cur]
     seeds = {k: sorted({r["seed"] for r in rows if (r["corpus"], r["order"]) == k}) for k in cols}
     first = rows[0] if rows else {}
@@ -426,12 +454,29 @@ def render(rows: list[dict], command: str, timing: Sequence[dict] = ()) -> str:
         lines.append(
             f"- **{s['corpus']}**: `random` reaches mean F1 {s['random_f1']:.4f} at {s['at']} answered texts; "
             + (
-                f"`uncertain` reaches it with **{need}** answers."
+                f"`uncertain` first reaches it with **{need}** answers."
                 if need is not None
                 else f"`uncertain` does not reach it within {max(cur[(s['corpus'], 'uncertain')])} answers."
             )
+            + (f" Its mean stays at or above it from {s['stays_from']} answers on." if need is not None else "")
             + verdict
         )
+    falls = collapses(rows)
+    if falls:
+        lines += [
+            "",
+            f"Retrains that lost more than 0.1 dev F1 against the run's previous round ({len(falls)} of "
+            f"{sum(1 for r in rows if r['round'] > 0)}; dev F1 before → after, and the page's held-out F1 of the "
+            "retrained model): "
+            + "; ".join(
+                f"{r['corpus']} {r['order']} seed {r['seed']} at {r['answered']}: {r['f1_before']:.3f} → {r['f1']:.3f} "
+                f"(held-out {_fmt(r.get('heldout_f1'))})"
+                for r in falls
+            )
+            + ". The page's retrain has no dev set to choose an epoch with (it keeps the last), so a training run "
+            "that goes wrong is swapped in as it is; its held-out F1 on the page shows it, and the next retrain "
+            "starts from it. At 50 answers it trains on 40 texts only (conll03: with two new types).",
+        ]
     lines += [
         "",
         "Wall time of a retrain round (the page's background retrain: training on from the current model, scoring the "

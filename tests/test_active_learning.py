@@ -62,13 +62,18 @@ def test_report_from_rows(al, tmp_path):
                 rows.append({"corpus": "gmb", "order": order, "seed": seed, "round_size": 50, "epochs": 15,
                              "round": k, "answered": 50 * k, "f1": f1, "retrain_seconds": 1.0,
                              "fit_seconds": 0.5, "trained_on": 40 * k})  # fmt: skip
-    assert al.summary(rows) == [{"corpus": "gmb", "at": 100, "random_f1": pytest.approx(0.705), "uncertain_needs": 50}]
+    assert al.summary(rows) == [
+        {"corpus": "gmb", "at": 100, "random_f1": pytest.approx(0.705), "uncertain_needs": 50, "stays_from": 50}
+    ]
     timing = [{"kind": "timing", "corpus": "gmb", "seed": 0, "answered": 1000, "trained_on": 800,
                "retrain_seconds": 9.0, "fit_seconds": 6.0, "loadavg": [1.0, 2.0]}]  # fmt: skip
     section = al.render(rows, al.command(rows), timing)
     assert section.startswith(al.BEGIN) and section.endswith(al.END)
     assert "a retrain round on 1000 gmb answers (800 trained on, the pool re-ranked) took 9.0 s" in section
-    assert "--corpora gmb --seeds 0 1 --rounds 2 --round-size 50" in section and "with **50** answers" in section
+    assert (
+        "--corpora gmb --seeds 0 1 --rounds 2 --round-size 50" in section
+        and "reaches it with **50** answers" in section
+    )
     al.plot(rows, tmp_path / "al.png")
     assert (tmp_path / "al.png").stat().st_size > 1000
 
