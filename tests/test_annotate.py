@@ -236,3 +236,29 @@ def test_uncertain_order_is_reranked_after_a_retrain(tiny_tagger, texts_file, tm
     assert [scores[i] for i in annotator.queue] == sorted(scores.values(), reverse=True)
     assert client.get("/next").json()["id"] == annotator.queue[0]
     annotator.log.close()
+
+
+@pytest.mark.filterwarnings("ignore::windowner.errors.LabelWarning")  # the answers relabel LOC as GPE
+def test_add_labels_are_accepted_and_learnt_at_the_retrain(tiny_tagger, texts_file, tmp_path):
+    """A label the model lacks (``add_labels``) is refused without it, accepted with it, and the retrain adds it."""
+    _, _, gold = texts_file
+    relabelled = [[{**s, "label": "GPE" if s["label"] == "LOC" else s["label"]} for s in g or []] for g in gold]
+    i = next(k for k, g in enumerate(relabelled) if any(s["label"] == "GPE" for s in g))
+    plain, client = make(tiny_tagger, texts_file, tmp_path / "a.jsonl", order="sequential")
+    assert client.post("/answer", json={"id": i, "action": "accept", "spans": relabelled[i]}).status_code == 422
+    plain.log.close()
+    hyper = dict(epochs=2, seed=0)
+    annotator, client = make(
+        tiny_tagger, texts_file, tmp_path / "b.jsonl", order="sequential", retrain_every=4, heldout_every=0,
+        hyper=hyper, add_labels=["GPE"],
+    )  # fmt: skip
+    assert annotator.labels == [*tiny_tagger.labels, "GPE"]
+    assert client.get("/status").json()["labels"] == annotator.labels
+    for _ in range(4):
+        task = client.get("/next").json()
+        answer = {"id": task["id"], "action": "accept", "spans": relabelled[task["id"]]}
+        assert client.post("/answer", json=answer).is_success
+    annotator.wait_retrain(120)
+    assert annotator.version == 1 and "GPE" in annotator.tagger.labels
+    assert annotator.labels == annotator.tagger.labels
+    annotator.log.close()
