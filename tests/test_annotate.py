@@ -262,3 +262,13 @@ def test_add_labels_are_accepted_and_learnt_at_the_retrain(tiny_tagger, texts_fi
     assert annotator.version == 1 and "GPE" in annotator.tagger.labels
     assert annotator.labels == annotator.tagger.labels
     annotator.log.close()
+
+
+def test_annotate_labels_flag_parses_a_list_and_refuses_a_bad_one(capsys):
+    from windowner.cli import build_parser
+
+    args = build_parser().parse_args(["annotate", "m", "t.txt", "--out", "a.jsonl", "--labels", "ORG,MISC"])
+    assert args.labels == ["ORG", "MISC"]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["annotate", "m", "t.txt", "--out", "a.jsonl", "--labels", "ORG,,MISC"])
+    assert "empty entity type" in capsys.readouterr().err

@@ -44,8 +44,26 @@ def add_parser(sub) -> None:
         help="hold out every K-th accepted answer from retraining to score the model (default 5; 0: none)",
     )
     p.add_argument("--train", metavar="FILE", help="labelled data added to the answers when retraining")
+    p.add_argument(
+        "--labels",
+        type=_labels,
+        default=[],
+        metavar="A,B,...",
+        help="entity types to annotate besides the model's (e.g. ORG,MISC); retraining learns them",
+    )
     add_server_args(p)
     p.set_defaults(func=run)
+
+
+def _labels(text: str) -> list[str]:
+    import argparse
+
+    from ..text.tags import parse_labels
+
+    try:
+        return parse_labels(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run(args) -> int:
@@ -75,6 +93,7 @@ def run(args) -> int:
             retrain_every=args.retrain_every,
             heldout_every=args.heldout_every,
             extra=extra,
+            add_labels=[label for label in args.labels if label not in tagger.labels],
         )
     except ValueError as exc:
         log.close()
