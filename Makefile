@@ -21,7 +21,7 @@ browser:
 		echo "no root or no apt: browser tests will be skipped"
 
 # ruff (lint, then formatting) and mypy, configured in pyproject.toml; `make test` (and so CI) runs it first.
-LINT_PATHS := windowner tests benchmarks corpora/build.py setup.py
+LINT_PATHS := windowner tests benchmarks corpora/build.py corpora/audit.py setup.py
 
 # All three run, so that one report shows every finding; lint fails if any of them does.
 lint: install
