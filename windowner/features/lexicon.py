@@ -155,8 +155,9 @@ class Lexicon:
             [np.asarray(f.sentence_ids(sentences), dtype=np.int64).reshape(n, f.width) for f in self._contextual],
             axis=1,
         )
-        for i in np.flatnonzero(context.any(axis=1)).tolist():
-            tokens[i] = (tokens[i], *context[i].tolist())
+        hit = np.flatnonzero(context.any(axis=1))
+        for i, ids in zip(hit.tolist(), context[hit].tolist()):
+            tokens[i] = (tokens[i], *ids)
         return tokens
 
     def features(self, types: Sequence[Hashable]) -> np.ndarray:

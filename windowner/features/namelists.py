@@ -66,14 +66,22 @@ class NameListFeature(Feature):
     def save(self, directory: Path) -> dict[str, Any]:
         from .storage import save_arrays
 
+        from ..lexicon.namelists import HASH
+
         save_arrays(directory / self.file, self.lists.arrays())
-        return {"gazetteer_lists": list(self.lists.lists)}
+        return {"gazetteer_lists": list(self.lists.lists), "gazetteer_hash": HASH}
 
     @classmethod
     def load(cls, directory: Path, config: Any, lexicon: Lexicon) -> NameListFeature:
-        from ..lexicon.namelists import NameLists
+        from ..lexicon.namelists import HASH, NameLists
 
         path = directory / cls.file
+        if getattr(config, "gazetteer_hash", None) != HASH:
+            raise ModelError(
+                f"{directory / 'config.json'}: the gazetteer lists were hashed as "
+                f"{getattr(config, 'gazetteer_hash', None)!r}, this windowner hashes them as {HASH!r}; retrain the "
+                "model with this version"
+            )
         names = getattr(config, "gazetteer_lists", None)
         if not isinstance(names, list) or not all(isinstance(n, str) and "/" in n for n in names):
             raise ModelError(f"{directory / 'config.json'}: gazetteer_lists must list the TYPE/NAME of each list")

@@ -17,7 +17,6 @@ a model directory holds the lists as two small ``.npy``-style arrays per mode an
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -43,15 +42,33 @@ MAX_ENTRY_TOKENS = 8
 MAX_LISTS = 63  # list bits of a uint64; bit 63 flags the start of a longer entry
 PREFIX = np.uint64(1 << 63)
 MODES = ("cased", "lower")
-_MULT = np.uint64(0x100000001B3)  # FNV-1a's 64-bit prime: the polynomial base of a token sequence's hash
-_SEED = np.uint64(0xCBF29CE484222325)
+HASH = "fnv1a64-splitmix/poly"  # the hash scheme of the tables (token_hashes, then _sequence_hashes)
+_FNV_OFFSET, _FNV_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001B3)
+_MULT = np.uint64(0x9E3779B97F4A7C15)  # odd: the polynomial base of a token sequence's hash
+_SEED = np.uint64(0x2545F4914F6CDD1D)
 _HYPHEN = re.compile(r"(?<=\w)(-)(?=\w)")
 _HASH_CACHE = 500_000  # token hashes remembered; emptied when full
 
 
-def token_hash(token: str) -> int:
-    """A token's 64-bit hash, the same in every process (Python's ``hash`` is salted)."""
-    return int.from_bytes(hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+def token_hashes(tokens: Sequence[str]) -> np.ndarray:
+    """(n,) uint64: each token's 64-bit hash, the same in every process (Python's ``hash`` is salted): FNV-1a over
+    its UTF-8 bytes, one byte position at a time for all tokens at once, then a SplitMix64 finaliser so that every
+    bit depends on every byte. :data:`HASH` names the scheme; a model's tables are only valid under it."""
+    data = [t.encode("utf-8", "surrogatepass") for t in tokens]
+    lengths = np.fromiter(map(len, data), dtype=np.int64, count=len(data))
+    buf = np.frombuffer(b"".join(data), dtype=np.uint8).astype(np.uint64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    h = np.full(len(data), _FNV_OFFSET, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(int(lengths.max(initial=0))):
+            alive = np.flatnonzero(lengths > j)
+            h[alive] = (h[alive] ^ buf[starts[alive] + j]) * _FNV_PRIME
+        h ^= h >> np.uint64(30)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+    return h
 
 
 def entry_tokens(entry: str) -> list[list[str]]:
@@ -88,6 +105,12 @@ def _lookup(keys: np.ndarray, bits: np.ndarray, queries: np.ndarray) -> np.ndarr
     out = np.empty_like(queries)
     out[order] = np.where(keys[at] == q, bits[at], np.uint64(0))
     return out
+
+
+def _ranks(counts: np.ndarray) -> np.ndarray:
+    """0 .. c-1 for each count c, laid end to end: (counts.sum(),)."""
+    ends = np.cumsum(counts)
+    return np.arange(int(ends[-1]) if len(ends) else 0) - np.repeat(ends - counts, counts)
 
 
 class NameLists:
@@ -132,7 +155,7 @@ class NameLists:
         tables = {}
         for mode in MODES:
             words = vocab if mode == "cased" else [w.lower() for w in vocab]
-            hashes = np.fromiter((token_hash(w) for w in words), dtype=np.uint64, count=len(words))
+            hashes = token_hashes(words)
             entries, prefixes = _sequence_hashes(hashes[flat], offsets)
             keys = np.concatenate([entries, prefixes])
             bits = np.concatenate([list_bits, np.full(len(prefixes), PREFIX, dtype=np.uint64)])
@@ -208,13 +231,15 @@ class NameLists:
         cache = self._hashes
         if len(cache) > _HASH_CACHE:
             cache = self._hashes = {}
-        pairs = []
-        for tok in tokens:
-            pair = cache.get(tok)
-            if pair is None:
-                pair = cache[tok] = (token_hash(tok), token_hash(tok.lower()))
-            pairs.append(pair)
-        return np.array(pairs, dtype=np.uint64).reshape(len(tokens), 2)
+        where: dict[str, int] = {}
+        inverse = np.fromiter((where.setdefault(t, len(where)) for t in tokens), dtype=np.int64, count=len(tokens))
+        distinct = list(where)
+        new = [t for t in distinct if t not in cache]
+        if new:
+            cased, lower = token_hashes(new), token_hashes([t.lower() for t in new])
+            cache.update(zip(new, zip(cased.tolist(), lower.tolist())))
+        pairs = np.array([cache[t] for t in distinct], dtype=np.uint64).reshape(len(distinct), 2)
+        return pairs[inverse]
 
     def match(self, sentences: Sequence[Sequence[str]], by: str = "type") -> np.ndarray:
         """Sentences laid end to end -> (n_tokens, channels) states: 0 outside a match, 1 B (begins one), 2 I."""
@@ -242,14 +267,18 @@ class NameLists:
                         longest[c, active[(found & mask) != 0]] = length
                     active = active[(found & PREFIX) != 0]
             for c in range(len(masks)):
+                starts = np.flatnonzero(longest[c])
+                chosen, sizes, done = [], [], 0
+                for i, size in zip(starts.tolist(), longest[c, starts].tolist()):
+                    if i >= done:  # left to right: a match inside an earlier one is not taken
+                        chosen.append(i)
+                        sizes.append(size)
+                        done = i + size
                 state = out[:, m * len(masks) + c]
-                done = 0
-                for i in np.flatnonzero(longest[c]).tolist():
-                    if i < done:
-                        continue
-                    done = i + int(longest[c, i])
-                    state[i] = 1
-                    state[i + 1 : done] = 2
+                state[chosen] = 1
+                lengths = np.asarray(sizes, dtype=np.int64)
+                inside = np.repeat(np.asarray(chosen, dtype=np.int64), lengths - 1)
+                state[inside + _ranks(lengths - 1) + 1] = 2
         return out
 
     # -- saving --------------------------------------------------------------------------------
