@@ -64,9 +64,8 @@ class NameListFeature(Feature):
         return np.where(states > 0, base + states, 0)
 
     def save(self, directory: Path) -> dict[str, Any]:
-        from .storage import save_arrays
-
         from ..lexicon.namelists import HASH
+        from .storage import save_arrays
 
         save_arrays(directory / self.file, self.lists.arrays())
         return {"gazetteer_lists": list(self.lists.lists), "gazetteer_hash": HASH}
