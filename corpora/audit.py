@@ -3,7 +3,7 @@
 Usage:  .venv/bin/python corpora/audit.py [--parts part4,part5] [--out DIR] [--seed 0]
 
 For each source part (``corpora/source/partN.txt``), a tagger is trained on the sentences of all the other parts
-(windowner's defaults, the default model's labels and seed) and tags the part's sentences; every sentence where its
+(windowner's defaults but ``--epochs``, the default model's labels, ``--seed``) and tags the part's sentences; every sentence where its
 entities differ from the annotation is written to ``DIR/partN.tsv`` as ``line<TAB>annotation<TAB>model`` (both in
 the source markup), with the entities that differ. A reviewer then reads each disagreement against the guidelines
 in corpora/README.md and corrects the source where the annotation is wrong (the model is often wrong: it is a
@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--parts", default="", help="comma-separated part names (default: every part)")
     ap.add_argument("--out", type=Path, default=HERE / "audit")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--epochs", type=int, default=8, help="training epochs of each audit model (default 8)")
     args = ap.parse_args(argv)
     nlp = spacy.blank("en")
     parts = {p.stem: part_sentences(p, nlp) for p in sorted(SOURCE_DIR.glob("*.txt"))}
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         train = [
             ([t for t, _ in s], [g for _, g in s]) for other, sents in parts.items() if other != name for *_, s in sents
         ]
-        tagger = windowner.train(train, labels=list(DEFAULT_LABELS), seed=args.seed)
+        tagger = windowner.train(train, labels=list(DEFAULT_LABELS), seed=args.seed, epochs=args.epochs)
         sents = parts[name]
         predicted = tagger.model.predict([[t for t, _ in s] for *_, s in sents])
         rows, n_diff = [], 0
