@@ -256,8 +256,8 @@ def _require(package: str):
         return importlib.import_module(package)
     except ImportError as e:
         raise WindownerError(
-            f"gazetteer features (--gazetteer-dim) need the PyPI package {package!r}, which is not "
-            "installed: pip install 'windowner[gazetteers]'"
+            f"gazetteer features (--gazetteer-dim, --gazetteers packages) need the PyPI package {package!r}, a "
+            f"dependency of windowner that is not installed: pip install {package}"
         ) from e
 
 

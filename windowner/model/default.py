@@ -32,8 +32,9 @@ DEFAULT_LABELS = ["PER", "LOC", "DATE"]
 
 
 def default_config() -> TrainConfig:
-    """The hyper-parameters of the default model (``make demo`` trains with the same ones)."""
-    return TrainConfig(labels=list(DEFAULT_LABELS), epochs=15, patience=4, seed=0)
+    """The hyper-parameters of the default model (``make demo`` trains with the same ones): the gazetteer lists of
+    the data packages windowner installs (``gazetteers="packages"``), nothing from ``../shared``."""
+    return TrainConfig(labels=list(DEFAULT_LABELS), epochs=15, patience=4, seed=0, gazetteers="packages")
 
 
 def corpus_dir() -> Path:
