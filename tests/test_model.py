@@ -25,8 +25,9 @@ def test_gradcheck_command_json(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["max_rel_error"] < 1e-6
     # W, b, U, X; the same through dropout and with weighted windows; every embedding table: word, case, suffix,
-    # prefix, shape, gazetteer, cluster, character n-grams (a bag of ids per position)
-    assert len(out["checks"]) == len(ACTIVATIONS) * len(HEADS) * (4 + 4 + 4 + 8)
+    # prefix, shape, gazetteer, cluster, character n-grams, Brown clusters, gazetteer-list matches (the last three
+    # bags of ids per position)
+    assert len(out["checks"]) == len(ACTIVATIONS) * len(HEADS) * (4 + 4 + 4 + 10)
     assert {c["param"] for c in out["checks"]} == {
         "W",
         "b",
@@ -40,6 +41,8 @@ def test_gradcheck_command_json(capsys):
         "G",
         "K",
         "N",
+        "B",
+        "M",
         "W (dropout)",
         "b (dropout)",
         "U (dropout)",
