@@ -1,13 +1,13 @@
 """Audit the wn-pld labels: train on every source part but one, list where that model and the part disagree.
 
-Usage:  .venv/bin/python corpora/audit.py [--parts part4,part5] [--out DIR] [--seed 0]
+Usage:  .venv/bin/python corpora/audit.py [--parts part4,part5] [--out DIR] [--seed 0] [--epochs 8]
 
-For each source part (``corpora/source/partN.txt``), a tagger is trained on the sentences of all the other parts
-(windowner's defaults but ``--epochs``, the default model's labels, ``--seed``) and tags the part's sentences; every sentence where its
-entities differ from the annotation is written to ``DIR/partN.tsv`` as ``line<TAB>annotation<TAB>model`` (both in
-the source markup), with the entities that differ. A reviewer then reads each disagreement against the guidelines
-in corpora/README.md and corrects the source where the annotation is wrong (the model is often wrong: it is a
-second opinion, not a judge). Deterministic given the sources and the seed.
+For each source part (``corpora/source/partN.txt``), a tagger is trained on the sentences of all the other
+parts (windowner's defaults but ``--epochs``, the default model's labels, ``--seed``) and tags the part's
+sentences; every sentence where its entities differ from the annotation is written to ``DIR/partN.tsv`` as
+``line<TAB>annotation<TAB>model`` (both in the source markup). A reviewer then reads each disagreement against
+the guidelines in corpora/README.md and corrects the source where the annotation is wrong (the model is often
+wrong: it is a second opinion, not a judge). Deterministic given the sources and the seed.
 """
 
 from __future__ import annotations
