@@ -160,8 +160,8 @@ def render(rows, tagger, model_dir: Path, args, seconds: float) -> str:
         "demonyms (*German*, *Iraqi*) as MISC, where we tag them LOC: with MISC mapped to O, each one the default "
         "model finds counts as a false positive (spaCy's NORP is left out of the conll03 map, so it pays nothing). "
         "It tags sports teams named after places (*Leeds*, *Australia* in a cricket report) as ORG, mapped to O "
-        "here; our guidelines make them O too, but the wn-pld corpus has few sports reports, so the default model "
-        "often reads such a team as the place (a false positive), and CoNLL's news has many. CoNLL does not "
+        "here; our guidelines make a club O too but a national team LOC (the country: *[Australia]{LOC} won*), so "
+        "each national team the default model finds in CoNLL's many sports reports is a false positive. CoNLL does not "
         "annotate dates: the default model's DATE entities are dropped there.",
         END,
     ]

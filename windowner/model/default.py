@@ -106,7 +106,7 @@ def train_default(
     data = {s: [(x.tokens, x.gold) for x in read_conll(files[s])] for s in ("train", "dev")}
     print(
         f"windowner: training the default {'/'.join(cfg.labels or [])} model once, on {len(data['train'])} sentences "
-        f"of {files['train'].parent} (about 10 s); it is saved to {out}",
+        f"of {files['train'].parent} (about 30 s); it is saved to {out}",
         file=sys.stderr,
         flush=True,
     )
