@@ -280,6 +280,7 @@ def test_lexicon_without_contextual_columns_keeps_plain_token_types():
     [
         (["--clusters", "{bad_clusters}"], "bad.txt:1: expected PATH<TAB>WORD"),
         (["--gazetteers", "{missing}"], "no such folder"),
+        (["--clusters", "256"], "the number of k-means clusters of the pretrained vectors (--cluster-dim) is"),
         (["--clusters", "{resources}/clusters.txt", "--brown-depths", "4,x"], "brown-depths must be"),
     ],
 )

@@ -69,7 +69,13 @@ class BrownFeature(Feature):
     def fit(cls, counts: Mapping[str, int], config: Any, lexicon: Lexicon) -> BrownFeature:
         from ..lexicon.brownfile import read_clusters
 
-        return cls(read_clusters(config.clusters), parse_depths(config.brown_depths))
+        depths = parse_depths(config.brown_depths)
+        if str(config.clusters).isdigit() and not Path(config.clusters).exists():
+            raise WindownerError(
+                f"--clusters takes a Brown cluster file, and there is no file {config.clusters!r}; the number of "
+                "k-means clusters of the pretrained vectors (--cluster-dim) is --vector-clusters"
+            )
+        return cls(read_clusters(config.clusters), depths)
 
     def dim(self, config: Any) -> int:
         return int(config.brown_dim)
