@@ -329,8 +329,9 @@ def mean_sd(xs: Sequence[float]) -> tuple[float, float]:
 
 
 def answers_to_reach(curve: dict[int, list[float]], target: float) -> int | None:
-    """The fewest answered texts at which the mean F1 over the seeds reaches ``target`` (None: never)."""
-    return next((n for n in sorted(curve) if statistics.mean(curve[n]) >= target), None)
+    """The fewest answered texts (one or more: the starting model does not count) at which the mean F1 over the
+    seeds reaches ``target`` (None: never)."""
+    return next((n for n in sorted(curve) if n > 0 and statistics.mean(curve[n]) >= target), None)
 
 
 def corpus_order(names: set[str]) -> list[str]:
@@ -368,7 +369,17 @@ def summary(rows: list[dict]) -> list[dict[str, Any]]:
         target = statistics.mean(rnd[last])
         need = answers_to_reach(unc, target)
         stay = answers_to_stay(unc, target)
-        out.append({"corpus": corpus, "at": last, "random_f1": target, "uncertain_needs": need, "stays_from": stay})
+        start = statistics.mean(rnd[min(rnd)])
+        out.append(
+            {
+                "corpus": corpus,
+                "at": last,
+                "random_f1": target,
+                "start_f1": start,
+                "uncertain_needs": need,
+                "stays_from": stay,
+            }
+        )
     return out
 
 
@@ -459,6 +470,13 @@ def render(rows: list[dict], command: str, timing: Sequence[dict] = ()) -> str:
                 else f"`uncertain` does not reach it within {max(cur[(s['corpus'], 'uncertain')])} answers."
             )
             + (f" Its mean stays at or above it from {s['stays_from']} answers on." if need is not None else "")
+            + (
+                f" (The starting model scores {s['start_f1']:.4f}: {s['at']} answers in random order bring it "
+                f"{100 * (s['random_f1'] - s['start_f1']):+.2f} points, in uncertain order "
+                f"{100 * (statistics.mean(cur[(s['corpus'], 'uncertain')][s['at']]) - s['start_f1']):+.2f}.)"
+                if s["at"] in cur[(s["corpus"], "uncertain")]
+                else ""
+            )
             + verdict
         )
     falls = collapses(rows)

@@ -63,8 +63,18 @@ def test_report_from_rows(al, tmp_path):
                              "round": k, "answered": 50 * k, "f1": f1, "retrain_seconds": 1.0,
                              "fit_seconds": 0.5, "trained_on": 40 * k})  # fmt: skip
     assert al.summary(rows) == [
-        {"corpus": "gmb", "at": 100, "random_f1": pytest.approx(0.705), "uncertain_needs": 50, "stays_from": 50}
+        {
+            "corpus": "gmb",
+            "at": 100,
+            "random_f1": pytest.approx(0.705),
+            "start_f1": pytest.approx(0.505),
+            "uncertain_needs": 50,
+            "stays_from": 50,
+        }
     ]
+    # the starting model does not count as reaching a target: answers are what is measured
+    flat = [dict(r, f1=0.9 if r["answered"] == 0 else r["f1"]) for r in rows]
+    assert al.summary(flat)[0]["uncertain_needs"] == 50
     timing = [{"kind": "timing", "corpus": "gmb", "seed": 0, "answered": 1000, "trained_on": 800,
                "retrain_seconds": 9.0, "fit_seconds": 6.0, "loadavg": [1.0, 2.0]}]  # fmt: skip
     section = al.render(rows, al.command(rows), timing)
