@@ -51,7 +51,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from run import ROOT, BenchError, machine_info, replace_section, say
+from run import ROOT, BenchError, exit_with, machine_info, replace_section, say
 
 HERE = Path(__file__).resolve().parent
 RAW = HERE / "active_learning.jsonl"
@@ -641,8 +641,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"active_learning.py: {exc}", file=sys.stderr)
-        sys.exit(2)
+    exit_with(main, "active_learning.py")

@@ -37,6 +37,7 @@ from run import (
     SPACY_MAPS,
     SPACY_MODEL,
     BenchError,
+    exit_with,
     machine_info,
     replace_section,
     say,
@@ -169,8 +170,4 @@ def render(rows, tagger, model_dir: Path, args, seconds: float) -> str:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"default_model.py: {exc}", file=sys.stderr)
-        sys.exit(2)
+    exit_with(main, "default_model.py")

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import NoReturn
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -542,6 +543,15 @@ def machine_info() -> dict:
         "commit": commit,
         "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
+
+
+def exit_with(main: Callable[[], int], name: str) -> NoReturn:
+    """``sys.exit(main())``, a BenchError printed as one line ``name: message`` with exit code 2."""
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 def replace_section(path: Path, section: str, begin: str, end: str) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import DataError, ModelError, WindownerError
+from ..errors import ModelError, WindownerError
 from .base import Feature
 from .storage import read_lines, write_lines
 
@@ -103,7 +103,7 @@ class BrownFeature(Feature):
         path = directory / cls.file
         try:
             return cls(BrownClusters.parse(read_lines(path), str(path)), parse_depths(config.brown_depths))
-        except (DataError, WindownerError) as exc:
-            if isinstance(exc, ModelError):
-                raise
+        except ModelError:
+            raise
+        except WindownerError as exc:  # a DataError names the file and line
             raise ModelError(f"{exc}; the model file is corrupt — retrain the model") from None

@@ -29,7 +29,6 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -37,6 +36,7 @@ from ..errors import DataError, WindownerError
 from ..text.jsonl import default_tokenizer
 from ..text.lines import TEXT_FILE, text_lines
 from ..text.segment import segment_text
+from .brownfile import ClusterRow, write_clusters
 
 __all__ = [
     "BigramCounts",
@@ -48,8 +48,6 @@ __all__ = [
     "train_clusters",
     "write_clusters",
 ]
-
-ClusterRow = tuple[str, str, int]  # (bit string, word, count)
 
 
 def _f(x: np.ndarray) -> np.ndarray:
@@ -331,32 +329,6 @@ def _merge(win: BrownWindow, i: int, j: int, slot_of: np.ndarray | None, members
         members[a].extend(members[b])
         members[b] = []
     return a
-
-
-# -- files ----------------------------------------------------------------------------------------------------
-
-
-def write_clusters(path: str | os.PathLike[str], rows: Iterable[ClusterRow]) -> int:
-    """Write ``PATH<TAB>WORD<TAB>COUNT`` lines (UTF-8, LF) to ``path`` atomically; returns the number of lines.
-    ValueError for a word that is empty or holds whitespace, or a path that is not a bit string."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    n = 0
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            for bits, word, count in rows:
-                if not word or any(c.isspace() for c in word):
-                    raise ValueError(f"a cluster word must be non-empty without whitespace: {word!r}")
-                if not bits or set(bits) - {"0", "1"}:
-                    raise ValueError(f"a cluster path must be a non-empty bit string: {bits!r}")
-                f.write(f"{bits}\t{word}\t{int(count)}\n")
-                n += 1
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return n
 
 
 def train_clusters(

@@ -130,6 +130,7 @@ class NameLists:
         self.types = sorted({name.split("/", 1)[0] for name in self.lists})
         self.tables = tables
         self._hashes: dict[str, tuple[int, int]] = {}
+        self._masks: dict[str, list[np.ndarray]] = {}
 
     # -- building ------------------------------------------------------------------------------
 
@@ -137,8 +138,6 @@ class NameLists:
     def from_entries(cls, lists: Mapping[str, Iterable[str]]) -> NameLists:
         """The tables of ``{"TYPE/NAME": entries}``."""
         names = sorted(lists)
-        if not names or len(names) > MAX_LISTS:
-            raise WindownerError(f"gazetteer lists: 1 to {MAX_LISTS} lists, got {len(names)}")
         token_ids: dict[str, int] = {}
         seqs: list[list[int]] = []  # token ids of each entry sequence
         owner: list[int] = []  # the list of each
@@ -209,21 +208,20 @@ class NameLists:
 
     # -- matching ------------------------------------------------------------------------------
 
+    def _groups(self, by: str) -> list[str]:
+        return self.types if by == "type" else self.lists
+
     def channels(self, by: str) -> list[tuple[str, str]]:
         """The (mode, type or list) channels of :meth:`match`: each mode, then each type (``by="type"``) or list."""
-        groups = self.types if by == "type" else self.lists
-        return [(mode, g) for mode in MODES for g in groups]
+        return [(mode, g) for mode in MODES for g in self._groups(by)]
 
     def _channel_masks(self, by: str) -> list[np.ndarray]:
         """Per group of :meth:`channels`' order (within a mode): the uint64 mask of its lists' bits."""
-        groups = self.types if by == "type" else self.lists
-        masks = []
-        for g in groups:
-            mask = 0
-            for i, name in enumerate(self.lists):
-                if name == g or (name.split("/", 1)[0] == g and by == "type"):
-                    mask |= 1 << i
-            masks.append(np.uint64(mask))
+        masks = self._masks.get(by)
+        if masks is None:
+            owner = [name if by == "list" else name.split("/", 1)[0] for name in self.lists]
+            masks = [np.uint64(sum(1 << i for i, o in enumerate(owner) if o == g)) for g in self._groups(by)]
+            self._masks[by] = masks
         return masks
 
     def _token_hashes(self, tokens: Sequence[str]) -> np.ndarray:

@@ -48,6 +48,12 @@ def _cased(tokens: Sequence[str], like: Sequence[str]) -> list[str]:
     return list(tokens)
 
 
+_TITLES = frozenset(
+    "Mr Mrs Ms Dr President Minister Senator General Judge King Queen Prince Princess Pope Sheikh Chancellor "
+    "Governor Mayor Professor Sir Lady Lord Captain Colonel Sergeant Bishop Father Sister Premier Ambassador".split()
+)
+
+
 def _person(mention: Sequence[str], rng: np.random.Generator) -> list[str]:
     names = _names()
     first = names["first"][rng.integers(len(names["first"]))]
@@ -55,15 +61,9 @@ def _person(mention: Sequence[str], rng: np.random.Generator) -> list[str]:
     if len(mention) == 1:
         return list(last if rng.random() < 0.7 else first)
     keep = list(mention[:-2]) if len(mention) > 2 else []
-    if len(mention) == 2 and (mention[0].endswith(".") or (mention[0][:1].isupper() and mention[0] in _TITLES)):
+    if len(mention) == 2 and (mention[0].endswith(".") or mention[0] in _TITLES):
         return [mention[0], *last]
     return keep + [*first, *last]
-
-
-_TITLES = frozenset(
-    "Mr Mrs Ms Dr President Minister Senator General Judge King Queen Prince Princess Pope Sheikh Chancellor "
-    "Governor Mayor Professor Sir Lady Lord Captain Colonel Sergeant Bishop Father Sister Premier Ambassador".split()
-)
 
 
 def _place(rng: np.random.Generator) -> list[str]:
